@@ -1,0 +1,42 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "procrun",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "procrun", targets: ["procrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        // JSON values, source locations and diagnostics: the vocabulary every other target speaks.
+        .target(name: "Values"),
+        // FEEL-subset conditions and ELMA365-style templates.
+        .target(name: "Expressions", dependencies: ["Values"]),
+        // The validated, immutable process model.
+        .target(name: "ProcessModel", dependencies: ["Values", "Expressions"]),
+        // libxml2 → ProcessModel, with validation and FILE:LINE:COL diagnostics.
+        .target(name: "BPMNLoader", dependencies: ["CLibXML2", "Values", "Expressions", "ProcessModel"]),
+        // Instance state and the pure step function.
+        .target(name: "Engine", dependencies: ["Values", "Expressions", "ProcessModel"]),
+        .executableTarget(
+            name: "procrun",
+            dependencies: [
+                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
+        .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
+        .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
+        .testTarget(name: "ProcrunCLITests", dependencies: ["Values"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
