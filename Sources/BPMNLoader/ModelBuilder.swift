@@ -1,0 +1,545 @@
+import Expressions
+import ProcessModel
+import Values
+
+/// Walks a parsed BPMN tree and builds the model, collecting diagnostics as it goes.
+struct ModelBuilder {
+    var index: LocationIndex
+    let file: String
+    var diagnostics: [Diagnostic] = []
+
+    /// Where each id was first defined, to report duplicates.
+    private var seenIDs: [String: SourceLocation] = [:]
+    /// errorRef id → error code.
+    private var errorCodes: [String: String] = [:]
+    private var targetNamespacePrefixes: Set<String> = []
+
+    init(index: LocationIndex, file: String) {
+        self.index = index
+        self.file = file
+    }
+
+    mutating func error(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(.error(at: location, message))
+    }
+
+    mutating func warning(_ location: SourceLocation, _ message: String) {
+        diagnostics.append(.warning(at: location, message))
+    }
+
+    mutating func register(id: String?, _ location: SourceLocation, element: String) {
+        guard let id else { return }
+        if let first = seenIDs[id] {
+            error(location, "duplicate id '\(id)' on '\(element)'; it is already used at line \(first.line), column \(first.column)")
+        } else {
+            seenIDs[id] = location
+        }
+    }
+
+    mutating func build(root: XMLElement) -> Definitions? {
+        let rootLocation = index.locate(root)
+        guard root.isBPMN("definitions") else {
+            let ns = root.namespace.map { " in namespace '\($0)'" } ?? " without a namespace"
+            error(rootLocation, "root element is '\(root.qualifiedName)'\(ns); expected BPMN 'definitions' in namespace '\(Namespaces.bpmn)'")
+            return nil
+        }
+        // GenMyModel writes id references as QNames in the target namespace ("bpmn2:_Bln…").
+        var ns = root.node.pointee.nsDef
+        let target = root.attribute("targetNamespace")
+        while let n = ns {
+            if let prefix = n.pointee.prefix, let href = n.pointee.href,
+                String(cString: href) == target || String(cString: href) == Namespaces.bpmn
+            {
+                targetNamespacePrefixes.insert(String(cString: prefix))
+            }
+            ns = n.pointee.next
+        }
+
+        let children = root.children
+        // Error codes are needed before processes refer to them; errors are root-level and cheap to
+        // pre-scan without touching the location cursor.
+        for child in children where child.isBPMN("error") {
+            if let id = child.attribute("id") {
+                errorCodes[id] = child.attribute("errorCode") ?? child.attribute("name") ?? id
+            }
+        }
+
+        var processes: [ProcessDefinition] = []
+        var participants: [Participant] = []
+        for child in children {
+            guard child.namespace == Namespaces.bpmn else { continue }
+            switch child.localName {
+            case "process":
+                if let process = buildProcess(child) { processes.append(process) }
+            case "collaboration":
+                let location = index.locate(child)
+                register(id: child.attribute("id"), location, element: "collaboration")
+                for element in child.children where element.namespace == Namespaces.bpmn {
+                    let elementLocation = index.locate(element)
+                    if element.localName == "participant" {
+                        register(id: element.attribute("id"), elementLocation, element: "participant")
+                        participants.append(
+                            Participant(
+                                id: element.attribute("id") ?? "", name: element.attribute("name"),
+                                processRef: element.attribute("processRef").map(stripPrefix)))
+                    }
+                }
+            case "error":
+                register(id: child.attribute("id"), index.locate(child), element: "error")
+            default:
+                continue
+            }
+        }
+        for participant in participants {
+            guard let ref = participant.processRef else { continue }
+            if let i = processes.firstIndex(where: { $0.id == ref }) {
+                processes[i].participantName = participant.name
+            }
+        }
+        return Definitions(
+            id: root.attribute("id"), name: root.attribute("name"), file: file, processes: processes, participants: participants)
+    }
+
+    func stripPrefix(_ ref: String) -> String {
+        let ref = ref.trimmingWhitespace()
+        if let colon = ref.firstIndex(of: ":"), targetNamespacePrefixes.contains(String(ref[..<colon])) {
+            return String(ref[ref.index(after: colon)...])
+        }
+        return ref
+    }
+
+    // MARK: - Processes
+
+    /// What a flow element scan collects before references are resolved.
+    struct PendingFlow {
+        var id: String
+        var name: String?
+        var sourceRef: String?
+        var targetRef: String?
+        var scope: Int?
+        var condition: (text: String, location: SourceLocation, language: String?)?
+        var location: SourceLocation
+    }
+
+    struct ProcessScan {
+        var nodes: [FlowNode] = []
+        var flows: [PendingFlow] = []
+        var defaultRefs: [(node: Int, ref: String)] = []
+        var attachments: [(node: Int, ref: String, code: String?)] = []
+        var laneOf: [String: String] = [:]
+        var lanes: [Lane] = []
+        var deferred: [Diagnostic] = []
+        var executable = true
+    }
+
+    mutating func buildProcess(_ element: XMLElement) -> ProcessDefinition? {
+        let location = index.locate(element)
+        let id = element.attribute("id") ?? ""
+        register(id: element.attribute("id"), location, element: "process")
+        if id.isEmpty { error(location, "process has no id") }
+        var scan = ProcessScan()
+        scan.executable = element.attribute("isExecutable")?.trimmingWhitespace() == "true"
+        scanFlowElements(element, scope: nil, into: &scan)
+
+        var nodes = scan.nodes
+        var nodeIndex: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() where nodeIndex[node.id] == nil { nodeIndex[node.id] = i }
+        func resolve(_ ref: String) -> Int? { nodeIndex[ref] ?? nodeIndex[stripPrefix(ref)] }
+
+        // Problems that make the model unusable to run: errors in an executable process,
+        // warnings (kept for `run`) otherwise.
+        var deferred = scan.deferred
+        func problem(_ builder: inout ModelBuilder, _ location: SourceLocation, _ message: String) {
+            if scan.executable {
+                builder.error(location, message)
+            } else {
+                builder.warning(location, message)
+                deferred.append(.error(at: location, message))
+            }
+        }
+
+        var flows: [SequenceFlow] = []
+        for pending in scan.flows {
+            guard let sourceRef = pending.sourceRef, let targetRef = pending.targetRef else {
+                error(pending.location, "sequence flow '\(pending.id)' needs both sourceRef and targetRef")
+                continue
+            }
+            guard let source = resolve(sourceRef) else {
+                error(pending.location, "sequence flow '\(pending.id)' has sourceRef '\(sourceRef)', which is not a flow node of process '\(id)'")
+                continue
+            }
+            guard let target = resolve(targetRef) else {
+                error(pending.location, "sequence flow '\(pending.id)' has targetRef '\(targetRef)', which is not a flow node of process '\(id)'")
+                continue
+            }
+            if nodes[source].scope != pending.scope || nodes[target].scope != pending.scope {
+                error(pending.location, "sequence flow '\(pending.id)' crosses a sub-process boundary ('\(sourceRef)' → '\(targetRef)'); BPMN keeps sequence flows inside one sub-process")
+                continue
+            }
+            var condition: FEELExpression?
+            if let raw = pending.condition {
+                do {
+                    condition = try FEELExpression(raw.text)
+                } catch {
+                    let language = raw.language.map { " (language '\($0)')" } ?? ""
+                    problem(&self, raw.location, "cannot parse the condition of sequence flow '\(pending.id)'\(language): \(error.message) in '\(raw.text.trimmingWhitespace())'")
+                }
+            }
+            let flowIndex = flows.count
+            flows.append(SequenceFlow(id: pending.id, name: pending.name, source: source, target: target, condition: condition, location: pending.location))
+            nodes[source].outgoing.append(flowIndex)
+            nodes[target].incoming.append(flowIndex)
+        }
+
+        for (nodeIdx, ref) in scan.defaultRefs {
+            let node = nodes[nodeIdx]
+            guard let flowIdx = flows.firstIndex(where: { $0.id == ref || $0.id == stripPrefix(ref) }) else {
+                error(node.location, "'\(node.kind.elementName)' '\(node.id)' names default flow '\(ref)', which does not exist")
+                continue
+            }
+            if flows[flowIdx].source != nodeIdx {
+                error(node.location, "default flow '\(ref)' of '\(node.id)' does not leave it (it leaves '\(nodes[flows[flowIdx].source].id)'); a default flow must be one of the element's outgoing flows")
+                continue
+            }
+            if flows[flowIdx].condition != nil {
+                warning(flows[flowIdx].location, "default flow '\(ref)' has a condition; BPMN ignores it on a default flow")
+            }
+            nodes[nodeIdx].defaultFlow = flowIdx
+        }
+
+        for (boundary, ref, code) in scan.attachments {
+            guard let host = resolve(ref) else {
+                error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(ref)', which is not a flow node of process '\(id)'")
+                continue
+            }
+            guard nodes[host].kind.isActivity else {
+                error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(nodes[host].id)', a \(nodes[host].kind.elementName); boundary events attach to activities")
+                continue
+            }
+            if case .errorBoundary = nodes[boundary].kind {
+                nodes[boundary].kind = .errorBoundary(attachedTo: host, errorCode: code)
+            }
+            nodes[host].boundaryEvents.append(boundary)
+        }
+
+        for i in nodes.indices {
+            if let lane = scan.laneOf[nodes[i].id] { nodes[i].lane = lane }
+        }
+
+        validate(nodes: nodes, flows: flows, processID: id, problem: { builder, location, message in problem(&builder, location, message) })
+
+        if !nodes.isEmpty && !nodes.contains(where: { $0.scope == nil && $0.kind == .startEvent }) {
+            problem(&self, location, "process '\(id)' has no start event; BPMN needs a none start event to start an instance")
+        }
+
+        return ProcessDefinition(
+            id: id, name: element.attribute("name"), isExecutable: scan.executable, location: location, nodes: nodes,
+            flows: flows, lanes: scan.lanes, participantName: nil, deferredErrors: deferred)
+    }
+
+    /// Structural rules every node must meet.
+    mutating func validate(
+        nodes: [FlowNode], flows: [SequenceFlow], processID: String,
+        problem: (inout ModelBuilder, SourceLocation, String) -> Void
+    ) {
+        for (i, node) in nodes.enumerated() {
+            let what = "\(node.kind.elementName) '\(node.id)'"
+            switch node.kind {
+            case .startEvent:
+                if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a start event cannot have any") }
+            case .endEvent:
+                if !node.outgoing.isEmpty { problem(&self, node.location, "\(what) has outgoing sequence flows; an end event cannot have any") }
+            case .exclusiveGateway, .parallelGateway, .inclusiveGateway:
+                if node.incoming.isEmpty { problem(&self, node.location, "\(what) has no incoming sequence flow; a gateway needs at least one") }
+                if node.outgoing.isEmpty { problem(&self, node.location, "\(what) has no outgoing sequence flow; a gateway needs at least one") }
+                if node.kind == .parallelGateway {
+                    for f in node.outgoing where flows[f].condition != nil {
+                        warning(flows[f].location, "sequence flow '\(flows[f].id)' leaves parallel gateway '\(node.id)' with a condition; a parallel gateway ignores conditions")
+                    }
+                } else if node.outgoing.count > 1 {
+                    for f in node.outgoing where flows[f].condition == nil && node.defaultFlow != f {
+                        warning(flows[f].location, "sequence flow '\(flows[f].id)' leaves \(what) without a condition or being the default; it is always taken")
+                    }
+                }
+            case .errorBoundary:
+                if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a boundary event cannot have any") }
+                if node.outgoing.isEmpty { problem(&self, node.location, "\(what) has no outgoing sequence flow; the caught error would go nowhere") }
+            case .subProcess:
+                if !nodes.contains(where: { $0.scope == i && $0.kind == .startEvent }) {
+                    problem(&self, node.location, "\(what) has no start event; an embedded sub-process needs a none start event")
+                }
+            default:
+                break
+            }
+            if let webhook = node.webhook, let interrupt = webhook.onError?.interrupt {
+                let matches = node.outgoing.filter { flows[$0].name == interrupt || flows[$0].id == interrupt }
+                if matches.isEmpty {
+                    let names = node.outgoing.map { "'\(flows[$0].displayName)'" }.joined(separator: ", ")
+                    error(
+                        webhook.onError?.location ?? webhook.location,
+                        "webhook '\(node.id)' interrupts by transition '\(interrupt)', but no outgoing sequence flow of '\(node.id)' has that name or id (outgoing: \(names.isEmpty ? "none" : names))")
+                }
+            }
+        }
+    }
+
+    // MARK: - Flow elements
+
+    static let ignoredElements: Set<String> = [
+        "documentation", "extensionElements", "textAnnotation", "association", "group", "dataObject",
+        "dataObjectReference", "dataStoreReference", "property", "ioSpecification", "dataInputAssociation",
+        "dataOutputAssociation", "auditing", "monitoring", "incoming", "outgoing", "categoryValue",
+        "resourceRole", "performer", "humanPerformer", "potentialOwner", "rendering", "dataInput", "dataOutput",
+        "inputSet", "outputSet",
+    ]
+
+    mutating func unsupported(_ element: XMLElement, id: String?, location: SourceLocation, detail: String = "", into scan: inout ProcessScan) {
+        let message = "unsupported element '\(element.localName)'\(detail) (id \(id ?? "?"))"
+        if scan.executable {
+            error(location, message)
+        } else {
+            warning(location, message + " in a process that is not executable")
+            scan.deferred.append(.error(at: location, message))
+        }
+    }
+
+    mutating func addNode(_ node: FlowNode, into scan: inout ProcessScan) -> Int {
+        scan.nodes.append(node)
+        return scan.nodes.count - 1
+    }
+
+    /// Event definitions inside an event element, other than those `allowed`.
+    mutating func checkEventDefinitions(
+        _ element: XMLElement, id: String?, allowed: Set<String>, into scan: inout ProcessScan
+    ) -> [XMLElement] {
+        var found: [XMLElement] = []
+        for child in element.children where child.namespace == Namespaces.bpmn {
+            if child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" {
+                let location = index.locate(child)
+                if allowed.contains(child.localName) {
+                    found.append(child)
+                } else {
+                    unsupported(child, id: id, location: location, detail: " in \(element.localName)", into: &scan)
+                }
+            }
+        }
+        return found
+    }
+
+    mutating func scanFlowElements(_ container: XMLElement, scope: Int?, into scan: inout ProcessScan) {
+        for element in container.children {
+            guard element.namespace == Namespaces.bpmn else { continue }
+            let name = element.localName
+            if name == "laneSet" {
+                scanLaneSet(element, into: &scan)
+                continue
+            }
+            if ModelBuilder.ignoredElements.contains(name) || name.hasSuffix("LoopCharacteristics") {
+                continue
+            }
+            let location = index.locate(element)
+            let id = element.attribute("id")
+            register(id: id, location, element: name)
+            if id == nil || id!.isEmpty {
+                error(location, "'\(element.qualifiedName)' has no id")
+                continue
+            }
+            let nodeID = id!
+            let label = element.attribute("name")
+            func node(_ kind: NodeKind) -> FlowNode {
+                FlowNode(id: nodeID, name: label, kind: kind, location: location, scope: scope)
+            }
+
+            switch name {
+            case "sequenceFlow":
+                var pending = PendingFlow(
+                    id: nodeID, name: label, sourceRef: element.attribute("sourceRef"), targetRef: element.attribute("targetRef"),
+                    scope: scope, location: location)
+                for child in element.children where child.isBPMN("conditionExpression") {
+                    let conditionLocation = index.locate(child)
+                    let text = child.text
+                    if !text.trimmingWhitespace().isEmpty {
+                        pending.condition = (text, conditionLocation, child.attribute("language"))
+                    }
+                }
+                scan.flows.append(pending)
+
+            case "startEvent":
+                _ = checkEventDefinitions(element, id: id, allowed: [], into: &scan)
+                _ = addNode(node(.startEvent), into: &scan)
+
+            case "endEvent":
+                let definitions = checkEventDefinitions(element, id: id, allowed: ["terminateEventDefinition", "errorEventDefinition"], into: &scan)
+                var kind = EndEventKind.none
+                if let definition = definitions.first {
+                    if definition.localName == "terminateEventDefinition" {
+                        kind = .terminate
+                    } else {
+                        kind = .error(code: errorCode(definition.attribute("errorRef")))
+                    }
+                }
+                _ = addNode(node(.endEvent(kind)), into: &scan)
+
+            case "intermediateThrowEvent":
+                let definitions = element.children.filter { $0.namespace == Namespaces.bpmn && $0.localName.hasSuffix("EventDefinition") }
+                if definitions.isEmpty {
+                    _ = addNode(node(.intermediateEvent), into: &scan)
+                } else {
+                    unsupported(element, id: id, location: location, detail: " with \(definitions[0].localName)", into: &scan)
+                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                }
+
+            case "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask", "businessRuleTask":
+                var taskNode = node(.task(TaskKind(rawValue: name)!))
+                readAssignment(element, into: &taskNode)
+                // Children are located in document order: extensionElements, then loop
+                // characteristics, then the script.
+                if let webhookElement = procrunWebhookElement(element) {
+                    if ["serviceTask", "sendTask", "task"].contains(name) {
+                        taskNode.webhook = WebhookParser.parse(webhookElement, builder: &self)
+                    } else {
+                        error(index.locate(webhookElement), "procrun:webhook on \(name) '\(nodeID)'; the webhook belongs on a serviceTask, sendTask or task")
+                    }
+                }
+                checkLoop(element, id: nodeID, into: &scan)
+                if name == "scriptTask" {
+                    readScript(element, into: &taskNode, scan: &scan)
+                }
+                _ = addNode(taskNode, into: &scan)
+
+            case "exclusiveGateway", "parallelGateway", "inclusiveGateway":
+                let kind: NodeKind =
+                    name == "exclusiveGateway" ? .exclusiveGateway : name == "parallelGateway" ? .parallelGateway : .inclusiveGateway
+                let index = addNode(node(kind), into: &scan)
+                if let ref = element.attribute("default") {
+                    if kind == .parallelGateway {
+                        error(location, "parallel gateway '\(nodeID)' has a default flow; only exclusive and inclusive gateways have one")
+                    } else {
+                        scan.defaultRefs.append((index, ref))
+                    }
+                }
+
+            case "subProcess":
+                if element.attribute("triggeredByEvent") == "true" {
+                    unsupported(element, id: id, location: location, detail: " (event sub-process)", into: &scan)
+                    _ = addNode(node(.unsupported(element: "event subProcess")), into: &scan)
+                    continue
+                }
+                checkLoop(element, id: nodeID, into: &scan)
+                let index = addNode(node(.subProcess), into: &scan)
+                if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
+                scanFlowElements(element, scope: index, into: &scan)
+
+            case "boundaryEvent":
+                let definitions = checkEventDefinitions(element, id: id, allowed: ["errorEventDefinition"], into: &scan)
+                guard let attachedTo = element.attribute("attachedToRef") else {
+                    error(location, "boundary event '\(nodeID)' has no attachedToRef")
+                    continue
+                }
+                if let definition = definitions.first {
+                    let index = addNode(node(.errorBoundary(attachedTo: -1, errorCode: nil)), into: &scan)
+                    scan.attachments.append((index, attachedTo, errorCode(definition.attribute("errorRef"))))
+                } else if !element.children.contains(where: {
+                    $0.namespace == Namespaces.bpmn && ($0.localName.hasSuffix("EventDefinition") || $0.localName == "eventDefinitionRef")
+                }) {
+                    unsupported(element, id: id, location: location, detail: " without an event definition", into: &scan)
+                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                } else {
+                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                }
+
+            default:
+                // Every other BPMN flow element (complexGateway, eventBasedGateway, callActivity,
+                // transaction, adHocSubProcess, intermediateCatchEvent, …) is known to BPMN but not run yet.
+                unsupported(element, id: id, location: location, into: &scan)
+                _ = addNode(node(.unsupported(element: name)), into: &scan)
+            }
+        }
+    }
+
+    func errorCode(_ ref: String?) -> String? {
+        guard let ref else { return nil }
+        return errorCodes[ref] ?? errorCodes[stripPrefix(ref)] ?? stripPrefix(ref)
+    }
+
+    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) {
+        for child in element.children
+        where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("LoopCharacteristics") {
+            unsupported(child, id: id, location: index.locate(child), into: &scan)
+        }
+    }
+
+    func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {
+        for child in element.children where child.isBPMN("extensionElements") {
+            for ext in child.children where ext.namespace == Namespaces.procrun && ext.localName == "webhook" {
+                return ext
+            }
+        }
+        return nil
+    }
+
+    /// Reads who performs a user task: Camunda 7 attributes, Zeebe's assignmentDefinition, or a
+    /// BPMN humanPerformer / potentialOwner expression.
+    func readAssignment(_ element: XMLElement, into node: inout FlowNode) {
+        func list(_ text: String?) -> [String] {
+            (text ?? "").split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        }
+        node.assignee = element.attribute("assignee", namespace: Namespaces.camunda)
+        node.candidateUsers = list(element.attribute("candidateUsers", namespace: Namespaces.camunda))
+        node.candidateGroups = list(element.attribute("candidateGroups", namespace: Namespaces.camunda))
+        for child in element.children {
+            if child.isBPMN("extensionElements") {
+                for ext in child.children where ext.namespace == Namespaces.zeebe && ext.localName == "assignmentDefinition" {
+                    node.assignee = node.assignee ?? ext.attribute("assignee")
+                    node.candidateUsers += list(ext.attribute("candidateUsers"))
+                    node.candidateGroups += list(ext.attribute("candidateGroups"))
+                }
+            } else if child.isBPMN("humanPerformer") || child.isBPMN("potentialOwner") {
+                let text = child.text.trimmingWhitespace()
+                if !text.isEmpty {
+                    if child.isBPMN("humanPerformer") {
+                        node.assignee = node.assignee ?? text
+                    } else {
+                        node.candidateUsers += list(text)
+                    }
+                }
+            }
+        }
+    }
+
+    mutating func readScript(_ element: XMLElement, into node: inout FlowNode, scan: inout ProcessScan) {
+        guard let scriptElement = element.children.first(where: { $0.isBPMN("script") }) else { return }
+        let scriptLocation = index.locate(scriptElement)
+        let format = element.attribute("scriptFormat")?.lowercased() ?? "feel"
+        guard ["feel", "text/x-feel", "application/feel"].contains(format) else {
+            warning(scriptLocation, "script of '\(node.id)' is in '\(format)', which procrun does not run; the task completes without running it (write FEEL assignments, 'name = expression' per line)")
+            return
+        }
+        do {
+            node.script = try FEELScript(scriptElement.text)
+        } catch {
+            if scan.executable {
+                self.error(scriptLocation, "cannot parse the script of '\(node.id)': \(error.message)")
+            } else {
+                warning(scriptLocation, "cannot parse the script of '\(node.id)': \(error.message)")
+                scan.deferred.append(.error(at: scriptLocation, "cannot parse the script of '\(node.id)': \(error.message)"))
+            }
+        }
+    }
+
+    mutating func scanLaneSet(_ laneSet: XMLElement, into scan: inout ProcessScan) {
+        for lane in laneSet.children where lane.isBPMN("lane") {
+            let location = index.locate(lane)
+            register(id: lane.attribute("id"), location, element: "lane")
+            let name = lane.attribute("name")
+            scan.lanes.append(Lane(id: lane.attribute("id") ?? "", name: name, location: location))
+            for child in lane.children {
+                if child.isBPMN("flowNodeRef"), let name {
+                    scan.laneOf[stripPrefix(child.text)] = name
+                } else if child.isBPMN("childLaneSet") {
+                    scanLaneSet(child, into: &scan)
+                }
+            }
+        }
+    }
+}

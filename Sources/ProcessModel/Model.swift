@@ -1,0 +1,217 @@
+import Expressions
+import Values
+
+/// A loaded BPMN file: its processes and the collaboration around them.
+public struct Definitions: Sendable {
+    public var id: String?
+    public var name: String?
+    public var file: String
+    public var processes: [ProcessDefinition]
+    public var participants: [Participant]
+
+    public init(id: String?, name: String?, file: String, processes: [ProcessDefinition], participants: [Participant]) {
+        self.id = id
+        self.name = name
+        self.file = file
+        self.processes = processes
+        self.participants = participants
+    }
+
+    /// The process `--process ID` names, else the only process, else the first executable one.
+    public func process(id: String?) -> ProcessDefinition? {
+        if let id { return processes.first { $0.id == id } }
+        if processes.count == 1 { return processes[0] }
+        return processes.first { $0.isExecutable }
+    }
+}
+
+public struct Participant: Sendable {
+    public var id: String
+    public var name: String?
+    public var processRef: String?
+
+    public init(id: String, name: String?, processRef: String?) {
+        self.id = id
+        self.name = name
+        self.processRef = processRef
+    }
+}
+
+public struct Lane: Sendable {
+    public var id: String
+    public var name: String?
+    public var location: SourceLocation
+
+    public init(id: String, name: String?, location: SourceLocation) {
+        self.id = id
+        self.name = name
+        self.location = location
+    }
+}
+
+/// One process, flattened: every node (including those inside embedded sub-processes) lives in
+/// `nodes`, addressed by index; `scope` links a node to the sub-process that contains it.
+public struct ProcessDefinition: Sendable {
+    public var id: String
+    public var name: String?
+    public var isExecutable: Bool
+    public var location: SourceLocation
+    public var nodes: [FlowNode]
+    public var flows: [SequenceFlow]
+    public var lanes: [Lane]
+    /// The participant (pool) that holds the process, if the file has a collaboration.
+    public var participantName: String?
+    /// Problems that only matter when the process runs (unsupported elements in a process not
+    /// marked executable). `validate` reports them as warnings; running the process refuses it.
+    public var deferredErrors: [Diagnostic]
+
+    private var indexByID: [String: Int]
+
+    public init(
+        id: String, name: String?, isExecutable: Bool, location: SourceLocation, nodes: [FlowNode],
+        flows: [SequenceFlow], lanes: [Lane], participantName: String?, deferredErrors: [Diagnostic]
+    ) {
+        self.id = id
+        self.name = name
+        self.isExecutable = isExecutable
+        self.location = location
+        self.nodes = nodes
+        self.flows = flows
+        self.lanes = lanes
+        self.participantName = participantName
+        self.deferredErrors = deferredErrors
+        var index: [String: Int] = [:]
+        for (i, node) in nodes.enumerated() { index[node.id] = i }
+        self.indexByID = index
+    }
+
+    public func nodeIndex(id: String) -> Int? { indexByID[id] }
+
+    /// The start events a scope begins with (`nil` for the process level).
+    public func startEvents(inScope scope: Int?) -> [Int] {
+        nodes.indices.filter { nodes[$0].scope == scope && nodes[$0].kind == .startEvent }
+    }
+
+    /// The display name of the process: its name, else its pool's, else its id.
+    public var displayName: String { name ?? participantName ?? id }
+}
+
+public enum TaskKind: String, Sendable {
+    case task, userTask, manualTask, serviceTask, sendTask, receiveTask, scriptTask, businessRuleTask
+
+    /// Tasks a person completes; `run` completes them by itself.
+    public var isHuman: Bool { self == .userTask || self == .manualTask }
+}
+
+public enum EndEventKind: Sendable, Equatable {
+    case none
+    case terminate
+    /// An error end event; `code` is the referenced error's errorCode (or its id/name).
+    case error(code: String?)
+}
+
+public enum NodeKind: Sendable, Equatable {
+    case startEvent
+    case endEvent(EndEventKind)
+    case task(TaskKind)
+    case exclusiveGateway
+    case parallelGateway
+    case inclusiveGateway
+    case subProcess
+    /// An error boundary event. `errorCode` nil catches every error.
+    case errorBoundary(attachedTo: Int, errorCode: String?)
+    /// A none intermediate throw event: a milestone the token passes.
+    case intermediateEvent
+    /// An element procrun cannot run yet; kept so that references to it resolve. A process
+    /// holding one is refused when it is run.
+    case unsupported(element: String)
+
+    /// The BPMN element name, as traces and messages show it.
+    public var elementName: String {
+        switch self {
+        case .startEvent: "startEvent"
+        case .endEvent(.none): "endEvent"
+        case .endEvent(.terminate): "endEvent(terminate)"
+        case .endEvent(.error): "endEvent(error)"
+        case .task(let kind): kind.rawValue
+        case .exclusiveGateway: "exclusiveGateway"
+        case .parallelGateway: "parallelGateway"
+        case .inclusiveGateway: "inclusiveGateway"
+        case .subProcess: "subProcess"
+        case .errorBoundary: "boundaryEvent(error)"
+        case .intermediateEvent: "intermediateThrowEvent"
+        case .unsupported(let element): element
+        }
+    }
+
+    public var isGateway: Bool {
+        switch self {
+        case .exclusiveGateway, .parallelGateway, .inclusiveGateway: true
+        default: false
+        }
+    }
+
+    public var isActivity: Bool {
+        switch self {
+        case .task, .subProcess: true
+        case .unsupported(let element): ["callActivity", "transaction", "adHocSubProcess"].contains(element) || element.hasSuffix("Task")
+        default: false
+        }
+    }
+}
+
+public struct FlowNode: Sendable {
+    public var id: String
+    public var name: String?
+    public var kind: NodeKind
+    public var location: SourceLocation
+    /// Index of the containing sub-process node, nil at process level.
+    public var scope: Int?
+    /// Indices into `ProcessDefinition.flows`, in document order.
+    public var incoming: [Int] = []
+    public var outgoing: [Int] = []
+    public var defaultFlow: Int?
+    /// Error boundary events attached to this activity.
+    public var boundaryEvents: [Int] = []
+    /// The innermost lane holding the node.
+    public var lane: String?
+    /// `camunda:assignee` / `zeebe:assignmentDefinition assignee` / a humanPerformer, if any.
+    public var assignee: String?
+    public var candidateUsers: [String] = []
+    public var candidateGroups: [String] = []
+    public var webhook: WebhookConfig?
+    /// A FEEL script (one `name = expression` per line) for script tasks.
+    public var script: FEELScript?
+
+    public init(id: String, name: String?, kind: NodeKind, location: SourceLocation, scope: Int?) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.location = location
+        self.scope = scope
+    }
+
+    /// The node's name, else its id.
+    public var displayName: String { (name?.isEmpty == false ? name : nil) ?? id }
+}
+
+public struct SequenceFlow: Sendable {
+    public var id: String
+    public var name: String?
+    public var source: Int
+    public var target: Int
+    public var condition: FEELExpression?
+    public var location: SourceLocation
+
+    public init(id: String, name: String?, source: Int, target: Int, condition: FEELExpression?, location: SourceLocation) {
+        self.id = id
+        self.name = name
+        self.source = source
+        self.target = target
+        self.condition = condition
+        self.location = location
+    }
+
+    /// The label users see on the diagram, else the id.
+    public var displayName: String { (name?.isEmpty == false ? name : nil) ?? id }
+}

@@ -1,0 +1,123 @@
+import Expressions
+import Values
+
+/// The procrun Webhook block (namespace `urn:procrun:bpmn:1`), ELMA365's integration node:
+/// it sends instance data to an external system over HTTP.
+public struct WebhookConfig: Sendable {
+    public enum Method: String, Sendable { case get = "GET", post = "POST" }
+    public enum BodyType: String, Sendable { case json, form, text }
+
+    public struct Parameter: Sendable, Equatable {
+        /// A context path, `customer.name`.
+        public var field: String
+        /// The request parameter name; defaults to the field.
+        public var name: String
+
+        public init(field: String, name: String) {
+            self.field = field
+            self.name = name
+        }
+    }
+
+    public struct Header: Sendable {
+        public var name: String
+        public var value: Template
+
+        public init(name: String, value: Template) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public enum Recipient: Sendable, Equatable {
+        case currentUser
+        case user(String)
+        case group(String)
+        case orgUnit(String)
+        case variable(String)
+    }
+
+    public struct OnError: Sendable {
+        /// Extra tries after the first.
+        public var retries: Int
+        /// Seconds between tries.
+        public var delay: Double
+        /// Name or id of the outgoing flow taken after the last failure.
+        public var interrupt: String?
+        public var notify: [Recipient]
+        public var location: SourceLocation
+
+        public init(retries: Int, delay: Double, interrupt: String?, notify: [Recipient], location: SourceLocation) {
+            self.retries = retries
+            self.delay = delay
+            self.interrupt = interrupt
+            self.notify = notify
+            self.location = location
+        }
+    }
+
+    public var url: Template
+    public var method: Method
+    public var type: BodyType
+    /// Seconds per try.
+    public var timeout: Double
+    public var parameters: [Parameter]
+    public var headers: [Header]
+    public var text: Template?
+    public var onError: OnError?
+    /// Context variable that receives `{status, headers, body}` of the successful answer.
+    public var resultVariable: String?
+    public var location: SourceLocation
+
+    public init(
+        url: Template, method: Method, type: BodyType, timeout: Double, parameters: [Parameter], headers: [Header],
+        text: Template?, onError: OnError?, resultVariable: String?, location: SourceLocation
+    ) {
+        self.url = url
+        self.method = method
+        self.type = type
+        self.timeout = timeout
+        self.parameters = parameters
+        self.headers = headers
+        self.text = text
+        self.onError = onError
+        self.resultVariable = resultVariable
+        self.location = location
+    }
+}
+
+/// Parses a delay: plain seconds ("5", "0.5") or an ISO-8601 duration ("PT5S", "PT1M30S", "P1D").
+public func parseDuration(_ text: String) -> Double? {
+    let trimmed = text.trimmingWhitespace()
+    if let seconds = Double(trimmed) { return seconds >= 0 && seconds.isFinite ? seconds : nil }
+    var rest = Substring(trimmed.uppercased())
+    guard rest.hasPrefix("P") else { return nil }
+    rest = rest.dropFirst()
+    var total = 0.0
+    var inTime = false
+    var number = ""
+    var sawComponent = false
+    for char in rest {
+        if char == "T" {
+            guard !inTime, number.isEmpty else { return nil }
+            inTime = true
+            continue
+        }
+        if char.isNumber || char == "." || char == "," {
+            number.append(char == "," ? "." : char)
+            continue
+        }
+        guard let value = Double(number) else { return nil }
+        number = ""
+        sawComponent = true
+        switch (char, inTime) {
+        case ("W", false): total += value * 7 * 86400
+        case ("D", false): total += value * 86400
+        case ("H", true): total += value * 3600
+        case ("M", true): total += value * 60
+        case ("S", true): total += value
+        default: return nil
+        }
+    }
+    return sawComponent && number.isEmpty ? total : nil
+}
