@@ -1,0 +1,291 @@
+import Expressions
+import Foundation
+import ProcessModel
+import Values
+
+/// What the outside world tells an instance.
+public enum EngineEvent: Sendable {
+    /// A person completed the user, manual or receive task the token waits at.
+    case taskCompleted(token: Int, by: String?, variables: JSONObject)
+    /// A webhook try ended.
+    case webhookFinished(token: Int, outcome: WebhookOutcome)
+    /// The delay before the next webhook try has passed.
+    case retryDue(token: Int)
+}
+
+public enum WebhookOutcome: Sendable {
+    /// A 2xx answer; `result` is `{status, headers, body}`.
+    case delivered(status: Int, result: JSONValue)
+    /// The try failed. `retryable` is false when retrying cannot help (a template variable is not set).
+    case failed(status: Int?, message: String, retryable: Bool)
+}
+
+/// What the instance asks the outside world to do.
+public enum Effect: Sendable {
+    /// A person must complete this task (user, manual or receive task).
+    case openTask(token: Int, node: Int)
+    /// Make one webhook try. `attempt` counts from 1.
+    case callWebhook(token: Int, node: Int, attempt: Int, idempotencyKey: String)
+    /// Send `retryDue` for the token after `delay` seconds.
+    case scheduleRetry(token: Int, node: Int, delay: Double, nextAttempt: Int)
+    /// Tell these people the webhook failed for good.
+    case notify(node: Int, recipients: [ResolvedRecipient], message: String)
+}
+
+/// A notification recipient with context variables and the current user already resolved;
+/// groups and org units are resolved against the directory by the runner.
+public enum ResolvedRecipient: Sendable, Hashable {
+    case user(String)
+    case group(String)
+    case orgUnit(String)
+}
+
+public struct EngineError: Error, Sendable, CustomStringConvertible {
+    public var diagnostics: [Diagnostic]
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}
+
+/// The interpreter: a pure, deterministic function from (instance, event) to (instance', effects).
+/// It performs no I/O; time comes in as a parameter.
+public struct Engine: Sendable {
+    public let process: ProcessDefinition
+    /// For each incoming flow of a joining inclusive gateway: which nodes can still reach it
+    /// (without passing through the gateway). Indexed by flow index.
+    let upstreamOfFlow: [Int: [Bool]]
+
+    /// Prepares a process to run. Fails when it holds elements procrun cannot run.
+    public init(process: ProcessDefinition) throws(EngineError) {
+        if !process.deferredErrors.isEmpty { throw EngineError(diagnostics: process.deferredErrors) }
+        guard process.startEvents(inScope: nil).first != nil else {
+            throw EngineError(diagnostics: [.error(at: process.location, "process '\(process.id)' has no start event")])
+        }
+        self.process = process
+        var upstream: [Int: [Bool]] = [:]
+        for (g, node) in process.nodes.enumerated() where node.kind == .inclusiveGateway && node.incoming.count > 1 {
+            for flow in node.incoming {
+                var reach = [Bool](repeating: false, count: process.nodes.count)
+                var stack = [process.flows[flow].source]
+                while let n = stack.popLast() {
+                    if n == g || reach[n] { continue }
+                    reach[n] = true
+                    for f in process.nodes[n].incoming { stack.append(process.flows[f].source) }
+                    // A boundary event is reached through its host activity.
+                    if case .errorBoundary(let host, _) = process.nodes[n].kind { stack.append(host) }
+                }
+                upstream[flow] = reach
+            }
+        }
+        self.upstreamOfFlow = upstream
+    }
+
+    /// Creates an instance, sets ELMA365's system variables and runs it until it waits or ends.
+    public func start(id: String, context: JSONObject, initiator: String, now: Date) -> (Instance, [Effect]) {
+        var context = context
+        context["__id"] = .string(id)
+        context["__name"] = .string(process.displayName)
+        context["__createdBy"] = .string(initiator)
+        context["__createdAt"] = .string(Timestamp.rfc3339(now))
+        var instance = Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now)
+        var step = Step(engine: self, instance: instance, now: now)
+        let start = process.startEvents(inScope: nil)[0]
+        step.spawn(at: start, scope: 0, via: nil)
+        step.run()
+        instance = step.instance
+        return (instance, step.effects)
+    }
+
+    /// Applies one event and runs the instance until it waits or ends.
+    public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date) -> [Effect] {
+        var step = Step(engine: self, instance: instance, now: now)
+        step.apply(event)
+        step.run()
+        instance = step.instance
+        return step.effects
+    }
+}
+
+/// One application of the step function: mutable working state over a copy of the instance.
+struct Step {
+    let engine: Engine
+    var instance: Instance
+    let now: Date
+    var effects: [Effect] = []
+
+    var process: ProcessDefinition { engine.process }
+
+    init(engine: Engine, instance: Instance, now: Date) {
+        self.engine = engine
+        self.instance = instance
+        self.now = now
+    }
+
+    // MARK: Tokens
+
+    mutating func spawn(at node: Int, scope: Int, via flow: Int?) {
+        let token = Token(id: instance.nextTokenID, node: node, scope: scope, arrivedVia: flow, state: .ready)
+        instance.nextTokenID += 1
+        instance.tokens.append(token)
+        instance.readyQueue.append(token.id)
+    }
+
+    func tokenIndex(_ id: Int) -> Int? { instance.tokens.firstIndex { $0.id == id } }
+
+    mutating func remove(token id: Int) {
+        instance.tokens.removeAll { $0.id == id }
+        instance.readyQueue.removeAll { $0 == id }
+    }
+
+    mutating func record(_ event: HistoryEntry.Event, node: Int, flows: [Int] = [], performer: String? = nil, note: String? = nil) {
+        instance.history.append(HistoryEntry(time: now, event: event, node: node, flows: flows, performer: performer, note: note))
+    }
+
+    mutating func raiseIncident(at node: Int, _ message: String) {
+        instance.status = .incident
+        instance.incident = Incident(node: process.nodes[node].id, message: message)
+        record(.incident, node: node, note: message)
+    }
+
+    // MARK: The loop
+
+    /// Executes ready tokens in FIFO order until none is left, then settles joins and status.
+    mutating func run() {
+        guard instance.status == .running || instance.status == .waiting else { return }
+        instance.status = .running
+        while instance.status == .running {
+            if !instance.readyQueue.isEmpty {
+                let id = instance.readyQueue.removeFirst()
+                guard let index = tokenIndex(id) else { continue }
+                execute(index)
+                continue
+            }
+            if fireReadyInclusiveJoin() { continue }
+            break
+        }
+        guard instance.status == .running else { return }
+        if instance.tokens.isEmpty {
+            instance.status = .completed
+        } else {
+            instance.status = .waiting
+        }
+    }
+
+    mutating func execute(_ index: Int) {
+        let token = instance.tokens[index]
+        let node = process.nodes[token.node]
+        switch node.kind {
+        case .startEvent, .intermediateEvent, .errorBoundary:
+            leave(token.id)
+        case .task(let kind):
+            executeTask(token, node: node, kind: kind)
+        case .subProcess:
+            enterSubProcess(token)
+        case .exclusiveGateway:
+            exclusiveGateway(token)
+        case .parallelGateway:
+            parallelGateway(token)
+        case .inclusiveGateway:
+            inclusiveGateway(token)
+        case .endEvent(let kind):
+            endEvent(token, kind: kind)
+        case .unsupported(let element):
+            raiseIncident(at: token.node, "procrun cannot run '\(element)' yet")
+        }
+    }
+
+    // MARK: Leaving nodes
+
+    /// Completes the token's node and moves it along every flow the node's outgoing rules
+    /// select. `excluding` removes one flow from consideration (a webhook's interrupt flow on success).
+    mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil) {
+        guard let index = tokenIndex(tokenID) else { return }
+        let token = instance.tokens[index]
+        let node = process.nodes[token.node]
+        var selected: [Int] = []
+        var conditionalTrue = false
+        for flow in node.outgoing where flow != excluding && flow != node.defaultFlow {
+            if let condition = process.flows[flow].condition {
+                guard let value = evaluate(condition, flow: flow, at: token.node) else { return }
+                if value {
+                    selected.append(flow)
+                    conditionalTrue = true
+                }
+            } else {
+                selected.append(flow)
+            }
+        }
+        if !conditionalTrue, let flow = node.defaultFlow, flow != excluding {
+            selected.append(flow)
+        }
+        take(selected, from: tokenID, performer: performer)
+    }
+
+    /// Evaluates a flow condition; on failure raises an incident naming the flow and expression.
+    mutating func evaluate(_ condition: FEELExpression, flow: Int, at node: Int) -> Bool? {
+        do {
+            return try condition.evaluateCondition(in: instance.context)
+        } catch {
+            let f = process.flows[flow]
+            raiseIncident(
+                at: node,
+                "cannot evaluate the condition of sequence flow '\(f.id)'\(f.name.map { " («\($0)»)" } ?? ""): \(error.message) in '\(condition.source.trimmingWhitespace())'"
+            )
+            return nil
+        }
+    }
+
+    /// Moves the token along `flows` (forking when there are several); with none, the token
+    /// ends here (an implicit end).
+    mutating func take(_ flows: [Int], from tokenID: Int, performer: String? = nil) {
+        guard let index = tokenIndex(tokenID) else { return }
+        let token = instance.tokens[index]
+        record(.left, node: token.node, flows: flows, performer: performer)
+        instance.path.append(token.node)
+        if flows.isEmpty {
+            remove(token: tokenID)
+            scopeMayHaveFinished(token.scope)
+            return
+        }
+        for (i, flow) in flows.enumerated() {
+            let target = process.flows[flow].target
+            if i == 0 {
+                instance.tokens[index].node = target
+                instance.tokens[index].arrivedVia = flow
+                instance.tokens[index].state = .ready
+                instance.readyQueue.append(tokenID)
+            } else {
+                spawn(at: target, scope: token.scope, via: flow)
+            }
+        }
+    }
+
+    /// When a scope has no tokens left it is done: the process completes, or the sub-process
+    /// token moves on.
+    mutating func scopeMayHaveFinished(_ scope: Int) {
+        guard !instance.tokens.contains(where: { $0.scope == scope }) else { return }
+        if scope == 0 {
+            instance.status = .completed
+            return
+        }
+        guard let scopeIndex = instance.scopes.firstIndex(where: { $0.id == scope }) else { return }
+        let owner = instance.scopes[scopeIndex].ownerToken
+        instance.scopes.remove(at: scopeIndex)
+        leave(owner)
+    }
+
+    /// Removes every token and scope inside `scope` (not the scope's owner token).
+    mutating func clear(scope: Int) {
+        for child in instance.scopes where child.parent == scope { clear(scope: child.id) }
+        instance.scopes.removeAll { $0.parent == scope }
+        let ids = instance.tokens.filter { $0.scope == scope }.map(\.id)
+        for id in ids { remove(token: id) }
+    }
+}
+
+public enum Timestamp {
+    /// RFC 3339 in UTC with milliseconds.
+    public static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}

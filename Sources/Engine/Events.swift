@@ -1,0 +1,81 @@
+import Expressions
+import ProcessModel
+
+/// End events and error propagation.
+extension Step {
+    mutating func endEvent(_ token: Token, kind: EndEventKind) {
+        switch kind {
+        case .none:
+            finish(token)
+        case .terminate:
+            record(.left, node: token.node)
+            instance.path.append(token.node)
+            if token.scope == 0 {
+                clear(scope: 0)
+                instance.endNode = token.node
+                instance.status = .completed
+            } else {
+                clear(scope: token.scope)
+                scopeMayHaveFinished(token.scope)
+            }
+        case .error(let code):
+            record(.left, node: token.node, note: "throws error '\(code ?? "")'")
+            instance.path.append(token.node)
+            remove(token: token.id)
+            if !throwError(code: code, fromScope: token.scope) {
+                // Uncaught: as in Camunda 7, the error end event behaves like a none end event.
+                if token.scope == 0 { instance.endNode = token.node }
+                scopeMayHaveFinished(token.scope)
+            }
+        }
+    }
+
+    /// A none end event: the token is consumed; the last one in the process completes it.
+    mutating func finish(_ token: Token) {
+        record(.left, node: token.node)
+        instance.path.append(token.node)
+        remove(token: token.id)
+        if token.scope == 0 { instance.endNode = token.node }
+        scopeMayHaveFinished(token.scope)
+    }
+
+    /// The boundary event on `activity` that catches `code`: an exact code match first, then a
+    /// catch-all (no errorRef).
+    func catcher(on activity: Int, code: String?) -> Int? {
+        let boundaries = process.nodes[activity].boundaryEvents
+        for b in boundaries {
+            if case .errorBoundary(_, let caught?) = process.nodes[b].kind, caught == code { return b }
+        }
+        for b in boundaries {
+            if case .errorBoundary(_, nil) = process.nodes[b].kind { return b }
+        }
+        return nil
+    }
+
+    /// Propagates an error thrown inside `scope` outwards through enclosing sub-processes.
+    /// Returns false when nothing catches it.
+    mutating func throwError(code: String?, fromScope scope: Int) -> Bool {
+        var current = scope
+        while current != 0 {
+            guard let s = instance.scopes.first(where: { $0.id == current }) else { return false }
+            if let boundary = catcher(on: s.node, code: code) {
+                clear(scope: s.id)
+                instance.scopes.removeAll { $0.id == s.id }
+                let owner = instance.token(s.ownerToken)
+                remove(token: s.ownerToken)
+                record(.error, node: s.node, note: "error '\(code ?? "")' caught by '\(process.nodes[boundary].id)'")
+                spawn(at: boundary, scope: owner?.scope ?? s.parent, via: nil)
+                return true
+            }
+            current = s.parent
+        }
+        return false
+    }
+
+    /// Interrupts the activity a token waits at and continues at its boundary event.
+    mutating func catchAtBoundary(token: Token, boundary: Int, note: String) {
+        record(.error, node: token.node, note: note)
+        remove(token: token.id)
+        spawn(at: boundary, scope: token.scope, via: nil)
+    }
+}

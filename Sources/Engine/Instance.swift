@@ -1,0 +1,138 @@
+import Expressions
+import Foundation
+import ProcessModel
+import Values
+
+public enum InstanceStatus: String, Sendable {
+    case running, waiting, completed, incident, terminated
+}
+
+/// A token: a position of control in an instance.
+public struct Token: Sendable, Hashable {
+    public enum State: Sendable, Hashable {
+        /// About to execute `node`.
+        case ready
+        /// Waiting for a person (user or manual task) or a message (receive task).
+        case waitingTask
+        /// Waiting for a webhook try, or for the delay before the next one.
+        case waitingWebhook
+        /// Arrived at a joining gateway, waiting for the other branches.
+        case joining
+        /// Inside the embedded sub-process instance `scope`.
+        case inSubProcess(scope: Int)
+    }
+
+    public var id: Int
+    public var node: Int
+    /// The scope instance the token lives in; 0 is the process itself.
+    public var scope: Int
+    /// The sequence flow the token arrived by.
+    public var arrivedVia: Int?
+    public var state: State
+}
+
+/// A running embedded sub-process.
+public struct ScopeInstance: Sendable, Hashable {
+    public var id: Int
+    /// The sub-process node.
+    public var node: Int
+    public var parent: Int
+    /// The token waiting at the sub-process node in the parent scope.
+    public var ownerToken: Int
+}
+
+public struct Incident: Sendable, Hashable {
+    public var node: String
+    public var message: String
+
+    public init(node: String, message: String) {
+        self.node = node
+        self.message = message
+    }
+}
+
+public struct HistoryEntry: Sendable {
+    public enum Event: String, Sendable {
+        case entered, left, waiting, error, incident
+    }
+
+    public var time: Date
+    public var event: Event
+    public var node: Int
+    /// Flows taken when the node was left.
+    public var flows: [Int]
+    public var performer: String?
+    public var note: String?
+}
+
+/// One execution of a webhook node: its tries and how it ended.
+public struct WebhookRun: Sendable {
+    public struct Try: Sendable {
+        public var attempt: Int
+        public var time: Date
+        public var status: Int?
+        public var error: String?
+    }
+
+    public enum Outcome: String, Sendable {
+        case pending, delivered, interrupted, caught, incident
+    }
+
+    public var node: Int
+    public var token: Int
+    public var idempotencyKey: String
+    public var tries: [Try] = []
+    public var outcome: Outcome = .pending
+}
+
+public struct Notification: Sendable, Hashable {
+    public var node: String
+    public var user: String
+    public var message: String
+
+    public init(node: String, user: String, message: String) {
+        self.node = node
+        self.user = user
+        self.message = message
+    }
+}
+
+/// The whole state of one process instance: a value, changed only by `Engine`.
+public struct Instance: Sendable {
+    public var id: String
+    public var processID: String
+    public var status: InstanceStatus = .running
+    public var tokens: [Token] = []
+    public var scopes: [ScopeInstance] = []
+    public var context: JSONObject
+    public var history: [HistoryEntry] = []
+    /// Node ids in the order they completed.
+    public var path: [Int] = []
+    /// The end event that completed the instance.
+    public var endNode: Int?
+    public var incident: Incident?
+    public var initiator: String
+    /// Whoever completed the last user task: ELMA365's "current user".
+    public var currentUser: String?
+    public var createdAt: Date
+    public var webhookRuns: [WebhookRun] = []
+    public var notifications: [Notification] = []
+
+    var nextTokenID = 1
+    var nextScopeID = 1
+    /// Tokens to execute, first in first out: this is what makes runs deterministic.
+    var readyQueue: [Int] = []
+
+    public init(id: String, processID: String, context: JSONObject, initiator: String, createdAt: Date) {
+        self.id = id
+        self.processID = processID
+        self.context = context
+        self.initiator = initiator
+        self.createdAt = createdAt
+    }
+
+    public func token(_ id: Int) -> Token? { tokens.first { $0.id == id } }
+
+    /// Tokens waiting for a person, with the node they wait at.
+    public var openTasks: [Token] { tokens.filter { $0.state == .waitingTask } }
+}

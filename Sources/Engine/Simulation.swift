@@ -1,0 +1,190 @@
+import Expressions
+import Foundation
+import ProcessModel
+import Values
+
+/// `--answers FILE`: a task id or task name → `{"by": "user id", "variables": {…}}`.
+public struct Answers: Sendable {
+    public struct Answer: Sendable {
+        public var by: String?
+        public var variables: JSONObject
+    }
+
+    public var entries: [String: Answer] = [:]
+
+    public init() {}
+
+    public init(json: JSONValue, file: String) throws(Diagnostic) {
+        func fail(_ message: String) -> Diagnostic { .error(at: SourceLocation(file: file, line: 1, column: 1), message) }
+        guard case .object(let root) = json else { throw fail("answers must be a JSON object: task id or name → {\"by\", \"variables\"}") }
+        for (task, value) in root {
+            guard case .object(let answer) = value else { throw fail("answer for \"\(task)\" must be an object with \"by\" and/or \"variables\"") }
+            for key in answer.keys where key != "by" && key != "variables" {
+                throw fail("unknown key \"\(key)\" in the answer for \"\(task)\" (known: by, variables)")
+            }
+            var by: String?
+            if let value = answer["by"] {
+                guard case .string(let user) = value else { throw fail("\"by\" of \"\(task)\" must be a user id string") }
+                by = user
+            }
+            var variables = JSONObject()
+            if let value = answer["variables"] {
+                guard case .object(let object) = value else { throw fail("\"variables\" of \"\(task)\" must be an object") }
+                variables = object
+            }
+            entries[task] = Answer(by: by, variables: variables)
+        }
+    }
+
+    public func answer(for node: FlowNode) -> Answer? {
+        entries[node.id] ?? node.name.flatMap { entries[$0] }
+    }
+}
+
+/// One webhook try, as the runner hands it to a transport.
+public struct WebhookCall: Sendable {
+    public var instanceID: String
+    public var processName: String
+    public var node: FlowNode
+    public var webhook: WebhookConfig
+    public var context: JSONObject
+    public var attempt: Int
+    public var idempotencyKey: String
+}
+
+/// Carries out webhook tries (the libcurl transport in production).
+public protocol WebhookPerformer: Sendable {
+    func perform(_ call: WebhookCall) async -> WebhookOutcome
+}
+
+/// Waits without holding a thread. Tests pass a manual clock.
+public protocol Scheduler: Sendable {
+    var now: Date { get }
+    func sleep(seconds: Double) async
+}
+
+public struct SystemScheduler: Scheduler {
+    public init() {}
+    public var now: Date { Date() }
+    public func sleep(seconds: Double) async {
+        guard seconds > 0 else { return }
+        try? await Task.sleep(nanoseconds: UInt64(seconds * 1_000_000_000))
+    }
+}
+
+/// Receives each notification the runner resolves (the trace, `--notify-url`).
+public protocol NotificationSink: Sendable {
+    func deliver(_ notification: Notification, instance: Instance) async
+}
+
+/// `procrun run`: one instance from start to end, people simulated from `--answers`, the
+/// directory and the lanes.
+public struct Simulation: Sendable {
+    public var engine: Engine
+    public var answers: Answers
+    public var directory: Directory
+    public var performer: any WebhookPerformer
+    public var scheduler: any Scheduler
+    public var sinks: [any NotificationSink]
+
+    public init(
+        engine: Engine, answers: Answers = Answers(), directory: Directory = Directory(), performer: any WebhookPerformer,
+        scheduler: any Scheduler = SystemScheduler(), sinks: [any NotificationSink] = []
+    ) {
+        self.engine = engine
+        self.answers = answers
+        self.directory = directory
+        self.performer = performer
+        self.scheduler = scheduler
+        self.sinks = sinks
+    }
+
+    /// Who completes a task: the answer's `by`, else the assignee, else a candidate user, else a
+    /// member of the lane's org unit or group (or a candidate group), else the initiator.
+    public func performer(for node: FlowNode, instance: Instance) -> String {
+        if let by = answers.answer(for: node)?.by { return by }
+        if let assignee = node.assignee?.trimmingWhitespace(), !assignee.isEmpty {
+            if assignee.hasPrefix("${") || assignee.hasPrefix("#{") || assignee.hasPrefix("=") {
+                if let expression = try? FEELExpression(assignee),
+                    case .string(let user)? = try? expression.evaluate(in: instance.context)
+                {
+                    return user
+                }
+            } else {
+                return assignee
+            }
+        }
+        if let user = node.candidateUsers.first { return user }
+        if let lane = node.lane {
+            if let member = directory.orgUnit(lane)?.first ?? directory.group(lane)?.first { return member }
+        }
+        for group in node.candidateGroups {
+            if let member = directory.group(group)?.first ?? directory.orgUnit(group)?.first { return member }
+        }
+        return instance.initiator
+    }
+
+    /// Resolves recipients to user ids, each once, in the order configured.
+    public func resolve(_ recipients: [ResolvedRecipient]) -> [String] {
+        var users: [String] = []
+        for recipient in recipients {
+            let ids: [String]
+            switch recipient {
+            case .user(let id): ids = [id]
+            case .group(let name): ids = directory.group(name) ?? []
+            case .orgUnit(let name): ids = directory.orgUnit(name) ?? []
+            }
+            for id in ids where !users.contains(id) { users.append(id) }
+        }
+        return users
+    }
+
+    /// Runs one instance until it completes, stops in an incident, or can go no further.
+    /// `observe` sees the history as it grows, for a live trace.
+    public func run(
+        id: String, context: JSONObject, initiator: String, observe: (([HistoryEntry], Instance) -> Void)? = nil
+    ) async -> Instance {
+        var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now)
+        var shown = 0
+        func show(_ instance: Instance) {
+            if let observe, instance.history.count > shown {
+                observe(Array(instance.history[shown...]), instance)
+                shown = instance.history.count
+            }
+        }
+        show(instance)
+        var queue = effects[...]
+        while let effect = queue.popFirst() {
+            guard instance.status == .running || instance.status == .waiting else { break }
+            var event: EngineEvent?
+            switch effect {
+            case .openTask(let token, let node):
+                let flowNode = engine.process.nodes[node]
+                let by = performer(for: flowNode, instance: instance)
+                event = .taskCompleted(token: token, by: by, variables: answers.answer(for: flowNode)?.variables ?? JSONObject())
+            case .callWebhook(let token, let node, let attempt, let key):
+                let flowNode = engine.process.nodes[node]
+                guard let webhook = flowNode.webhook else { continue }
+                let call = WebhookCall(
+                    instanceID: instance.id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
+                    context: instance.context, attempt: attempt, idempotencyKey: key)
+                event = .webhookFinished(token: token, outcome: await performer.perform(call))
+            case .scheduleRetry(let token, _, let delay, _):
+                await scheduler.sleep(seconds: delay)
+                event = .retryDue(token: token)
+            case .notify(let node, let recipients, let message):
+                for user in resolve(recipients) {
+                    let notification = Notification(node: engine.process.nodes[node].id, user: user, message: message)
+                    instance.notifications.append(notification)
+                    for sink in sinks { await sink.deliver(notification, instance: instance) }
+                }
+            }
+            if let event {
+                let more = engine.handle(event, in: &instance, now: scheduler.now)
+                queue.append(contentsOf: more)
+                show(instance)
+            }
+        }
+        return instance
+    }
+}
