@@ -1,0 +1,112 @@
+import Engine
+import Foundation
+import ProcessModel
+import Values
+
+/// The `--json` report of one instance.
+enum Report {
+    static func json(_ instance: Instance, process: ProcessDefinition) -> JSONValue {
+        var report = JSONObject()
+        report["instance"] = .string(instance.id)
+        report["process"] = .string(process.id)
+        report["status"] = .string(instance.status.rawValue)
+        if let end = instance.endNode, instance.status == .completed {
+            let node = process.nodes[end]
+            report["end"] = ["id": .string(node.id), "name": node.name.map(JSONValue.string) ?? .null]
+        } else {
+            report["end"] = .null
+        }
+        report["path"] = .array(instance.path.map { .string(process.nodes[$0].id) })
+        report["context"] = .object(instance.context)
+        report["notifications"] = .array(
+            instance.notifications.map { ["node": .string($0.node), "user": .string($0.user), "message": .string($0.message)] })
+        report["webhooks"] = .array(
+            instance.webhookRuns.map { run in
+                var object = JSONObject()
+                object["node"] = .string(process.nodes[run.node].id)
+                object["idempotencyKey"] = .string(run.idempotencyKey)
+                object["tries"] = .array(
+                    run.tries.map { attempt in
+                        var t = JSONObject()
+                        t["attempt"] = .number(Double(attempt.attempt))
+                        t["time"] = .string(Timestamp.rfc3339(attempt.time))
+                        t["status"] = attempt.status.map { .number(Double($0)) } ?? .null
+                        t["error"] = attempt.error.map(JSONValue.string) ?? .null
+                        return .object(t)
+                    })
+                object["outcome"] = .string(run.outcome.rawValue)
+                return .object(object)
+            })
+        if let incident = instance.incident {
+            report["incident"] = ["node": .string(incident.node), "message": .string(incident.message)]
+        } else {
+            report["incident"] = .null
+        }
+        return .object(report)
+    }
+}
+
+/// The readable trace: one line per step (time, node name, kind, transition taken, performer).
+struct Trace {
+    let process: ProcessDefinition
+    let formatter: DateFormatter
+
+    init(process: ProcessDefinition) {
+        self.process = process
+        let formatter = DateFormatter()
+        formatter.dateFormat = "HH:mm:ss.SSS"
+        formatter.timeZone = TimeZone.current
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        self.formatter = formatter
+    }
+
+    func header(instanceID: String) {
+        Swift.print("process «\(process.displayName)» (\(process.id)), instance \(instanceID)")
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+    }
+
+    func print(_ entries: [HistoryEntry], instance: Instance) {
+        for entry in entries {
+            let node = process.nodes[entry.node]
+            let time = formatter.string(from: entry.time)
+            var line = "\(time)  \(Trace.pad(node.displayName, 32)) \(Trace.pad(node.kind.elementName, 20))"
+            switch entry.event {
+            case .left:
+                let flows = entry.flows.map { process.flows[$0] }
+                if !flows.isEmpty {
+                    line += " → " + flows.map { $0.name.map { "«\($0)»" } ?? process.nodes[$0.target].displayName }.joined(separator: ", ")
+                } else if case .endEvent = node.kind {
+                    line += " ■ end"
+                }
+                if let performer = entry.performer { line += "  by \(performer)" }
+                if let note = entry.note { line += "  (\(note))" }
+            case .error:
+                line += " ! \(entry.note ?? "error")"
+            case .incident:
+                line += " ✗ incident: \(entry.note ?? "")"
+            case .entered, .waiting:
+                continue
+            }
+            Swift.print(line)
+        }
+    }
+
+    func summary(_ instance: Instance) {
+        let steps = instance.path.count
+        switch instance.status {
+        case .completed:
+            let end = instance.endNode.map { "«\(process.nodes[$0].displayName)» (\(process.nodes[$0].id))" } ?? "its end"
+            Swift.print("completed at \(end): \(steps) steps")
+        case .incident:
+            Swift.print("incident at '\(instance.incident?.node ?? "?")': \(instance.incident?.message ?? "")")
+        case .waiting, .running:
+            let waiting = instance.tokens.map { "'\(process.nodes[$0.node].id)'" }.joined(separator: ", ")
+            Swift.print("waiting at \(waiting) after \(steps) steps")
+        case .terminated:
+            Swift.print("terminated after \(steps) steps")
+        }
+    }
+}
