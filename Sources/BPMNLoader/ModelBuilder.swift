@@ -405,7 +405,8 @@ struct ModelBuilder {
                 if name == "scriptTask" {
                     readScript(element, into: &taskNode, scan: &scan)
                 }
-                _ = addNode(taskNode, into: &scan)
+                let index = addNode(taskNode, into: &scan)
+                if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
 
             case "exclusiveGateway", "parallelGateway", "inclusiveGateway":
                 let kind: NodeKind =

@@ -65,7 +65,7 @@ extension Step {
     mutating func join(_ token: Token, requiring flows: Set<Int>) -> Int? {
         guard let index = tokenIndex(token.id) else { return nil }
         instance.tokens[index].state = .joining
-        let waiting = instance.tokens.filter { $0.node == token.node && $0.scope == token.scope && $0.state == .joining }
+        let waiting = arrivedTokens(at: token.node, scope: token.scope)
         var chosen: [Int: Int] = [:]
         for t in waiting {
             let flow = t.arrivedVia ?? -1
@@ -84,14 +84,19 @@ extension Step {
         return survivor
     }
 
+    /// Tokens that have arrived at a joining gateway: those parked there and those queued to run it.
+    func arrivedTokens(at gateway: Int, scope: Int) -> [Token] {
+        instance.tokens.filter { $0.node == gateway && $0.scope == scope && ($0.state == .joining || $0.state == .ready) }
+    }
+
     /// The incoming flows an inclusive join must wait for, or nil while a token elsewhere in the
     /// scope can still reach a flow that has no token yet.
     func inclusiveJoinFlows(gateway: Int, scope: Int) -> Set<Int>? {
         let node = process.nodes[gateway]
-        let waiting = instance.tokens.filter { $0.node == gateway && $0.scope == scope && $0.state == .joining }
+        let waiting = arrivedTokens(at: gateway, scope: scope)
         let arrived = Set(waiting.compactMap(\.arrivedVia))
         let missing = node.incoming.filter { !arrived.contains($0) }
-        for other in instance.tokens where !(other.node == gateway && other.scope == scope && other.state == .joining) {
+        for other in instance.tokens where !(other.node == gateway && other.scope == scope && (other.state == .joining || other.state == .ready)) {
             guard let position = position(of: other, inScope: scope) else { continue }
             for flow in missing where engine.upstreamOfFlow[flow]?[position] == true {
                 return nil

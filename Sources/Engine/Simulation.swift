@@ -154,9 +154,17 @@ public struct Simulation: Sendable {
         }
         show(instance)
         var queue = effects[...]
+        // Every effect is carried out, even after the instance ended: a final webhook failure
+        // both notifies people and leaves by the interrupt flow in one step.
         while let effect = queue.popFirst() {
-            guard instance.status == .running || instance.status == .waiting else { break }
             var event: EngineEvent?
+            switch effect {
+            case .openTask(let token, _), .callWebhook(let token, _, _, _), .scheduleRetry(let token, _, _, _):
+                // A terminate end event or a caught error may have removed the token meanwhile.
+                guard instance.token(token) != nil else { continue }
+            case .notify:
+                break
+            }
             switch effect {
             case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]

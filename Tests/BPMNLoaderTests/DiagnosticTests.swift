@@ -1,0 +1,235 @@
+import BPMNLoader
+import Foundation
+import ProcessModel
+import Testing
+import Values
+
+@Suite struct DiagnosticTests {
+    let startEnd = "<startEvent id=\"s\"/><endEvent id=\"e\"/><sequenceFlow id=\"f\" sourceRef=\"s\" targetRef=\"e\"/>"
+
+    @Test func unsupportedElementIsAnErrorInExecutableProcesses() {
+        let result = load(document("<complexGateway id=\"Gateway_1\"/>\n" + startEnd))
+        #expect(result.lines == ["t.bpmn:4:1: error: unsupported element 'complexGateway' (id Gateway_1)"])
+        #expect(result.definitions == nil)
+    }
+
+    @Test func unsupportedElementIsAWarningElsewhereAndRunRefusesIt() throws {
+        let result = load(document("<complexGateway id=\"Gateway_1\"/>\n" + startEnd, executable: false))
+        #expect(result.lines == ["t.bpmn:4:1: warning: unsupported element 'complexGateway' (id Gateway_1) in a process that is not executable"])
+        let process = try #require(result.process)
+        #expect(process.deferredErrors.map(\.description) == ["t.bpmn:4:1: error: unsupported element 'complexGateway' (id Gateway_1)"])
+    }
+
+    @Test(arguments: [
+        ("<task id=\"t\"><multiInstanceLoopCharacteristics/></task>", "t.bpmn:4:14: error: unsupported element 'multiInstanceLoopCharacteristics' (id t)"),
+        ("<startEvent id=\"m\"><timerEventDefinition/></startEvent>", "t.bpmn:4:20: error: unsupported element 'timerEventDefinition' in startEvent (id m)"),
+        ("<callActivity id=\"c\"/>", "t.bpmn:4:1: error: unsupported element 'callActivity' (id c)"),
+        ("<subProcess id=\"es\" triggeredByEvent=\"true\"/>", "t.bpmn:4:1: error: unsupported element 'subProcess' (event sub-process) (id es)"),
+        ("<intermediateCatchEvent id=\"ic\"/>", "t.bpmn:4:1: error: unsupported element 'intermediateCatchEvent' (id ic)"),
+    ])
+    func unsupportedShapes(body: String, line: String) {
+        #expect(load(document(body + "\n" + startEnd)).errors.map(\.description) == [line])
+    }
+
+    @Test func duplicateIDs() {
+        let result = load(document("<task id=\"s\"/>\n" + startEnd))
+        #expect(result.errors.map(\.description) == ["t.bpmn:5:1: error: duplicate id 's' on 'startEvent'; it is already used at line 4, column 1"])
+    }
+
+    @Test func danglingSequenceFlowReferences() {
+        let result = load(document("""
+            <startEvent id="s"/><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="nowhere"/>
+            <sequenceFlow id="f2" sourceRef="ghost" targetRef="e"/>
+            <sequenceFlow id="f3" sourceRef="s"/>
+            """))
+        #expect(result.errors.map(\.description) == [
+            "t.bpmn:5:1: error: sequence flow 'f1' has targetRef 'nowhere', which is not a flow node of process 'P'",
+            "t.bpmn:6:1: error: sequence flow 'f2' has sourceRef 'ghost', which is not a flow node of process 'P'",
+            "t.bpmn:7:1: error: sequence flow 'f3' needs both sourceRef and targetRef",
+        ])
+    }
+
+    @Test func missingStartEvent() {
+        let result = load(document("<task id=\"t\"/>"))
+        #expect(result.errors.map(\.description) == ["t.bpmn:3:1: error: process 'P' has no start event; BPMN needs a none start event to start an instance"])
+    }
+
+    @Test func gatewaysNeedTheirFlows() {
+        let result = load(document("""
+            <startEvent id="s"/><exclusiveGateway id="g"/><parallelGateway id="p"/>
+            <sequenceFlow id="f" sourceRef="s" targetRef="g"/>
+            """))
+        #expect(result.errors.map(\.description) == [
+            "t.bpmn:4:21: error: exclusiveGateway 'g' has no outgoing sequence flow; a gateway needs at least one",
+            "t.bpmn:4:47: error: parallelGateway 'p' has no incoming sequence flow; a gateway needs at least one",
+            "t.bpmn:4:47: error: parallelGateway 'p' has no outgoing sequence flow; a gateway needs at least one",
+        ])
+    }
+
+    @Test func defaultFlowMustLeaveItsGateway() {
+        let result = load(document("""
+            <startEvent id="s"/><exclusiveGateway id="g" default="f0"/><endEvent id="e"/>
+            <sequenceFlow id="f0" sourceRef="s" targetRef="g"/>
+            <sequenceFlow id="f1" sourceRef="g" targetRef="e"/>
+            <exclusiveGateway id="h" default="missing"/>
+            <sequenceFlow id="f2" sourceRef="e" targetRef="h"/>
+            """))
+        #expect(result.errors.map(\.description).contains(
+            "t.bpmn:4:21: error: default flow 'f0' of 'g' does not leave it (it leaves 's'); a default flow must be one of the element's outgoing flows"))
+        #expect(result.errors.map(\.description).contains(
+            "t.bpmn:7:1: error: 'exclusiveGateway' 'h' names default flow 'missing', which does not exist"))
+    }
+
+    @Test func webhookInterruptTransitionMustExist() {
+        let result = load(document("""
+            <startEvent id="s"/><endEvent id="e"/>
+            <serviceTask id="w"><extensionElements><procrun:webhook url="http://x">
+            <procrun:onError retries="1" interrupt="Завершить"/></procrun:webhook></extensionElements></serviceTask>
+            <sequenceFlow id="f0" sourceRef="s" targetRef="w"/>
+            <sequenceFlow id="f1" name="Дальше" sourceRef="w" targetRef="e"/>
+            """))
+        #expect(result.errors.map(\.description) == [
+            "t.bpmn:6:1: error: webhook 'w' interrupts by transition 'Завершить', but no outgoing sequence flow of 'w' has that name or id (outgoing: 'Дальше')"
+        ])
+    }
+
+    @Test(arguments: [
+        ("<procrun:webhook/>", "procrun:webhook needs a url attribute"),
+        ("<procrun:webhook url=\"x\" method=\"PUT\"/>", "method 'PUT' is not GET or POST"),
+        ("<procrun:webhook url=\"x\" type=\"xml\"/>", "type 'xml' is not json, form or text"),
+        ("<procrun:webhook url=\"x\" timeout=\"-1\"/>", "timeout '-1' is not a positive number of seconds"),
+        ("<procrun:webhook url=\"x\" colour=\"red\"/>", "unknown attribute 'colour' on procrun:webhook"),
+        ("<procrun:webhook url=\"x\"><procrun:param/></procrun:webhook>", "procrun:param needs a field attribute"),
+        ("<procrun:webhook url=\"x\"><procrun:body/></procrun:webhook>", "unknown element 'procrun:body' in procrun:webhook"),
+        ("<procrun:webhook url=\"x\"><procrun:text>a</procrun:text></procrun:webhook>", "procrun:text is only used with type=\"text\""),
+        ("<procrun:webhook url=\"x\" type=\"text\"/>", "type=\"text\" needs a procrun:text template"),
+        ("<procrun:webhook url=\"{$a b}\"/>", "cannot parse the url template"),
+        ("<procrun:webhook url=\"x\"><procrun:onError retries=\"many\"/></procrun:webhook>", "retries 'many' is not a whole number"),
+        ("<procrun:webhook url=\"x\"><procrun:onError delay=\"soon\"/></procrun:webhook>", "delay 'soon' is not seconds"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:notify/></procrun:onError></procrun:webhook>", "procrun:notify names 0 recipients"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:notify user=\"a\" group=\"b\"/></procrun:onError></procrun:webhook>", "procrun:notify names 2 recipients"),
+    ])
+    func webhookAttributeErrors(webhook: String, message: String) {
+        let xml = document("""
+            <startEvent id="s"/><endEvent id="e"/>
+            <serviceTask id="w"><extensionElements>\(webhook)</extensionElements></serviceTask>
+            <sequenceFlow id="f0" sourceRef="s" targetRef="w"/><sequenceFlow id="f1" sourceRef="w" targetRef="e"/>
+            """)
+        let errors = load(xml).errors.map(\.description)
+        #expect(errors.count == 1 && errors[0].hasPrefix("t.bpmn:5:") && errors[0].contains(message), "\(errors)")
+    }
+
+    @Test func webhookOnAUserTaskIsRefused() {
+        let xml = document("""
+            <startEvent id="s"/><userTask id="u"><extensionElements><procrun:webhook url="x"/></extensionElements></userTask>
+            <sequenceFlow id="f0" sourceRef="s" targetRef="u"/>
+            """)
+        #expect(load(xml).errors.map(\.description) == [
+            "t.bpmn:4:57: error: procrun:webhook on userTask 'u'; the webhook belongs on a serviceTask, sendTask or task"
+        ])
+    }
+
+    @Test func unparsableConditionNamesTheFlow() {
+        let xml = document("""
+            <startEvent id="s"/><endEvent id="e"/>
+            <sequenceFlow id="f" sourceRef="s" targetRef="e"><conditionExpression>amount ==</conditionExpression></sequenceFlow>
+            """)
+        #expect(load(xml).errors.map(\.description) == [
+            "t.bpmn:5:50: error: cannot parse the condition of sequence flow 'f': '==' is not FEEL; write '=' (or use the ${…} form) in 'amount =='"
+        ])
+    }
+
+    @Test func malformedXMLGivesOneLocatedError() {
+        let result = load("<definitions xmlns=\"http://www.omg.org/spec/BPMN/20100524/MODEL\">\n  <process id=\"P\">\n</definitions>")
+        #expect(result.errors.count == 1)
+        let line = result.errors[0].description
+        #expect(line.hasPrefix("t.bpmn:3:") && line.contains("error: malformed XML: "), "\(line)")
+        #expect(load("").errors.map(\.description) == ["t.bpmn:1:1: error: malformed XML: the file is empty"])
+    }
+
+    @Test func nonBPMNRoot() {
+        #expect(load("<html><body/></html>").errors.map(\.description) == [
+            "t.bpmn:1:1: error: root element is 'html' without a namespace; expected BPMN 'definitions' in namespace 'http://www.omg.org/spec/BPMN/20100524/MODEL'"
+        ])
+    }
+
+    @Test func missingFile() {
+        #expect(BPMNLoader.load(path: "/nonexistent/x.bpmn").errors.map(\.description) == ["procrun: error: /nonexistent/x.bpmn: no such file"])
+    }
+}
+
+@Suite struct HostileXMLTests {
+    @Test func externalEntityIsRefusedWithoutReadingTheFile() throws {
+        let secret = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-secret-\(UUID().uuidString).txt")
+        try "TOP-SECRET-CONTENT".write(to: secret, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: secret) }
+        let xml = """
+            <?xml version="1.0"?>
+            <!DOCTYPE d [<!ENTITY xxe SYSTEM "file://\(secret.path)">]>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s" name="&xxe;"/></process></definitions>
+            """
+        let result = load(xml, file: "xxe.bpmn")
+        #expect(result.definitions == nil)
+        #expect(result.errors.count == 1)
+        #expect(result.errors[0].description.hasPrefix("xxe.bpmn:2:"))
+        #expect(result.errors[0].message.contains("DOCTYPE declarations are not allowed"))
+        #expect(!result.lines.joined().contains("TOP-SECRET"))
+    }
+
+    @Test func entityBombFailsFast() {
+        var entities = "<!ENTITY a0 \"lollollollollollollollollollol\">\n"
+        for level in 1...12 {
+            entities += "<!ENTITY a\(level) \"" + String(repeating: "&a\(level - 1);", count: 10) + "\">\n"
+        }
+        let xml = """
+            <?xml version="1.0"?>
+            <!DOCTYPE bomb [
+            \(entities)]>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P"><startEvent id="s" name="&a12;"/></process></definitions>
+            """
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            let result = load(xml, file: "bomb.bpmn")
+            #expect(result.definitions == nil)
+            #expect(result.errors.first?.message.contains("DOCTYPE declarations are not allowed") == true)
+        }
+        // Not a speed assertion: an expanded bomb would take minutes and gigabytes, not seconds.
+        #expect(elapsed < .seconds(10))
+    }
+
+    @Test func externalDTDIsNotFetched() {
+        let xml = """
+            <?xml version="1.0"?>
+            <!DOCTYPE definitions SYSTEM "http://127.0.0.1:9/never.dtd">
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"/>
+            """
+        #expect(load(xml).errors.first?.message.contains("DOCTYPE declarations are not allowed") == true)
+    }
+}
+
+@Suite struct CorpusTests {
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: sharedFolder.appendingPathComponent("corpus/miwg").path)))
+    func everyMIWGFileLoadsWithoutCrashing() throws {
+        let root = sharedFolder.appendingPathComponent("corpus/miwg")
+        let files = FileManager.default.enumerator(atPath: root.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".bpmn") }.sorted()
+        #expect(files.count >= 50)
+        var valid = 0
+        for file in files {
+            let result = BPMNLoader.load(path: root.appendingPathComponent(file).path)
+            // Every finding is one located line.
+            for diagnostic in result.diagnostics {
+                #expect(diagnostic.location != nil, "\(file): \(diagnostic)")
+                #expect(!diagnostic.description.contains("\n"))
+            }
+            if file.hasPrefix("malformed/") {
+                #expect(result.hasErrors && result.errors[0].message.hasPrefix("malformed XML"), "\(file)")
+            } else if !result.hasErrors {
+                valid += 1
+                #expect(result.definitions?.processes.isEmpty == false, "\(file)")
+            }
+        }
+        // Most interchange models are valid; the executable ones use features procrun refuses clearly.
+        #expect(valid >= 35)
+    }
+}
