@@ -16,6 +16,11 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
+        .systemLibrary(
+            name: "CCurl",
+            pkgConfig: "libcurl",
+            providers: [.apt(["libcurl4-openssl-dev"])]
+        ),
         // JSON values, source locations and diagnostics: the vocabulary every other target speaks.
         .target(name: "Values"),
         // FEEL-subset conditions and ELMA365-style templates.
@@ -26,16 +31,19 @@ let package = Package(
         .target(name: "BPMNLoader", dependencies: ["CLibXML2", "Values", "Expressions", "ProcessModel"]),
         // Instance state and the pure step function.
         .target(name: "Engine", dependencies: ["Values", "Expressions", "ProcessModel"]),
+        // The Webhook node on the wire: request building and the libcurl transport actor.
+        .target(name: "Integrations", dependencies: ["CCurl", "Values", "Expressions", "ProcessModel", "Engine"]),
         .executableTarget(
             name: "procrun",
             dependencies: [
-                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine",
+                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
         .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
         .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
+        .testTarget(name: "IntegrationsTests", dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations"]),
         .testTarget(name: "ProcrunCLITests", dependencies: ["Values"]),
     ],
     swiftLanguageModes: [.v6]

@@ -54,6 +54,8 @@ public struct Incident: Sendable, Hashable {
 public struct HistoryEntry: Sendable {
     public enum Event: String, Sendable {
         case entered, left, waiting, error, incident
+        /// A webhook try ended (the note says how).
+        case tried
     }
 
     public var time: Date
@@ -85,7 +87,7 @@ public struct WebhookRun: Sendable {
     public var outcome: Outcome = .pending
 }
 
-public struct Notification: Sendable, Hashable {
+public struct ProcessNotification: Sendable, Hashable {
     public var node: String
     public var user: String
     public var message: String
@@ -116,7 +118,7 @@ public struct Instance: Sendable {
     public var currentUser: String?
     public var createdAt: Date
     public var webhookRuns: [WebhookRun] = []
-    public var notifications: [Notification] = []
+    public var notifications: [ProcessNotification] = []
 
     var nextTokenID = 1
     var nextScopeID = 1

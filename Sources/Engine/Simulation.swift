@@ -74,7 +74,7 @@ public struct SystemScheduler: Scheduler {
 
 /// Receives each notification the runner resolves (the trace, `--notify-url`).
 public protocol NotificationSink: Sendable {
-    func deliver(_ notification: Notification, instance: Instance) async
+    func deliver(_ notification: ProcessNotification, instance: Instance) async
 }
 
 /// `procrun run`: one instance from start to end, people simulated from `--answers`, the
@@ -182,7 +182,7 @@ public struct Simulation: Sendable {
                 event = .retryDue(token: token)
             case .notify(let node, let recipients, let message):
                 for user in resolve(recipients) {
-                    let notification = Notification(node: engine.process.nodes[node].id, user: user, message: message)
+                    let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
                     instance.notifications.append(notification)
                     for sink in sinks { await sink.deliver(notification, instance: instance) }
                 }

@@ -41,14 +41,18 @@ extension Step {
         switch outcome {
         case .delivered(let status, let result):
             instance.webhookRuns[run].tries.append(.init(attempt: attempt, time: now, status: status, error: nil))
+            record(.tried, node: token.node, note: "try \(attempt): HTTP \(status), delivered")
             instance.webhookRuns[run].outcome = .delivered
             if let variable = webhook.resultVariable { instance.context[variable] = result }
             leave(id, excluding: interruptFlow)
         case .failed(let status, let message, let retryable):
             instance.webhookRuns[run].tries.append(.init(attempt: attempt, time: now, status: status, error: message))
             let allowed = (webhook.onError?.retries ?? 0) + 1
-            if retryable && attempt < allowed {
-                effects.append(.scheduleRetry(token: id, node: token.node, delay: webhook.onError?.delay ?? 0, nextAttempt: attempt + 1))
+            let willRetry = retryable && attempt < allowed
+            let delay = webhook.onError?.delay ?? 0
+            record(.tried, node: token.node, note: "try \(attempt) of \(allowed) failed: \(message)\(willRetry ? "; next try in \(JSONWriter.number(delay)) s" : "")")
+            if willRetry {
+                effects.append(.scheduleRetry(token: id, node: token.node, delay: delay, nextAttempt: attempt + 1))
                 return
             }
             failWebhook(token, node: node, webhook: webhook, run: run, attempts: attempt, message: message, interruptFlow: interruptFlow)

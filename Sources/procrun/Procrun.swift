@@ -31,7 +31,7 @@ struct Procrun: AsyncParsableCommand {
             nothing ran; 3 the instance stopped in an incident; 4 the instance is waiting; 1 internal error.
             """,
         version: procrunVersion,
-        subcommands: [RunCommand.self, ValidateCommand.self],
+        subcommands: [RunCommand.self, ValidateCommand.self, InboxCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

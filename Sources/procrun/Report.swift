@@ -1,4 +1,5 @@
 import Engine
+import Expressions
 import Foundation
 import ProcessModel
 import Values
@@ -46,18 +47,16 @@ enum Report {
     }
 }
 
-/// The readable trace: one line per step (time, node name, kind, transition taken, performer).
-struct Trace {
+/// The readable trace: one line per step (time, node name, kind, transition taken, performer),
+/// webhook tries and notifications as they happen.
+struct Trace: NotificationSink {
     let process: ProcessDefinition
-    let formatter: DateFormatter
+    let timeZone: TimeZone
 
-    init(process: ProcessDefinition) {
-        self.process = process
-        let formatter = DateFormatter()
-        formatter.dateFormat = "HH:mm:ss.SSS"
-        formatter.timeZone = TimeZone.current
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        self.formatter = formatter
+    func time(_ date: Date) -> String {
+        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        let ms = String(millis)
+        return DateFormat.format(date, "hh:mm:ss", timeZone: timeZone) + "." + String(repeating: "0", count: 3 - ms.count) + ms
     }
 
     func header(instanceID: String) {
@@ -68,38 +67,52 @@ struct Trace {
         text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
     }
 
+    func line(_ date: Date, _ node: FlowNode, _ rest: String) -> String {
+        "\(time(date))  \(Trace.pad(node.displayName, 32)) \(Trace.pad(node.kind.elementName, 20)) \(rest)"
+    }
+
     func print(_ entries: [HistoryEntry], instance: Instance) {
         for entry in entries {
             let node = process.nodes[entry.node]
-            let time = formatter.string(from: entry.time)
-            var line = "\(time)  \(Trace.pad(node.displayName, 32)) \(Trace.pad(node.kind.elementName, 20))"
+            var rest = ""
             switch entry.event {
             case .left:
                 let flows = entry.flows.map { process.flows[$0] }
                 if !flows.isEmpty {
-                    line += " → " + flows.map { $0.name.map { "«\($0)»" } ?? process.nodes[$0.target].displayName }.joined(separator: ", ")
+                    rest = "→ " + flows.map { $0.name.map { "«\($0)»" } ?? process.nodes[$0.target].displayName }.joined(separator: ", ")
                 } else if case .endEvent = node.kind {
-                    line += " ■ end"
+                    rest = "■ end"
+                } else {
+                    rest = "■ no outgoing flow"
                 }
-                if let performer = entry.performer { line += "  by \(performer)" }
-                if let note = entry.note { line += "  (\(note))" }
+                if let performer = entry.performer { rest += "  by \(performer)" }
+                if let note = entry.note { rest += "  (\(note))" }
+            case .tried:
+                rest = "⇄ \(entry.note ?? "")"
             case .error:
-                line += " ! \(entry.note ?? "error")"
+                rest = "! \(entry.note ?? "error")"
             case .incident:
-                line += " ✗ incident: \(entry.note ?? "")"
+                rest = "✗ incident: \(entry.note ?? "")"
             case .entered, .waiting:
                 continue
             }
-            Swift.print(line)
+            Swift.print(line(entry.time, node, rest))
         }
+    }
+
+    func deliver(_ notification: ProcessNotification, instance: Instance) async {
+        guard let index = process.nodeIndex(id: notification.node) else { return }
+        Swift.print(line(Date(), process.nodes[index], "✉ notified \(notification.user)"))
     }
 
     func summary(_ instance: Instance) {
         let steps = instance.path.count
+        let tries = instance.webhookRuns.reduce(0) { $0 + $1.tries.count }
+        let extra = tries > 0 ? ", \(tries) webhook \(tries == 1 ? "try" : "tries"), \(instance.notifications.count) notification\(instance.notifications.count == 1 ? "" : "s")" : ""
         switch instance.status {
         case .completed:
             let end = instance.endNode.map { "«\(process.nodes[$0].displayName)» (\(process.nodes[$0].id))" } ?? "its end"
-            Swift.print("completed at \(end): \(steps) steps")
+            Swift.print("completed at \(end): \(steps) steps\(extra)")
         case .incident:
             Swift.print("incident at '\(instance.incident?.node ?? "?")': \(instance.incident?.message ?? "")")
         case .waiting, .running:

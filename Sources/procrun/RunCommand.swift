@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Integrations
 import ProcessModel
 import Values
 
@@ -35,6 +36,12 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON report object instead of the trace.")
     var json = false
 
+    @Option(help: "Time zone for DateTime() in webhook templates and for the trace (default: TZ, else the system's).")
+    var timezone: String?
+
+    @Option(help: "POST every notification as JSON to this URL as well.")
+    var notifyURL: String?
+
     func run() async throws {
         let (_, process) = try Inputs.process(file, id: self.process)
         let context = try Inputs.context(self.context)
@@ -48,10 +55,26 @@ struct RunCommand: AsyncParsableCommand {
         }
         let initiator =
             self.initiator ?? context["__createdBy"]?.stringValue ?? ProcessInfo.processInfo.environment["USER"] ?? "anonymous"
+        var timeZone = TimeZone.current
+        if let name = timezone {
+            guard let zone = TimeZone(identifier: name) else {
+                throw Inputs.fail([.error(at: nil, "unknown time zone '\(name)' (use an IANA name such as Europe/Moscow)")])
+            }
+            timeZone = zone
+        }
+        let userAgent = "procrun/\(procrunVersion)"
+        let trace = Trace(process: process, timeZone: timeZone)
+        var sinks: [any NotificationSink] = json ? [] : [trace]
+        if let notifyURL {
+            sinks.append(
+                HTTPNotificationSink(
+                    url: notifyURL, directory: directory, processName: process.displayName, userAgent: userAgent,
+                    onFailure: { printError("procrun: warning: \($0)") }))
+        }
         let simulation = Simulation(
-            engine: engine, answers: answers, directory: directory, performer: UnavailableTransport())
+            engine: engine, answers: answers, directory: directory,
+            performer: HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone), sinks: sinks)
         let id = UUID().uuidString.lowercased()
-        let trace = Trace(process: process)
         if !json { trace.header(instanceID: id) }
         let observe: (([HistoryEntry], Instance) -> Void)? =
             json ? nil : { entries, instance in trace.print(entries, instance: instance) }
@@ -69,9 +92,3 @@ struct RunCommand: AsyncParsableCommand {
     }
 }
 
-/// Until the libcurl transport lands, webhook tries fail without sending.
-struct UnavailableTransport: WebhookPerformer {
-    func perform(_ call: WebhookCall) async -> WebhookOutcome {
-        .failed(status: nil, message: "no HTTP transport in this build", retryable: false)
-    }
-}

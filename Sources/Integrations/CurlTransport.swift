@@ -1,0 +1,199 @@
+import CCurl
+import Foundation
+
+public struct HTTPRequest: Sendable {
+    public var method: String
+    public var url: String
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]?
+    /// Seconds for the whole try.
+    public var timeout: Double
+    /// Seconds to establish the connection.
+    public var connectTimeout: Double
+
+    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Double, connectTimeout: Double = 10) {
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.timeout = timeout
+        self.connectTimeout = min(connectTimeout, timeout)
+    }
+}
+
+public struct HTTPResponse: Sendable {
+    public var status: Int
+    public var headers: [(name: String, value: String)]
+    public var body: [UInt8]
+}
+
+/// A transfer that failed before an HTTP status arrived: refused, timed out, TLS, DNS.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public var description: String { message }
+}
+
+/// HTTP over libcurl's multi interface. One dedicated thread owns the multi handle and drives
+/// every transfer; callers suspend on a continuation, so the cooperative thread pool is never
+/// blocked, many requests are in flight at once, and connections are reused.
+public final class CurlTransport: Sendable {
+    public static let shared = CurlTransport()
+
+    private static let globalInit: Bool = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        return true
+    }()
+
+    private let loop: MultiLoop
+
+    public init() {
+        _ = CurlTransport.globalInit
+        loop = MultiLoop()
+        let thread = Thread { [loop] in loop.run() }
+        thread.name = "procrun.curl"
+        thread.start()
+    }
+
+    public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        let result: Result<HTTPResponse, TransportError> = await withCheckedContinuation { continuation in
+            do {
+                let transfer = try Transfer(request: request, continuation: continuation)
+                loop.submit(transfer)
+            } catch let error as TransportError {
+                continuation.resume(returning: .failure(error))
+            } catch {
+                continuation.resume(returning: .failure(TransportError(message: "\(error)")))
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// One request in flight. Owned by the caller until submitted, then by the curl thread alone:
+/// that hand-over is why it may be `@unchecked Sendable`.
+final class Transfer: @unchecked Sendable {
+    let handle: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer = UnsafeMutablePointer<CChar>.allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+    private let continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>
+    var body: [UInt8] = []
+    var headers: [(name: String, value: String)] = []
+
+    init(request: HTTPRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
+        guard let handle = curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
+        self.handle = handle
+        self.continuation = continuation
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        procrun_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        procrun_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
+        procrun_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        procrun_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0)
+        procrun_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
+        procrun_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
+        procrun_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        if request.method == "GET" {
+            procrun_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+        } else {
+            let body = request.body ?? []
+            procrun_curl_setopt_long(handle, CURLOPT_POST, 1)
+            procrun_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+            body.withUnsafeBytes { bytes in
+                // COPYPOSTFIELDS copies: the Swift buffer need not outlive this call.
+                let pointer = UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start))
+                _ = procrun_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, pointer)
+            }
+            if request.method != "POST" { procrun_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
+        }
+        // An empty Expect: stops curl from waiting for "100 Continue" on larger bodies.
+        var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+        for header in request.headers {
+            list = curl_slist_append(list, "\(header.name): \(header.value)")
+        }
+        headerList = list
+        procrun_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        procrun_curl_setopt_write(handle, { data, size, count, context in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            let bytes = size * count
+            if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: bytes)) }
+            return bytes
+        }, context)
+        procrun_curl_setopt_header(handle, { data, size, count, context in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            let bytes = size * count
+            if let data {
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: bytes), as: UTF8.self)
+                if line.hasPrefix("HTTP/") {
+                    transfer.headers.removeAll()
+                } else if let colon = line.firstIndex(of: ":") {
+                    let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+                    let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)
+                    transfer.headers.append((name, value))
+                }
+            }
+            return bytes
+        }, context)
+    }
+
+    /// Called once, on the curl thread, when the transfer is done.
+    func finish(_ code: CURLcode) {
+        if code == CURLE_OK {
+            var status = 0
+            procrun_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+            continuation.resume(returning: .success(HTTPResponse(status: status, headers: headers, body: body)))
+        } else {
+            var detail = String(cString: errorBuffer)
+            if detail.isEmpty { detail = String(cString: curl_easy_strerror(code)) }
+            continuation.resume(returning: .failure(TransportError(message: detail)))
+        }
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(headerList)
+        errorBuffer.deallocate()
+    }
+}
+
+/// The curl thread: adds submitted transfers, drives them, and completes finished ones.
+final class MultiLoop: @unchecked Sendable {
+    private let multi: UnsafeMutableRawPointer
+    private let lock = NSLock()
+    private var pending: [Transfer] = []
+    /// Only touched on the curl thread.
+    private var active: [UnsafeMutableRawPointer: Transfer] = [:]
+
+    init() {
+        multi = curl_multi_init()
+        curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 64)
+    }
+
+    func submit(_ transfer: Transfer) {
+        lock.withLock { pending.append(transfer) }
+        curl_multi_wakeup(multi)
+    }
+
+    func run() {
+        var running: Int32 = 0
+        while true {
+            let submitted = lock.withLock {
+                let batch = pending
+                pending.removeAll()
+                return batch
+            }
+            for transfer in submitted {
+                active[transfer.handle] = transfer
+                curl_multi_add_handle(multi, transfer.handle)
+            }
+            curl_multi_perform(multi, &running)
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi, &left) {
+                guard procrun_curl_msg_done(message) != 0, let easy = message.pointee.easy_handle else { continue }
+                let code = procrun_curl_msg_result(message)
+                curl_multi_remove_handle(multi, easy)
+                if let transfer = active.removeValue(forKey: easy) { transfer.finish(code) }
+            }
+            curl_multi_poll(multi, nil, 0, 1000, nil)
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import Engine
+import Foundation
+import ProcessModel
+import Values
+
+/// Carries out webhook tries over HTTP: renders the request, sends it through the transport,
+/// and tells the engine what happened.
+public struct HTTPWebhookPerformer: WebhookPerformer {
+    public var transport: CurlTransport
+    public var userAgent: String
+    public var timeZone: TimeZone
+    public var environment: [String: String]
+    public var clock: @Sendable () -> Date
+
+    public init(
+        transport: CurlTransport = .shared, userAgent: String, timeZone: TimeZone = .current,
+        environment: [String: String] = ProcessInfo.processInfo.environment, clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.transport = transport
+        self.userAgent = userAgent
+        self.timeZone = timeZone
+        self.environment = environment
+        self.clock = clock
+    }
+
+    public func perform(_ call: WebhookCall) async -> WebhookOutcome {
+        let request: WebhookRequest
+        do {
+            request = try RequestBuilder.build(
+                call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent,
+                environment: RenderEnvironment(now: clock(), timeZone: timeZone, environment: environment))
+        } catch {
+            return .failed(status: nil, message: error.message, retryable: false)
+        }
+        do {
+            let response = try await transport.send(request.http)
+            if (200..<300).contains(response.status) {
+                return .delivered(status: response.status, result: HTTPWebhookPerformer.result(of: response))
+            }
+            return .failed(status: response.status, message: "HTTP \(response.status) from \(request.displayURL)", retryable: true)
+        } catch {
+            return .failed(status: nil, message: request.redact("\(error.message) (\(request.displayURL))"), retryable: true)
+        }
+    }
+
+    /// `{status, headers, body}`, the body parsed when it is JSON.
+    static func result(of response: HTTPResponse) -> JSONValue {
+        var headers = JSONObject()
+        for header in response.headers { headers[header.name.lowercased()] = .string(header.value) }
+        var body: JSONValue = .string(String(decoding: response.body, as: UTF8.self))
+        let contentType = headers["content-type"]?.stringValue?.lowercased() ?? ""
+        if contentType.contains("json") || response.body.first == UInt8(ascii: "{") || response.body.first == UInt8(ascii: "[") {
+            if let parsed = try? JSONParser.parse(response.body) { body = parsed }
+        }
+        if response.body.isEmpty { body = .null }
+        return ["status": .number(Double(response.status)), "headers": .object(headers), "body": body]
+    }
+}
+
+/// `--notify-url`: POSTs each notification as JSON.
+public struct HTTPNotificationSink: NotificationSink {
+    public var url: String
+    public var transport: CurlTransport
+    public var directory: Directory
+    public var processName: String
+    public var userAgent: String
+    public var onFailure: @Sendable (String) -> Void
+
+    public init(url: String, transport: CurlTransport = .shared, directory: Directory, processName: String, userAgent: String, onFailure: @escaping @Sendable (String) -> Void) {
+        self.url = url
+        self.transport = transport
+        self.directory = directory
+        self.processName = processName
+        self.userAgent = userAgent
+        self.onFailure = onFailure
+    }
+
+    public func deliver(_ notification: ProcessNotification, instance: Instance) async {
+        let user = directory.user(notification.user)
+        let payload: JSONValue = [
+            "process": .string(processName), "instance": .string(instance.id), "node": .string(notification.node),
+            "user": .string(notification.user), "name": user.map { .string($0.name) } ?? .null,
+            "email": user?.email.map(JSONValue.string) ?? .null, "message": .string(notification.message),
+        ]
+        let request = HTTPRequest(
+            method: "POST", url: url, headers: [("Content-Type", "application/json"), ("User-Agent", userAgent)],
+            body: Array(JSONWriter.string(payload).utf8), timeout: 10)
+        do {
+            let response = try await transport.send(request)
+            if !(200..<300).contains(response.status) { onFailure("notification to \(notification.user) got HTTP \(response.status)") }
+        } catch {
+            onFailure("notification to \(notification.user) failed: \(error.message)")
+        }
+    }
+}
