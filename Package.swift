@@ -43,7 +43,11 @@ let package = Package(
         .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
         .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
         .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
-        .testTarget(name: "IntegrationsTests", dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations"]),
+        .testTarget(
+            name: "IntegrationsTests",
+            dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations"],
+            exclude: ["Fixtures"]
+        ),
         .testTarget(name: "ProcrunCLITests", dependencies: ["Values"]),
     ],
     swiftLanguageModes: [.v6]

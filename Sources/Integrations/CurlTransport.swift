@@ -30,6 +30,7 @@ public struct HTTPResponse: Sendable {
 /// A transfer that failed before an HTTP status arrived: refused, timed out, TLS, DNS.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

@@ -102,7 +102,7 @@ public enum RequestBuilder {
         headers.append(("User-Agent", userAgent))
         for header in webhook.headers {
             let value = try render(header.value, context: context, environment: environment, secrets: &secrets, inURL: false)
-            if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
+            if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
                 throw RenderError(message: "header '\(header.name)' would contain a line break")
             }
             headers.removeAll { $0.name.lowercased() == header.name.lowercased() }

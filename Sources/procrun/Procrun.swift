@@ -43,6 +43,11 @@ func printError(_ line: String) {
 @main
 enum Main {
     static func main() async {
+        // A parent (a test runner, a supervisor) may have left signals blocked; procrun wants the
+        // default behaviour, so that SIGTERM and Ctrl-C stop it.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: any ParsableCommand
         do {

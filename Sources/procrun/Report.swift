@@ -52,6 +52,14 @@ enum Report {
 struct Trace: NotificationSink {
     let process: ProcessDefinition
     let timeZone: TimeZone
+    /// Names are padded to the longest in the process (at most 48 characters) so columns line up.
+    let nameWidth: Int
+
+    init(process: ProcessDefinition, timeZone: TimeZone) {
+        self.process = process
+        self.timeZone = timeZone
+        nameWidth = min(48, process.nodes.map(\.displayName.count).max() ?? 0)
+    }
 
     func time(_ date: Date) -> String {
         let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
@@ -68,7 +76,7 @@ struct Trace: NotificationSink {
     }
 
     func line(_ date: Date, _ node: FlowNode, _ rest: String) -> String {
-        "\(time(date))  \(Trace.pad(node.displayName, 32)) \(Trace.pad(node.kind.elementName, 20)) \(rest)"
+        "\(time(date))  \(Trace.pad(node.displayName, nameWidth)) \(Trace.pad(node.kind.elementName, 16)) \(rest)"
     }
 
     func print(_ entries: [HistoryEntry], instance: Instance) {

@@ -1,0 +1,107 @@
+import Expressions
+import Foundation
+import Integrations
+import ProcessModel
+import Testing
+import Values
+
+@Suite struct RequestBuilderTests {
+    let context: JSONObject = [
+        "base": "https://erp.example.ru/api", "orderId": "A&B?/1 2", "city": "Москва", "serialNumber": "SN-001",
+        "qty": 3, "price": 10.5, "paid": true, "customer": ["name": "ООО «Ромашка»", "vip": false],
+        "items": [["sku": "X", "n": 1]], "created": "2026-03-05T08:09:10Z", "nothing": nil,
+    ]
+    let environment = RenderEnvironment(
+        now: Date(timeIntervalSince1970: 1_767_261_600), timeZone: TimeZone(identifier: "Europe/Moscow")!,
+        environment: ["PROCRUN_SECRET_TOKEN": "s3cr3t-value"])
+
+    func webhook(_ xmlAttributes: String, _ children: String = "") throws -> WebhookConfig {
+        let process = try loadProcess("""
+            <startEvent id="s"/><serviceTask id="w"><extensionElements><procrun:webhook \(xmlAttributes)>\(children)</procrun:webhook></extensionElements></serviceTask>
+            <sequenceFlow id="f" sourceRef="s" targetRef="w"/>
+            """)
+        return process.nodes[1].webhook!
+    }
+
+    func build(_ config: WebhookConfig) throws -> WebhookRequest {
+        try RequestBuilder.build(config, context: context, idempotencyKey: "key-1", userAgent: "procrun/test", environment: environment)
+    }
+
+    @Test func urlValuesArePercentEncodedExceptALeadingBase() throws {
+        let request = try build(try webhook(#"url="{$base}/orders/{$orderId}/{$city}?d={DateTime(&quot;DD.MM.YYYY hh:mm&quot;)}""#))
+        #expect(request.http.url == "https://erp.example.ru/api/orders/A%26B%3F%2F1%202/%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0?d=01.01.2026%2013%3A00")
+    }
+
+    @Test func jsonBodyKeepsTypes() throws {
+        let request = try build(try webhook(#"url="http://x/""#, """
+            <procrun:param field="serialNumber" name="serial_number"/><procrun:param field="qty"/><procrun:param field="price"/>
+            <procrun:param field="paid"/><procrun:param field="customer.name" name="customer"/><procrun:param field="items"/>
+            <procrun:param field="nothing"/><procrun:param field="created"/>
+            """))
+        #expect(request.http.method == "POST")
+        #expect(String(decoding: request.http.body!, as: UTF8.self)
+            == #"{"serial_number":"SN-001","qty":3,"price":10.5,"paid":true,"customer":"ООО «Ромашка»","items":[{"sku":"X","n":1}],"nothing":null,"created":"2026-03-05T08:09:10Z"}"#)
+        #expect(request.http.headers.map { "\($0.name): \($0.value)" } == [
+            "Content-Type: application/json", "Idempotency-Key: key-1", "User-Agent: procrun/test",
+        ])
+    }
+
+    @Test func formBodyEncodesScalarsAsTextAndStructuresAsJSON() throws {
+        let request = try build(try webhook(#"url="http://x/" type="form""#, """
+            <procrun:param field="orderId" name="order id"/><procrun:param field="qty"/><procrun:param field="customer"/>
+            """))
+        #expect(request.http.headers.first?.value == "application/x-www-form-urlencoded")
+        #expect(String(decoding: request.http.body!, as: UTF8.self)
+            == "order+id=A%26B%3F%2F1+2&qty=3&customer=%7B%22name%22%3A%22%D0%9E%D0%9E%D0%9E+%C2%AB%D0%A0%D0%BE%D0%BC%D0%B0%D1%88%D0%BA%D0%B0%C2%BB%22%2C%22vip%22%3Afalse%7D")
+    }
+
+    @Test func textBodyRendersTheTemplate() throws {
+        let request = try build(try webhook(#"url="http://x/" type="text""#, """
+            <procrun:text>Заказ {$orderId} от {DateTime("D MMMM YYYY", {$created}, "ru_RU")} для {$customer.name}; {"raw": true}</procrun:text>
+            """))
+        #expect(request.http.headers.first?.value == "text/plain; charset=utf-8")
+        #expect(String(decoding: request.http.body!, as: UTF8.self) == #"Заказ A&B?/1 2 от 5 марта 2026 для ООО «Ромашка»; {"raw": true}"#)
+    }
+
+    @Test func getAppendsParametersToTheQueryString() throws {
+        let request = try build(try webhook(#"url="http://x/find?source=procrun" method="GET""#, """
+            <procrun:param field="city"/><procrun:param field="qty" name="n"/>
+            """))
+        #expect(request.http.method == "GET")
+        #expect(request.http.body == nil)
+        #expect(request.http.url == "http://x/find?source=procrun&city=%D0%9C%D0%BE%D1%81%D0%BA%D0%B2%D0%B0&n=3")
+        #expect(!request.http.headers.contains { $0.name == "Content-Type" })
+    }
+
+    @Test func secretsComeFromTheEnvironmentAndAreRedacted() throws {
+        let request = try build(try webhook(#"url="http://x/{$secrets.TOKEN}/y?k={$secrets.TOKEN}""#, """
+            <procrun:header name="Authorization" value="Bearer {$secrets.TOKEN}"/>
+            """))
+        #expect(request.http.headers.last.map { "\($0.name): \($0.value)" } == "Authorization: Bearer s3cr3t-value")
+        #expect(request.secrets == ["s3cr3t-value", "s3cr3t-value", "s3cr3t-value"])
+        #expect(request.displayURL == "http://x/***/y")
+        #expect(request.redact("failed at http://x/s3cr3t-value") == "failed at http://x/***")
+    }
+
+    @Test func missingValuesFailBeforeSending() throws {
+        let cases: [(String, String, String)] = [
+            (#"url="http://x/{$missing}""#, "", "variable 'missing' is not set"),
+            (#"url="http://x/""#, #"<procrun:param field="customer.inn"/>"#, "variable 'customer.inn' is not set"),
+            (#"url="http://x/{$secrets.OTHER}""#, "", "secret 'OTHER' is not set (environment variable PROCRUN_SECRET_OTHER)"),
+            (#"url="http://x/{DateTime(&quot;YYYY&quot;, {$city})}""#, "", "variable 'city' is not a date"),
+            (#"url="http://x/""#, #"<procrun:header name="X" value="{$multi}"/>"#, "variable 'multi' is not set"),
+        ]
+        for (attributes, children, message) in cases {
+            #expect {
+                _ = try build(try webhook(attributes, children))
+            } throws: { ($0 as? RenderError)?.message.hasPrefix(message) == true }
+        }
+        var withBreak = context
+        withBreak["multi"] = "a\r\nInjected: yes"
+        #expect {
+            _ = try RequestBuilder.build(
+                try webhook(#"url="http://x/""#, #"<procrun:header name="X" value="{$multi}"/>"#), context: withBreak,
+                idempotencyKey: "k", userAgent: "u", environment: environment)
+        } throws: { ($0 as? RenderError)?.message == "header 'X' would contain a line break" }
+    }
+}
