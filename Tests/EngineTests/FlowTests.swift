@@ -133,6 +133,21 @@ import Values
         #expect(instance.pathIDs(e) == ["s", "fork", "a", "b", "merged", "merged", "e", "e"])
     }
 
+    @Test func everyTaskKindRuns() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><task id="t"/><serviceTask id="sv"/><sendTask id="sd"/><businessRuleTask id="br"/>
+            <receiveTask id="r"/><manualTask id="m"/><userTask id="u"/><scriptTask id="sc"/><endEvent id="e"/>
+            \(flows("s->t", "t->sv", "sv->sd", "sd->br", "br->r", "r->m", "m->u", "u->sc", "sc->e"))
+            """)
+        let instance = await run(e, answers: try Answers(json: ["r": ["by": "courier", "variables": ["parcel": "P-1"]]], file: "a.json"))
+        #expect(instance.status == .completed)
+        #expect(instance.pathIDs(e) == ["s", "t", "sv", "sd", "br", "r", "m", "u", "sc", "e"])
+        // Receive, manual and user tasks waited for someone; the others passed straight through.
+        let waited = instance.history.filter { $0.event == .entered }.map { e.process.nodes[$0.node].id }
+        #expect(waited == ["r", "m", "u"])
+        #expect(instance.context["parcel"] == "P-1")
+    }
+
     @Test func terminateEndEventStopsEveryBranch() async throws {
         let e = try engine("""
             <startEvent id="s"/><parallelGateway id="fork"/><userTask id="slow"/><endEvent id="stop"><terminateEventDefinition/></endEvent><endEvent id="e"/>

@@ -147,6 +147,18 @@ import Values
         #expect(instance.endNode.map { engine.process.nodes[$0].id } == "stopped")
     }
 
+    @Test func tlsFailureIsAFailure() async throws {
+        // An https:// URL pointed at a plain-HTTP receiver fails in the TLS handshake.
+        let server = try RecordingServer()
+        defer { server.stop() }
+        let engine = try webhookProcess(#"<procrun:webhook url="https://127.0.0.1:\#(server.port)/x" timeout="5"/>"#)
+        let instance = await simulate(engine, context: [:])
+        #expect(instance.status == .incident)
+        let error = instance.webhookRuns.first?.tries.first?.error ?? ""
+        #expect(instance.webhookRuns.first?.tries.first?.status == nil)
+        #expect(error.lowercased().contains("ssl") || error.lowercased().contains("tls"), "\(error)")
+    }
+
     @Test func slowReceiverTimesOut() async throws {
         let server = try RecordingServer()
         defer { server.stop() }
