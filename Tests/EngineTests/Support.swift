@@ -34,22 +34,6 @@ func flows(_ specs: String...) -> String {
     }.joined(separator: "\n")
 }
 
-/// A scheduler whose clock only moves when the runner sleeps: delays are recorded, not waited.
-final class ManualScheduler: Scheduler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current = Date(timeIntervalSince1970: 1_800_000_000)
-    private var recorded: [Double] = []
-
-    var now: Date { lock.withLock { current } }
-    var sleeps: [Double] { lock.withLock { recorded } }
-
-    func sleep(seconds: Double) async {
-        lock.withLock {
-            recorded.append(seconds)
-            current += seconds
-        }
-    }
-}
 
 /// A transport that answers from a script of outcomes and records every call.
 final class ScriptedPerformer: WebhookPerformer, @unchecked Sendable {
@@ -69,7 +53,7 @@ final class ScriptedPerformer: WebhookPerformer, @unchecked Sendable {
 
 func run(
     _ engine: Engine, context: JSONObject = JSONObject(), answers: Answers = Answers(), directory: Directory = Directory(),
-    performer: ScriptedPerformer = ScriptedPerformer([]), scheduler: ManualScheduler = ManualScheduler(), initiator: String = "init"
+    performer: ScriptedPerformer = ScriptedPerformer([]), scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)), initiator: String = "init"
 ) async -> Instance {
     let simulation = Simulation(
         engine: engine, answers: answers, directory: directory, performer: performer, scheduler: scheduler)

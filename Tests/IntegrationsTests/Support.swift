@@ -107,22 +107,6 @@ func webhookProcess(_ webhook: String, interrupt: Bool = false, extra: String = 
         """))
 }
 
-/// A scheduler that records delays instead of waiting them out.
-final class ManualScheduler: Scheduler, @unchecked Sendable {
-    private let lock = NSLock()
-    private var current = Date(timeIntervalSince1970: 1_767_261_600)  // 2026-01-01 10:00 UTC
-    private var recorded: [Double] = []
-
-    var now: Date { lock.withLock { current } }
-    var sleeps: [Double] { lock.withLock { recorded } }
-
-    func sleep(seconds: Double) async {
-        lock.withLock {
-            recorded.append(seconds)
-            current += seconds
-        }
-    }
-}
 
 let utc = TimeZone(identifier: "UTC")!
 
