@@ -9,6 +9,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,10 +34,18 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Values", "Expressions", "ProcessModel"]),
         // The Webhook node on the wire: request building and the libcurl transport actor.
         .target(name: "Integrations", dependencies: ["CCurl", "Values", "Expressions", "ProcessModel", "Engine"]),
+        // Durable instances: definitions, instances, open tasks, jobs and the outbox in SQLite.
+        .target(
+            name: "Store",
+            dependencies: [
+                "Values", "ProcessModel", "BPMNLoader", "Engine", "Integrations",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .executableTarget(
             name: "procrun",
             dependencies: [
-                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations",
+                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Store",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,6 +57,7 @@ let package = Package(
             dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations"],
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "StoreTests", dependencies: ["Values", "Engine", "Store"]),
         .testTarget(name: "ProcrunCLITests", dependencies: ["Values"]),
     ],
     swiftLanguageModes: [.v6]

@@ -57,6 +57,43 @@ extension Step {
             finishWebhookTry(token: token, outcome: outcome)
         case .retryDue(let token):
             retryWebhook(token: token)
+        case .retryIncident, .skipIncident:
+            resolveIncident(skip: { if case .skipIncident = event { true } else { false } }())
+        case .cancel:
+            clear(scope: 0)
+            instance.scopes.removeAll()
+            instance.status = .terminated
+        }
+    }
+
+    /// ELMA365's incident handling: repeat the failed step, or leave the failed node by its
+    /// success path. The incident's token is the one still standing at the incident's node.
+    mutating func resolveIncident(skip: Bool) {
+        guard instance.status == .incident, let incident = instance.incident,
+            let node = process.nodeIndex(id: incident.node),
+            let token = instance.tokens.first(where: { $0.node == node })
+        else { return }
+        instance.status = .running
+        instance.incident = nil
+        if let run = instance.webhookRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .incident }) {
+            instance.webhookRuns[run].outcome = skip ? .interrupted : .pending
+        }
+        guard let index = tokenIndex(token.id) else { return }
+        if skip {
+            let webhook = process.nodes[node].webhook
+            let interrupt = webhook?.onError?.interrupt.flatMap { name in
+                process.nodes[node].outgoing.first { process.flows[$0].name == name || process.flows[$0].id == name }
+            }
+            record(.error, node: node, note: "skipped after incident")
+            leave(token.id, excluding: interrupt)
+        } else if process.nodes[node].webhook != nil, let run = runIndex(token: token.id) {
+            instance.tokens[index].state = .waitingWebhook
+            let attempt = instance.webhookRuns[run].tries.count + 1
+            effects.append(.callWebhook(token: token.id, node: node, attempt: attempt, idempotencyKey: instance.webhookRuns[run].idempotencyKey))
+        } else {
+            // A condition or script that failed: run the node again from the start.
+            instance.tokens[index].state = .ready
+            instance.readyQueue.append(token.id)
         }
     }
 }

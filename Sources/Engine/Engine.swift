@@ -11,6 +11,12 @@ public enum EngineEvent: Sendable {
     case webhookFinished(token: Int, outcome: WebhookOutcome)
     /// The delay before the next webhook try has passed.
     case retryDue(token: Int)
+    /// An operator repeats the step that stopped in an incident.
+    case retryIncident
+    /// An operator leaves the failed node by its success path.
+    case skipIncident
+    /// An operator interrupts the instance.
+    case cancel
 }
 
 public enum WebhookOutcome: Sendable {

@@ -3,13 +3,13 @@ import Foundation
 import ProcessModel
 import Values
 
-public enum InstanceStatus: String, Sendable {
+public enum InstanceStatus: String, Sendable, Codable {
     case running, waiting, completed, incident, terminated
 }
 
 /// A token: a position of control in an instance.
-public struct Token: Sendable, Hashable {
-    public enum State: Sendable, Hashable {
+public struct Token: Sendable, Hashable, Codable {
+    public enum State: Sendable, Hashable, Codable {
         /// About to execute `node`.
         case ready
         /// Waiting for a person (user or manual task) or a message (receive task).
@@ -32,7 +32,7 @@ public struct Token: Sendable, Hashable {
 }
 
 /// A running embedded sub-process.
-public struct ScopeInstance: Sendable, Hashable {
+public struct ScopeInstance: Sendable, Hashable, Codable {
     public var id: Int
     /// The sub-process node.
     public var node: Int
@@ -41,7 +41,7 @@ public struct ScopeInstance: Sendable, Hashable {
     public var ownerToken: Int
 }
 
-public struct Incident: Sendable, Hashable {
+public struct Incident: Sendable, Hashable, Codable {
     public var node: String
     public var message: String
 
@@ -51,8 +51,8 @@ public struct Incident: Sendable, Hashable {
     }
 }
 
-public struct HistoryEntry: Sendable {
-    public enum Event: String, Sendable {
+public struct HistoryEntry: Sendable, Codable {
+    public enum Event: String, Sendable, Codable {
         case entered, left, waiting, error, incident
         /// A webhook try ended (the note says how).
         case tried
@@ -68,15 +68,15 @@ public struct HistoryEntry: Sendable {
 }
 
 /// One execution of a webhook node: its tries and how it ended.
-public struct WebhookRun: Sendable {
-    public struct Try: Sendable {
+public struct WebhookRun: Sendable, Codable {
+    public struct Try: Sendable, Codable {
         public var attempt: Int
         public var time: Date
         public var status: Int?
         public var error: String?
     }
 
-    public enum Outcome: String, Sendable {
+    public enum Outcome: String, Sendable, Codable {
         case pending, delivered, interrupted, caught, incident
     }
 
@@ -87,7 +87,7 @@ public struct WebhookRun: Sendable {
     public var outcome: Outcome = .pending
 }
 
-public struct ProcessNotification: Sendable, Hashable {
+public struct ProcessNotification: Sendable, Hashable, Codable {
     public var node: String
     public var user: String
     public var message: String
@@ -100,7 +100,7 @@ public struct ProcessNotification: Sendable, Hashable {
 }
 
 /// The whole state of one process instance: a value, changed only by `Engine`.
-public struct Instance: Sendable {
+public struct Instance: Sendable, Codable {
     public var id: String
     public var processID: String
     public var status: InstanceStatus = .running

@@ -50,6 +50,19 @@ public struct WebhookCall: Sendable {
     public var context: JSONObject
     public var attempt: Int
     public var idempotencyKey: String
+
+    public init(
+        instanceID: String, processName: String, node: FlowNode, webhook: WebhookConfig, context: JSONObject, attempt: Int,
+        idempotencyKey: String
+    ) {
+        self.instanceID = instanceID
+        self.processName = processName
+        self.node = node
+        self.webhook = webhook
+        self.context = context
+        self.attempt = attempt
+        self.idempotencyKey = idempotencyKey
+    }
 }
 
 /// Carries out webhook tries (the libcurl transport in production).

@@ -120,3 +120,61 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Ex
 extension JSONObject: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, JSONValue)...) { self.init(elements) }
 }
+
+extension JSONValue: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let bool = try? container.decode(Bool.self) {
+            self = .bool(bool)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else if let string = try? container.decode(String.self) {
+            self = .string(string)
+        } else if let array = try? container.decode([JSONValue].self) {
+            self = .array(array)
+        } else {
+            self = .object(try container.decode(TaggedObject.self).object)
+        }
+    }
+
+    /// Objects are tagged so that their ordered list of pairs is not read back as a list.
+    private struct TaggedObject: Codable {
+        var object: JSONObject
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let b): try container.encode(b)
+        case .number(let n): try container.encode(n)
+        case .string(let s): try container.encode(s)
+        case .array(let a): try container.encode(a)
+        case .object(let o): try container.encode(TaggedObject(object: o))
+        }
+    }
+}
+
+/// Encoded as a list of `[key, value]` pairs, so that key order survives a round trip.
+extension JSONObject: Codable {
+    public init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        self.init()
+        while !container.isAtEnd {
+            var pair = try container.nestedUnkeyedContainer()
+            let key = try pair.decode(String.self)
+            self[key] = try pair.decode(JSONValue.self)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.unkeyedContainer()
+        for (key, value) in self {
+            var pair = container.nestedUnkeyedContainer()
+            try pair.encode(key)
+            try pair.encode(value)
+        }
+    }
+}

@@ -24,14 +24,18 @@ struct InboxCommand: ParsableCommand {
     @Option(help: "The status the failed requests get.")
     var status: Int = 503
 
+    @Option(help: "Seconds to wait before answering each request (a slow receiver).")
+    var delay: Double = 0
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard failFirst >= 0 else { throw ValidationError("--fail-first cannot be negative") }
+        guard delay >= 0 else { throw ValidationError("--delay cannot be negative") }
         guard (100...599).contains(status) else { throw ValidationError("--status must be an HTTP status from 100 to 599") }
     }
 
     func run() throws {
-        let server = try InboxServer(port: port, failFirst: failFirst, failStatus: status)
+        let server = try InboxServer(port: port, failFirst: failFirst, failStatus: status, delay: delay)
         emit("inbox listening on http://127.0.0.1:\(server.port) (failing the first \(failFirst) with \(status))\n")
         server.serve()
     }
@@ -49,10 +53,12 @@ final class InboxServer: @unchecked Sendable {
     let port: Int
     let failFirst: Int
     let failStatus: Int
+    let delay: Double
     private let lock = NSLock()
     private var count = 0
 
-    init(port: Int, failFirst: Int, failStatus: Int) throws {
+    init(port: Int, failFirst: Int, failStatus: Int, delay: Double) throws {
+        self.delay = delay
         self.failFirst = failFirst
         self.failStatus = failStatus
         let fd = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -135,6 +141,8 @@ final class InboxServer: @unchecked Sendable {
             for header in headers { text += header + "\n" }
             text += "\n" + String(decoding: body, as: UTF8.self) + "\n→ \(status) \(reason(status))\n"
             lock.withLock { emit(text + "\n") }
+            // Each connection has its own thread, so waiting here delays only this answer.
+            if delay > 0 { Thread.sleep(forTimeInterval: delay) }
             let response = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(reply.utf8.count)\r\n\r\n\(reply)"
             let bytes = Array(response.utf8)
             var sent = 0

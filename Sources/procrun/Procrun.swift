@@ -31,7 +31,10 @@ struct Procrun: AsyncParsableCommand {
             nothing ran; 3 the instance stopped in an incident; 4 the instance is waiting; 1 internal error.
             """,
         version: procrunVersion,
-        subcommands: [RunCommand.self, ValidateCommand.self, InboxCommand.self],
+        subcommands: [
+            RunCommand.self, ValidateCommand.self, InboxCommand.self, StartCommand.self, TasksCommand.self, CompleteCommand.self,
+            InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self, CancelCommand.self,
+        ],
         defaultSubcommand: RunCommand.self
     )
 }

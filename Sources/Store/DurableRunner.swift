@@ -1,0 +1,221 @@
+import BPMNLoader
+import Engine
+import Foundation
+import GRDB
+import ProcessModel
+import Values
+
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Drives stored instances: each step loads the instance, applies one event through the pure
+/// engine, and commits the new state together with the work it asks for, in one transaction.
+/// Webhook tries happen between transactions, so they are delivered at least once, always
+/// with the same Idempotency-Key, and completed steps never run again.
+public final class DurableRunner {
+    public let store: InstanceStore
+    let performer: any WebhookPerformer
+    let scheduler: any Scheduler
+    /// Identifies this worker in job locks.
+    public let owner: String
+    private var engines: [Int64: Engine] = [:]
+
+    public init(store: InstanceStore, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
+        self.store = store
+        self.performer = performer
+        self.scheduler = scheduler
+        self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+    }
+
+    func engine(for definitionID: Int64, in db: Database? = nil) throws -> Engine {
+        if let engine = engines[definitionID] { return engine }
+        let stored = try db.map { try store.definition(id: definitionID, in: $0) } ?? store.definition(id: definitionID)
+        guard let definition = stored else { throw StoreError("definition \(definitionID) is missing from the store") }
+        let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
+        guard let process = result.definitions?.process(id: definition.processID) else {
+            throw StoreError("stored definition \(definitionID) no longer loads: \(result.errors.map(\.description).joined(separator: "; "))")
+        }
+        let engine = try Engine(process: process)
+        engines[definitionID] = engine
+        return engine
+    }
+
+    // MARK: Commands
+
+    /// Deploys the process, creates an instance and commits its first step.
+    public func start(
+        file: String, xml: [UInt8], process: ProcessDefinition, context: JSONObject, answers: JSONValue?, directory: JSONValue?,
+        initiator: String
+    ) throws -> String {
+        let now = scheduler.now
+        let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now)
+        let engine = try Engine(process: process)
+        engines[definition.id] = engine
+        let id = UUID().uuidString.lowercased()
+        var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now)
+        try store.write { db in
+            try commit(&instance, effects: effects, engine: engine, answers: answers, directory: directory, now: now, insert: definition.id, in: db)
+        }
+        return id
+    }
+
+    /// Applies an event to a stored instance in one transaction.
+    @discardableResult
+    public func apply(_ event: EngineEvent, to id: String, before: ((Instance, Database) throws -> Void)? = nil) throws -> Instance {
+        let now = scheduler.now
+        return try store.write { db in
+            guard let stored = try store.load(id, in: db) else { throw StoreError("no instance '\(id)' in the store") }
+            let engine = try engine(for: stored.definitionID, in: db)
+            var instance = stored.instance
+            try before?(instance, db)
+            let effects = engine.handle(event, in: &instance, now: now)
+            try commit(&instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, now: now, in: db)
+            return instance
+        }
+    }
+
+    /// A person completes an open task: by task id (node id) or name.
+    public func complete(instance id: String, task: String, by user: String, variables: JSONObject) throws -> Instance {
+        guard let open = try store.openTasks(instance: id).first(where: { $0.nodeID == task || $0.name == task }) else {
+            throw StoreError("no open task '\(task)' in instance '\(id)'")
+        }
+        return try apply(.taskCompleted(token: open.token, by: user, variables: variables), to: id) { _, db in
+            try db.execute(sql: "DELETE FROM task WHERE instanceId = ? AND token = ?", arguments: [id, open.token])
+        }
+    }
+
+    /// Cancels, retries or skips, as ELMA365's incident handling does.
+    public func operate(_ event: EngineEvent, on id: String) throws -> Instance {
+        try apply(event, to: id) { instance, db in
+            switch event {
+            case .cancel:
+                try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [id])
+                try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [id])
+            case .retryIncident, .skipIncident:
+                guard instance.status == .incident else { throw StoreError("instance '\(id)' is \(instance.status.rawValue), not in an incident") }
+            default:
+                break
+            }
+        }
+    }
+
+    // MARK: Jobs
+
+    /// Runs every job that is due now (of one instance, or of all); returns how many ran.
+    @discardableResult
+    public func runDueJobs(instance: String? = nil) async throws -> Int {
+        var count = 0
+        while let job = try store.claimJob(owner: owner, now: scheduler.now, instance: instance) {
+            try await run(job)
+            count += 1
+        }
+        return count
+    }
+
+    /// `worker`: runs due jobs, sleeping (a scheduled wait, not a blocked thread) until the next
+    /// one falls due. With `untilIdle`, returns once no job is left.
+    public func work(untilIdle: Bool, idlePoll: Double = 1) async throws {
+        while true {
+            try await runDueJobs()
+            if let next = try store.nextJobTime() {
+                let wait = max(0.01, next.timeIntervalSince(scheduler.now))
+                // Capped, so that jobs another worker finishes (or frees) are noticed soon.
+                await scheduler.sleep(seconds: min(wait, idlePoll))
+            } else if untilIdle {
+                return
+            } else {
+                await scheduler.sleep(seconds: idlePoll)
+            }
+        }
+    }
+
+    func run(_ job: Job) async throws {
+        switch job.kind {
+        case .retry:
+            try apply(.retryDue(token: job.token), to: job.instanceID) { _, db in try self.delete(job, in: db) }
+        case .answer:
+            guard let stored = try store.instance(job.instanceID) else { return }
+            let engine = try engine(for: stored.definitionID)
+            let answers = try stored.answers.map { try Answers(json: $0, file: "answers") } ?? Answers()
+            let node = stored.instance.token(job.token).map { engine.process.nodes[$0.node] }
+            let answer = node.flatMap { answers.answer(for: $0) }
+            try apply(.taskCompleted(token: job.token, by: answer?.by, variables: answer?.variables ?? JSONObject()), to: job.instanceID) { _, db in
+                try self.delete(job, in: db)
+            }
+        case .webhook:
+            guard let stored = try store.instance(job.instanceID), let token = stored.instance.token(job.token) else {
+                try store.write { try delete(job, in: $0) }
+                return
+            }
+            let engine = try engine(for: stored.definitionID)
+            let node = engine.process.nodes[token.node]
+            guard let webhook = node.webhook else { return }
+            let call = WebhookCall(
+                instanceID: stored.instance.id, processName: engine.process.displayName, node: node, webhook: webhook,
+                context: stored.instance.context, attempt: job.attempt, idempotencyKey: job.idempotencyKey ?? "")
+            let outcome = await performer.perform(call)
+            try apply(.webhookFinished(token: job.token, outcome: outcome), to: job.instanceID) { _, db in
+                try self.delete(job, in: db)
+            }
+        }
+    }
+
+    func delete(_ job: Job, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+    }
+
+    /// Saves the instance with the work its effects ask for, inside the caller's transaction.
+    func commit(
+        _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, now: Date,
+        insert definitionID: Int64? = nil, in db: Database
+    ) throws {
+        let parsedAnswers = try answers.map { try Answers(json: $0, file: "answers") } ?? Answers()
+        let parsedDirectory = try directory.map { try Directory(json: $0, file: "directory") } ?? Directory()
+        let simulation = Simulation(engine: engine, answers: parsedAnswers, directory: parsedDirectory, performer: performer)
+        var rows: [() throws -> Void] = []
+        let instanceID = instance.id
+        for effect in effects {
+            switch effect {
+            case .openTask(let token, let node):
+                let flowNode = engine.process.nodes[node]
+                if parsedAnswers.answer(for: flowNode) != nil {
+                    rows.append { try self.store.insertJob(instance: instanceID, token: token, kind: .answer, dueAt: now, attempt: 0, key: nil, now: now, in: db) }
+                } else {
+                    var candidates = flowNode.candidateUsers
+                    if let assignee = flowNode.assignee { candidates.insert(assignee, at: 0) }
+                    if let lane = flowNode.lane { candidates += parsedDirectory.orgUnit(lane) ?? parsedDirectory.group(lane) ?? [] }
+                    for group in flowNode.candidateGroups { candidates += parsedDirectory.group(group) ?? [] }
+                    var unique: [String] = []
+                    for c in candidates where !unique.contains(c) { unique.append(c) }
+                    let task = OpenTask(instanceID: instanceID, token: token, nodeID: flowNode.id, name: flowNode.name, lane: flowNode.lane, candidates: unique)
+                    rows.append { try self.store.insertTask(task, now: now, in: db) }
+                }
+            case .callWebhook(let token, let node, let attempt, let key):
+                // A worker that dies mid-request frees the job once the try must have ended.
+                let lease = (engine.process.nodes[node].webhook?.timeout ?? 30) + 5
+                rows.append {
+                    try self.store.insertJob(instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, lease: lease, now: now, in: db)
+                }
+            case .scheduleRetry(let token, _, let delay, let attempt):
+                rows.append {
+                    try self.store.insertJob(instance: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt, key: nil, now: now, in: db)
+                }
+            case .notify(let node, let recipients, let message):
+                for user in simulation.resolve(recipients) {
+                    let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
+                    instance.notifications.append(notification)
+                    rows.append {
+                        try db.execute(
+                            sql: "INSERT INTO outbox (instanceId, node, user, message, createdAt) VALUES (?, ?, ?, ?, ?)",
+                            arguments: [instanceID, notification.node, user, message, now.timeIntervalSince1970])
+                    }
+                }
+            }
+        }
+        try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, now: now, in: db)
+        for row in rows { try row() }
+    }
+}

@@ -1,0 +1,164 @@
+import Engine
+import Foundation
+import GRDB
+import Values
+
+/// An open user task, as `procrun tasks` lists it.
+public struct OpenTask: Sendable {
+    public var instanceID: String
+    public var token: Int
+    public var nodeID: String
+    public var name: String?
+    public var lane: String?
+    public var candidates: [String]
+}
+
+/// A claimed job: a webhook try, a retry that fell due, or a task answered in advance.
+public struct Job: Sendable {
+    public enum Kind: String, Sendable {
+        case webhook, retry, answer
+    }
+
+    public var id: Int64
+    public var instanceID: String
+    public var token: Int
+    public var kind: Kind
+    public var dueAt: Date
+    public var attempt: Int
+    public var idempotencyKey: String?
+}
+
+/// What an instance row carries besides its state.
+public struct StoredInstance: Sendable {
+    public var instance: Instance
+    public var definitionID: Int64
+    public var answers: JSONValue?
+    public var directory: JSONValue?
+}
+
+extension InstanceStore {
+    static let encoder = JSONEncoder()
+    static let decoder = JSONDecoder()
+
+    func save(_ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, now: Date, in db: Database) throws {
+        let state = try InstanceStore.encoder.encode(instance)
+        if let definitionID {
+            try db.execute(
+                sql: """
+                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, createdAt, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    instance.id, definitionID, instance.processID, instance.status.rawValue, state,
+                    answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) },
+                    now.timeIntervalSince1970, now.timeIntervalSince1970,
+                ])
+        } else {
+            try db.execute(
+                sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ? WHERE id = ?",
+                arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id])
+        }
+    }
+
+    func load(_ id: String, in db: Database) throws -> StoredInstance? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]) else { return nil }
+        let state: Data = row["state"]
+        let instance = try InstanceStore.decoder.decode(Instance.self, from: state)
+        let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
+        let directory = (row["directory"] as String?).flatMap { try? JSONParser.parse($0) }
+        return StoredInstance(instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory)
+    }
+
+    public func instance(_ id: String) throws -> StoredInstance? {
+        try database.read { try load(id, in: $0) }
+    }
+
+    /// Instance ids with their status, newest first.
+    public func instances(status: InstanceStatus?) throws -> [(id: String, processID: String, status: InstanceStatus, updatedAt: Date)] {
+        try database.read { db in
+            let rows: [Row]
+            if let status {
+                rows = try Row.fetchAll(db, sql: "SELECT id, processId, status, updatedAt FROM instance WHERE status = ? ORDER BY createdAt DESC", arguments: [status.rawValue])
+            } else {
+                rows = try Row.fetchAll(db, sql: "SELECT id, processId, status, updatedAt FROM instance ORDER BY createdAt DESC")
+            }
+            return rows.map { row in
+                (row["id"], row["processId"], InstanceStatus(rawValue: row["status"]) ?? .running, Date(timeIntervalSince1970: row["updatedAt"]))
+            }
+        }
+    }
+
+    public func openTasks(instance: String? = nil) throws -> [OpenTask] {
+        try database.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM task WHERE ? IS NULL OR instanceId = ? ORDER BY createdAt, instanceId, token",
+                arguments: [instance, instance])
+            return rows.map { row in
+                let candidates: String = row["candidates"]
+                return OpenTask(
+                    instanceID: row["instanceId"], token: row["token"], nodeID: row["nodeId"], name: row["name"], lane: row["lane"],
+                    candidates: candidates.split(separator: ",").map(String.init))
+            }
+        }
+    }
+
+    func insertTask(_ task: OpenTask, now: Date, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            arguments: [task.instanceID, task.token, task.nodeID, task.name, task.lane, task.candidates.joined(separator: ","), now.timeIntervalSince1970])
+    }
+
+    /// `lease`: how long a worker may hold the job before others may take it over (a webhook
+    /// job: its timeout and a margin).
+    func insertJob(instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, lease: Double = 30, now: Date, in db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, lease, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, lease, now.timeIntervalSince1970])
+    }
+
+    /// Claims the next due job, the way Camunda's job executor does: the job gets a lock owner
+    /// and an expiry in one atomic UPDATE, so two workers never run the same job; a job whose
+    /// worker died becomes claimable again when its lock expires.
+    public func claimJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
+        try database.write { db in
+            let row = try Row.fetchOne(
+                db,
+                sql: """
+                    UPDATE job SET lockOwner = ?, lockExpiresAt = ? + lease
+                    WHERE id = (
+                        SELECT id FROM job
+                        WHERE dueAt <= ? AND (lockOwner IS NULL OR lockExpiresAt < ?) AND (? IS NULL OR instanceId = ?)
+                        ORDER BY dueAt, id LIMIT 1)
+                    RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey
+                    """,
+                arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
+            guard let row, let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
+            return Job(
+                id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
+                dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"])
+        }
+    }
+
+    /// When the next job (of the instance, or of any) falls due or its lock expires; nil when none is left.
+    public func nextJobTime(instance: String? = nil) throws -> Date? {
+        try database.read { db in
+            let time = try Double.fetchOne(
+                db, sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE ? IS NULL OR instanceId = ?",
+                arguments: [instance, instance])
+            return time.map(Date.init(timeIntervalSince1970:))
+        }
+    }
+
+    public func notifications(instance: String) throws -> [(node: String, user: String, message: String)] {
+        try database.read { db in
+            try Row.fetchAll(db, sql: "SELECT node, user, message FROM outbox WHERE instanceId = ? ORDER BY id", arguments: [instance]).map {
+                ($0["node"], $0["user"], $0["message"])
+            }
+        }
+    }
+
+    /// Runs `body` in one write transaction.
+    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+        try database.write(body)
+    }
+}

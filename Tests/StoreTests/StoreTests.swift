@@ -1,0 +1,164 @@
+import BPMNLoader
+import Engine
+import Foundation
+import ProcessModel
+import Store
+import Testing
+import Values
+
+/// Counts webhook tries per idempotency key; answers from a script, then 200.
+final class CountingPerformer: WebhookPerformer, @unchecked Sendable {
+    private let lock = NSLock()
+    private var failuresLeft: Int
+    private(set) var calls: [(key: String, attempt: Int)] = []
+
+    init(failFirst: Int = 0) { failuresLeft = failFirst }
+
+    func perform(_ call: WebhookCall) async -> WebhookOutcome {
+        lock.withLock {
+            calls.append((call.idempotencyKey, call.attempt))
+            if failuresLeft > 0 {
+                failuresLeft -= 1
+                return .failed(status: 503, message: "HTTP 503", retryable: true)
+            }
+            return .delivered(status: 200, result: .null)
+        }
+    }
+
+    var count: Int { lock.withLock { calls.count } }
+}
+
+let xml = """
+    <?xml version="1.0" encoding="UTF-8"?>
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+    <process id="P" name="Склад" isExecutable="true">
+    <startEvent id="s"/><userTask id="u" name="Собрать"/>
+    <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:9/x"><procrun:onError retries="2" delay="30"/></procrun:webhook></extensionElements></serviceTask>
+    <endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="u"/><sequenceFlow id="f2" sourceRef="u" targetRef="w"/><sequenceFlow id="f3" sourceRef="w" targetRef="e"/>
+    </process></definitions>
+    """
+
+func process() throws -> ProcessDefinition {
+    try #require(BPMNLoader.load(bytes: Array(xml.utf8), file: "p.bpmn").definitions?.processes.first)
+}
+
+func temporaryStore() -> String {
+    FileManager.default.temporaryDirectory.appendingPathComponent("procrun-store-\(UUID().uuidString)/procrun.sqlite").path
+}
+
+@Suite struct StoreTests {
+    @Test func waitStatesRoundTripThroughTheStore() async throws {
+        let path = temporaryStore()
+        let clock = ManualScheduler()
+        let id: String
+        do {
+            let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+            id = try runner.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: ["n": 1, "nested": ["a": [1, 2]]], answers: nil, directory: nil, initiator: "ivanov")
+        }
+        // A new connection, as after a restart: the user task waits in the store.
+        let reopened = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(failFirst: 1), scheduler: clock)
+        let waiting = try #require(try reopened.store.instance(id))
+        #expect(waiting.instance.status == .waiting)
+        #expect(waiting.instance.context["nested"] == ["a": [1, 2]])
+        #expect(waiting.instance.context.keys.prefix(2) == ["n", "nested"])
+        #expect(try reopened.store.openTasks().map(\.nodeID) == ["u"])
+
+        let afterTask = try reopened.complete(instance: id, task: "Собрать", by: "sidorov", variables: ["box": 3])
+        #expect(afterTask.currentUser == "sidorov")
+        #expect(try reopened.store.openTasks().isEmpty)
+        // The webhook try fails once: the retry waits as a stored job 30 s ahead.
+        #expect(try await reopened.runDueJobs(instance: id) == 1)
+        #expect(try reopened.store.instance(id)?.instance.status == .waiting)
+        #expect(try reopened.store.nextJobTime() == clock.now.addingTimeInterval(30))
+
+        // Another restart; the worker sleeps on the virtual clock until the retry is due.
+        let performer = CountingPerformer()
+        let worker = DurableRunner(store: try InstanceStore(path: path), performer: performer, scheduler: clock)
+        try await worker.work(untilIdle: true)
+        let done = try #require(try worker.store.instance(id)?.instance)
+        #expect(done.status == .completed)
+        #expect(done.path.count == 4)
+        #expect(done.context["box"] == 3)
+        #expect(performer.calls.map(\.attempt) == [2])
+        #expect(performer.calls.map(\.key) == ["\(id)-w-1"])
+        #expect(done.webhookRuns.first?.tries.map(\.status) == [503, 200])
+    }
+
+    @Test func answeredTasksCompleteByThemselvesAndDefinitionsDeployByHash() throws {
+        let path = temporaryStore()
+        let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: ManualScheduler())
+        let first = try runner.store.deploy(file: "p.bpmn", xml: Array(xml.utf8), processID: "P", now: Date())
+        let again = try runner.store.deploy(file: "other-name.bpmn", xml: Array(xml.utf8), processID: "P", now: Date())
+        let changed = try runner.store.deploy(file: "p.bpmn", xml: Array((xml + " ").utf8), processID: "P", now: Date())
+        #expect(first.id == again.id && first.version == 1)
+        #expect(changed.version == 2)
+    }
+
+    @Test func twoWorkersNeverRunTheSameJobTwice() async throws {
+        let path = temporaryStore()
+        let clock = SystemScheduler()
+        let setup = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        var ids: [String] = []
+        for _ in 0..<40 {
+            let id = try setup.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
+            ids.append(id)
+        }
+        let performerA = CountingPerformer()
+        let performerB = CountingPerformer()
+        let workerA = DurableRunner(store: try InstanceStore(path: path), performer: performerA, scheduler: clock)
+        let workerB = DurableRunner(store: try InstanceStore(path: path), performer: performerB, scheduler: clock)
+        async let a: Void = workerA.work(untilIdle: true)
+        async let b: Void = workerB.work(untilIdle: true)
+        _ = try await (a, b)
+        let keys = (performerA.calls + performerB.calls).map(\.key)
+        #expect(keys.count == 40)
+        #expect(Set(keys).count == 40)
+        for id in ids { #expect(try setup.store.instance(id)?.instance.status == .completed) }
+        #expect(try setup.store.nextJobTime() == nil)
+    }
+
+    @Test func aLockedJobWaitsForItsLeaseToExpire() throws {
+        let path = temporaryStore()
+        let clock = ManualScheduler()
+        let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let id = try runner.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
+        let claimed = try #require(try runner.store.claimJob(owner: "A", now: clock.now))
+        #expect(claimed.instanceID == id && claimed.kind == .answer)
+        #expect(try runner.store.claimJob(owner: "B", now: clock.now) == nil)
+        #expect(try runner.store.claimJob(owner: "B", now: clock.now.addingTimeInterval(29)) == nil)
+        let reclaimed = try #require(try runner.store.claimJob(owner: "B", now: clock.now.addingTimeInterval(31)))
+        #expect(reclaimed.id == claimed.id)
+    }
+
+    @Test func incidentsCanBeRetriedSkippedAndCancelled() async throws {
+        let path = temporaryStore()
+        let clock = ManualScheduler()
+        let noRetries = xml.replacingOccurrences(of: "<procrun:onError retries=\"2\" delay=\"30\"/>", with: "")
+        let p = try #require(BPMNLoader.load(bytes: Array(noRetries.utf8), file: "p.bpmn").definitions?.processes.first)
+        let failing = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(failFirst: 100), scheduler: clock)
+        var ids: [String] = []
+        for _ in 0..<3 {
+            let id = try failing.start(file: "p.bpmn", xml: Array(noRetries.utf8), process: p, context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
+            try await failing.runDueJobs(instance: id)
+            #expect(try failing.store.instance(id)?.instance.status == .incident)
+            ids.append(id)
+        }
+        let healthy = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        _ = try healthy.operate(.retryIncident, on: ids[0])
+        try await healthy.runDueJobs(instance: ids[0])
+        let retried = try #require(try healthy.store.instance(ids[0])?.instance)
+        #expect(retried.status == .completed)
+        #expect(retried.webhookRuns.first?.tries.count == 2)
+        #expect(Set(retried.webhookRuns.map(\.idempotencyKey)).count == 1)
+
+        let skipped = try healthy.operate(.skipIncident, on: ids[1])
+        #expect(skipped.status == .completed)
+        #expect(skipped.webhookRuns.first?.tries.count == 1)
+
+        let cancelled = try healthy.operate(.cancel, on: ids[2])
+        #expect(cancelled.status == .terminated)
+        #expect(cancelled.tokens.isEmpty)
+        #expect(throws: StoreError.self) { try healthy.operate(.retryIncident, on: ids[2]) }
+    }
+}
