@@ -216,8 +216,13 @@ struct ModelBuilder {
                 error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(nodes[host].id)', a \(nodes[host].kind.elementName); boundary events attach to activities")
                 continue
             }
-            if case .errorBoundary = nodes[boundary].kind {
+            switch nodes[boundary].kind {
+            case .errorBoundary:
                 nodes[boundary].kind = .errorBoundary(attachedTo: host, errorCode: code)
+            case .timerBoundary(_, let timer, let cancel):
+                nodes[boundary].kind = .timerBoundary(attachedTo: host, timer: timer, cancelActivity: cancel)
+            default:
+                break
             }
             nodes[host].boundaryEvents.append(boundary)
         }
@@ -261,7 +266,7 @@ struct ModelBuilder {
                         warning(flows[f].location, "sequence flow '\(flows[f].id)' leaves \(what) without a condition or being the default; it is always taken")
                     }
                 }
-            case .errorBoundary:
+            case .errorBoundary, .timerBoundary:
                 if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a boundary event cannot have any") }
                 if node.outgoing.isEmpty { problem(&self, node.location, "\(what) has no outgoing sequence flow; the caught error would go nowhere") }
             case .subProcess:
@@ -431,13 +436,32 @@ struct ModelBuilder {
                 if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
                 scanFlowElements(element, scope: index, into: &scan)
 
+            case "intermediateCatchEvent":
+                let definitions = checkEventDefinitions(element, id: id, allowed: ["timerEventDefinition"], into: &scan)
+                if let definition = definitions.first, let timer = readTimer(definition, nodeID: nodeID, scan: &scan) {
+                    _ = addNode(node(.timerCatch(timer)), into: &scan)
+                } else {
+                    if definitions.isEmpty && !element.children.contains(where: { $0.namespace == Namespaces.bpmn && $0.localName.hasSuffix("EventDefinition") }) {
+                        unsupported(element, id: id, location: location, detail: " without an event definition", into: &scan)
+                    }
+                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                }
+
             case "boundaryEvent":
-                let definitions = checkEventDefinitions(element, id: id, allowed: ["errorEventDefinition"], into: &scan)
+                let definitions = checkEventDefinitions(element, id: id, allowed: ["errorEventDefinition", "timerEventDefinition"], into: &scan)
                 guard let attachedTo = element.attribute("attachedToRef") else {
                     error(location, "boundary event '\(nodeID)' has no attachedToRef")
                     continue
                 }
-                if let definition = definitions.first {
+                if let definition = definitions.first, definition.localName == "timerEventDefinition" {
+                    guard let timer = readTimer(definition, nodeID: nodeID, scan: &scan) else {
+                        _ = addNode(node(.unsupported(element: name)), into: &scan)
+                        continue
+                    }
+                    let cancel = element.attribute("cancelActivity")?.trimmingWhitespace() != "false"
+                    let index = addNode(node(.timerBoundary(attachedTo: -1, timer: timer, cancelActivity: cancel)), into: &scan)
+                    scan.attachments.append((index, attachedTo, nil))
+                } else if let definition = definitions.first {
                     let index = addNode(node(.errorBoundary(attachedTo: -1, errorCode: nil)), into: &scan)
                     scan.attachments.append((index, attachedTo, errorCode(definition.attribute("errorRef"))))
                 } else if !element.children.contains(where: {
@@ -456,6 +480,29 @@ struct ModelBuilder {
                 _ = addNode(node(.unsupported(element: name)), into: &scan)
             }
         }
+    }
+
+    /// Reads timeDuration / timeDate / timeCycle; a value procrun cannot read is an error.
+    mutating func readTimer(_ definition: XMLElement, nodeID: String, scan: inout ProcessScan) -> TimerDefinition? {
+        var texts: [String: String] = [:]
+        var location = SourceLocation(file: file, line: definition.line, column: 1)
+        for child in definition.children where child.namespace == Namespaces.bpmn {
+            let childLocation = index.locate(child)
+            if texts.isEmpty { location = childLocation }
+            texts[child.localName] = child.text
+        }
+        if let timer = TimerDefinition(duration: texts["timeDuration"], date: texts["timeDate"], cycle: texts["timeCycle"]) {
+            return timer
+        }
+        let given = texts.map { "\($0.key) '\($0.value.trimmingWhitespace())'" }.sorted().joined(separator: ", ")
+        let message = "timer of '\(nodeID)' has \(given.isEmpty ? "no value" : given); procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"
+        if scan.executable {
+            error(location, message)
+        } else {
+            warning(location, message)
+            scan.deferred.append(.error(at: location, message))
+        }
+        return nil
     }
 
     func errorCode(_ ref: String?) -> String? {

@@ -14,6 +14,7 @@ extension Step {
             instance.tokens[index].state = .waitingTask
             record(.entered, node: token.node)
             effects.append(.openTask(token: token.id, node: token.node))
+            armBoundaryTimers(token)
         case .scriptTask:
             if let script = node.script {
                 do {
@@ -35,6 +36,7 @@ extension Step {
         instance.scopes.append(scope)
         instance.tokens[index].state = .inSubProcess(scope: scope.id)
         record(.entered, node: token.node)
+        armBoundaryTimers(token)
         for start in process.startEvents(inScope: token.node) {
             spawn(at: start, scope: scope.id, via: nil)
         }
@@ -59,6 +61,8 @@ extension Step {
             retryWebhook(token: token)
         case .retryIncident, .skipIncident:
             resolveIncident(skip: { if case .skipIncident = event { true } else { false } }())
+        case .timerFired(let timer):
+            fire(timer: timer)
         case .cancel:
             clear(scope: 0)
             instance.scopes.removeAll()

@@ -11,6 +11,8 @@ public enum EngineEvent: Sendable {
     case webhookFinished(token: Int, outcome: WebhookOutcome)
     /// The delay before the next webhook try has passed.
     case retryDue(token: Int)
+    /// A timer fell due.
+    case timerFired(timer: Int)
     /// An operator repeats the step that stopped in an incident.
     case retryIncident
     /// An operator leaves the failed node by its success path.
@@ -36,6 +38,8 @@ public enum Effect: Sendable {
     case scheduleRetry(token: Int, node: Int, delay: Double, nextAttempt: Int)
     /// Tell these people the webhook failed for good.
     case notify(node: Int, recipients: [ResolvedRecipient], message: String)
+    /// Send `timerFired` at `due`.
+    case scheduleTimer(timer: Int, due: Date)
 }
 
 /// A notification recipient with context variables and the current user already resolved;
@@ -76,7 +80,10 @@ public struct Engine: Sendable {
                     reach[n] = true
                     for f in process.nodes[n].incoming { stack.append(process.flows[f].source) }
                     // A boundary event is reached through its host activity.
-                    if case .errorBoundary(let host, _) = process.nodes[n].kind { stack.append(host) }
+                    switch process.nodes[n].kind {
+                    case .errorBoundary(let host, _), .timerBoundary(let host, _, _): stack.append(host)
+                    default: break
+                    }
                 }
                 upstream[flow] = reach
             }
@@ -139,6 +146,7 @@ struct Step {
     mutating func remove(token id: Int) {
         instance.tokens.removeAll { $0.id == id }
         instance.readyQueue.removeAll { $0 == id }
+        instance.timers.removeAll { $0.token == id }
     }
 
     mutating func record(_ event: HistoryEntry.Event, node: Int, flows: [Int] = [], performer: String? = nil, note: String? = nil) {
@@ -179,8 +187,12 @@ struct Step {
         let token = instance.tokens[index]
         let node = process.nodes[token.node]
         switch node.kind {
-        case .startEvent, .intermediateEvent, .errorBoundary:
+        case .startEvent, .intermediateEvent, .errorBoundary, .timerBoundary:
             leave(token.id)
+        case .timerCatch(let timer):
+            instance.tokens[index].state = .waitingTimer
+            record(.entered, node: token.node)
+            arm(timer, node: token.node, token: token.id)
         case .task(let kind):
             executeTask(token, node: node, kind: kind)
         case .subProcess:
@@ -246,6 +258,8 @@ struct Step {
         let token = instance.tokens[index]
         record(.left, node: token.node, flows: flows, performer: performer)
         instance.path.append(token.node)
+        // Leaving an activity cancels the timers on its boundary.
+        instance.timers.removeAll { $0.token == tokenID }
         if flows.isEmpty {
             remove(token: tokenID)
             scopeMayHaveFinished(token.scope)

@@ -16,6 +16,8 @@ public struct Token: Sendable, Hashable, Codable {
         case waitingTask
         /// Waiting for a webhook try, or for the delay before the next one.
         case waitingWebhook
+        /// Waiting at an intermediate timer catch event.
+        case waitingTimer
         /// Arrived at a joining gateway, waiting for the other branches.
         case joining
         /// Inside the embedded sub-process instance `scope`.
@@ -39,6 +41,19 @@ public struct ScopeInstance: Sendable, Hashable, Codable {
     public var parent: Int
     /// The token waiting at the sub-process node in the parent scope.
     public var ownerToken: Int
+}
+
+/// A timer that has been started and not yet fired or cancelled.
+public struct PendingTimer: Sendable, Hashable, Codable {
+    public var id: Int
+    /// The token waiting at the timer catch event, or at the activity the boundary timer is on.
+    public var token: Int
+    /// The timer catch event or timer boundary event.
+    public var node: Int
+    public var startedAt: Date
+    /// Which firing this is, from 1 (cycles fire several times).
+    public var firing: Int
+    public var due: Date
 }
 
 public struct Incident: Sendable, Hashable, Codable {
@@ -119,9 +134,11 @@ public struct Instance: Sendable, Codable {
     public var createdAt: Date
     public var webhookRuns: [WebhookRun] = []
     public var notifications: [ProcessNotification] = []
+    public var timers: [PendingTimer] = []
 
     var nextTokenID = 1
     var nextScopeID = 1
+    var nextTimerID = 1
     /// Tokens to execute, first in first out: this is what makes runs deterministic.
     var readyQueue: [Int] = []
 

@@ -154,6 +154,10 @@ public struct Simulation: Sendable {
 
     /// Runs one instance until it completes, stops in an incident, or can go no further.
     /// `observe` sees the history as it grows, for a live trace.
+    ///
+    /// A discrete-event loop: effects that need no time (people, webhook tries, notifications)
+    /// run first, in order; then the clock moves to the earliest timer or retry, through the
+    /// scheduler (a scheduled wait, or a virtual clock in tests).
     public func run(
         id: String, context: JSONObject, initiator: String, observe: (([HistoryEntry], Instance) -> Void)? = nil
     ) async -> Instance {
@@ -167,23 +171,32 @@ public struct Simulation: Sendable {
         }
         show(instance)
         var queue = effects[...]
-        // Every effect is carried out, even after the instance ended: a final webhook failure
-        // both notifies people and leaves by the interrupt flow in one step.
-        while let effect = queue.popFirst() {
+        var timed: [(due: Date, order: Int, event: EngineEvent)] = []
+        var order = 0
+        while true {
+            guard let effect = queue.popFirst() else {
+                // Nothing immediate is left: move the clock to the next timed event.
+                guard !timed.isEmpty, instance.status == .waiting || instance.status == .running else { break }
+                timed.sort { ($0.due, $0.order) < ($1.due, $1.order) }
+                let next = timed.removeFirst()
+                let wait = next.due.timeIntervalSince(scheduler.now)
+                if wait > 0 { await scheduler.sleep(seconds: wait) }
+                queue.append(contentsOf: engine.handle(next.event, in: &instance, now: scheduler.now))
+                show(instance)
+                continue
+            }
+            // Every effect is carried out, even after the instance ended: a final webhook failure
+            // both notifies people and leaves by the interrupt flow in one step.
             var event: EngineEvent?
             switch effect {
-            case .openTask(let token, _), .callWebhook(let token, _, _, _), .scheduleRetry(let token, _, _, _):
+            case .openTask(let token, let node):
                 // A terminate end event or a caught error may have removed the token meanwhile.
                 guard instance.token(token) != nil else { continue }
-            case .notify:
-                break
-            }
-            switch effect {
-            case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]
                 let by = performer(for: flowNode, instance: instance)
                 event = .taskCompleted(token: token, by: by, variables: answers.answer(for: flowNode)?.variables ?? JSONObject())
             case .callWebhook(let token, let node, let attempt, let key):
+                guard instance.token(token) != nil else { continue }
                 let flowNode = engine.process.nodes[node]
                 guard let webhook = flowNode.webhook else { continue }
                 let call = WebhookCall(
@@ -191,8 +204,11 @@ public struct Simulation: Sendable {
                     context: instance.context, attempt: attempt, idempotencyKey: key)
                 event = .webhookFinished(token: token, outcome: await performer.perform(call))
             case .scheduleRetry(let token, _, let delay, _):
-                await scheduler.sleep(seconds: delay)
-                event = .retryDue(token: token)
+                timed.append((scheduler.now.addingTimeInterval(delay), order, .retryDue(token: token)))
+                order += 1
+            case .scheduleTimer(let timer, let due):
+                timed.append((due, order, .timerFired(timer: timer)))
+                order += 1
             case .notify(let node, let recipients, let message):
                 for user in resolve(recipients) {
                     let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
@@ -201,8 +217,7 @@ public struct Simulation: Sendable {
                 }
             }
             if let event {
-                let more = engine.handle(event, in: &instance, now: scheduler.now)
-                queue.append(contentsOf: more)
+                queue.append(contentsOf: engine.handle(event, in: &instance, now: scheduler.now))
                 show(instance)
             }
         }

@@ -120,6 +120,10 @@ public enum NodeKind: Sendable, Equatable {
     case subProcess
     /// An error boundary event. `errorCode` nil catches every error.
     case errorBoundary(attachedTo: Int, errorCode: String?)
+    /// A timer boundary event: fires while its activity runs; interrupting or not.
+    case timerBoundary(attachedTo: Int, timer: TimerDefinition, cancelActivity: Bool)
+    /// An intermediate timer catch event: the token waits until it fires.
+    case timerCatch(TimerDefinition)
     /// A none intermediate throw event: a milestone the token passes.
     case intermediateEvent
     /// An element procrun cannot run yet; kept so that references to it resolve. A process
@@ -139,6 +143,8 @@ public enum NodeKind: Sendable, Equatable {
         case .inclusiveGateway: "inclusiveGateway"
         case .subProcess: "subProcess"
         case .errorBoundary: "boundaryEvent(error)"
+        case .timerBoundary(_, _, let cancel): cancel ? "boundaryEvent(timer)" : "boundaryEvent(timer, non-interrupting)"
+        case .timerCatch: "intermediateCatchEvent(timer)"
         case .intermediateEvent: "intermediateThrowEvent"
         case .unsupported(let element): element
         }

@@ -116,18 +116,18 @@ public final class DurableRunner {
     }
 
     /// `worker`: runs due jobs, sleeping (a scheduled wait, not a blocked thread) until the next
-    /// one falls due. With `untilIdle`, returns once no job is left.
-    public func work(untilIdle: Bool, idlePoll: Double = 1) async throws {
+    /// one falls due, but at most `poll` seconds, so that jobs other processes add (a task
+    /// completed elsewhere) are noticed. With `untilIdle`, returns once no job is left.
+    public func work(untilIdle: Bool, poll: Double = 1) async throws {
         while true {
             try await runDueJobs()
             if let next = try store.nextJobTime() {
                 let wait = max(0.01, next.timeIntervalSince(scheduler.now))
-                // Capped, so that jobs another worker finishes (or frees) are noticed soon.
-                await scheduler.sleep(seconds: min(wait, idlePoll))
+                await scheduler.sleep(seconds: min(wait, poll))
             } else if untilIdle {
                 return
             } else {
-                await scheduler.sleep(seconds: idlePoll)
+                await scheduler.sleep(seconds: poll)
             }
         }
     }
@@ -136,6 +136,8 @@ public final class DurableRunner {
         switch job.kind {
         case .retry:
             try apply(.retryDue(token: job.token), to: job.instanceID) { _, db in try self.delete(job, in: db) }
+        case .timer:
+            try apply(.timerFired(timer: job.token), to: job.instanceID) { _, db in try self.delete(job, in: db) }
         case .answer:
             guard let stored = try store.instance(job.instanceID) else { return }
             let engine = try engine(for: stored.definitionID)
@@ -203,6 +205,8 @@ public final class DurableRunner {
                 rows.append {
                     try self.store.insertJob(instance: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt, key: nil, now: now, in: db)
                 }
+            case .scheduleTimer(let timer, let due):
+                rows.append { try self.store.insertJob(instance: instanceID, token: timer, kind: .timer, dueAt: due, attempt: 0, key: nil, now: now, in: db) }
             case .notify(let node, let recipients, let message):
                 for user in simulation.resolve(recipients) {
                     let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
@@ -217,5 +221,8 @@ public final class DurableRunner {
         }
         try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, now: now, in: db)
         for row in rows { try row() }
+        // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.
+        let waiting = instance.tokens.filter { $0.state == .waitingTask }.map { String($0.id) }.joined(separator: ",")
+        try db.execute(sql: "DELETE FROM task WHERE instanceId = ? AND token NOT IN (\(waiting.isEmpty ? "-1" : waiting))", arguments: [instanceID])
     }
 }

@@ -16,7 +16,8 @@ public struct OpenTask: Sendable {
 /// A claimed job: a webhook try, a retry that fell due, or a task answered in advance.
 public struct Job: Sendable {
     public enum Kind: String, Sendable {
-        case webhook, retry, answer
+        /// A webhook try; a retry that fell due; a task answered in advance; a timer (token holds the timer id).
+        case webhook, retry, answer, timer
     }
 
     public var id: Int64

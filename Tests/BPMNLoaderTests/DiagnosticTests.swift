@@ -25,7 +25,7 @@ import Values
         ("<startEvent id=\"m\"><timerEventDefinition/></startEvent>", "t.bpmn:4:20: error: unsupported element 'timerEventDefinition' in startEvent (id m)"),
         ("<callActivity id=\"c\"/>", "t.bpmn:4:1: error: unsupported element 'callActivity' (id c)"),
         ("<subProcess id=\"es\" triggeredByEvent=\"true\"/>", "t.bpmn:4:1: error: unsupported element 'subProcess' (event sub-process) (id es)"),
-        ("<intermediateCatchEvent id=\"ic\"/>", "t.bpmn:4:1: error: unsupported element 'intermediateCatchEvent' (id ic)"),
+        ("<intermediateCatchEvent id=\"ic\"/>", "t.bpmn:4:1: error: unsupported element 'intermediateCatchEvent' without an event definition (id ic)"),
     ])
     func unsupportedShapes(body: String, line: String) {
         #expect(load(document(body + "\n" + startEnd)).errors.map(\.description) == [line])

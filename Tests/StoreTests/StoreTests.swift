@@ -162,3 +162,31 @@ func temporaryStore() -> String {
         #expect(throws: StoreError.self) { try healthy.operate(.retryIncident, on: ids[2]) }
     }
 }
+
+@Suite struct StoredTimerTests {
+    @Test func timersAreStoredJobsThatAWorkerFires() async throws {
+        let timerXML = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="T" isExecutable="true">
+            <startEvent id="s"/><userTask id="u"/>
+            <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration>PT2H</timeDuration></timerEventDefinition></boundaryEvent>
+            <endEvent id="done"/><endEvent id="escalated"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="u"/><sequenceFlow id="f2" sourceRef="u" targetRef="done"/><sequenceFlow id="f3" sourceRef="late" targetRef="escalated"/>
+            </process></definitions>
+            """
+        let p = try #require(BPMNLoader.load(bytes: Array(timerXML.utf8), file: "t.bpmn").definitions?.processes.first)
+        let path = temporaryStore()
+        let clock = ManualScheduler()
+        let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let id = try runner.start(file: "t.bpmn", xml: Array(timerXML.utf8), process: p, context: [:], answers: nil, directory: nil, initiator: "x")
+        #expect(try runner.store.nextJobTime() == clock.now.addingTimeInterval(7200))
+        #expect(try runner.store.openTasks().count == 1)
+        // A worker started later (after a restart) sleeps on the clock until the timer is due.
+        let worker = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        try await worker.work(untilIdle: true, poll: 86400)
+        let instance = try #require(try worker.store.instance(id)?.instance)
+        #expect(instance.status == .completed)
+        #expect(instance.endNode.map { p.nodes[$0].id } == "escalated")
+        #expect(try worker.store.openTasks().isEmpty)
+        #expect(clock.sleeps == [7200])
+    }
+}

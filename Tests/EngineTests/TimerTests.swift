@@ -1,0 +1,99 @@
+import BPMNLoader
+import Engine
+import Foundation
+import ProcessModel
+import Testing
+import Values
+
+@Suite struct TimerTests {
+    @Test func intermediateTimerWaitsOnTheClock() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
+            \(flows("s->wait", "wait->e"))
+            """)
+        let scheduler = ManualScheduler()
+        let instance = await run(e, scheduler: scheduler)
+        #expect(instance.status == .completed)
+        #expect(instance.pathIDs(e) == ["s", "wait", "e"])
+        #expect(scheduler.sleeps == [600])
+        #expect(instance.timers.isEmpty)
+    }
+
+    let subProcessWithLongWait = """
+        <subProcess id="sub"><startEvent id="s2"/><intermediateCatchEvent id="long"><timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
+        <sequenceFlow id="i1" sourceRef="s2" targetRef="long"/><sequenceFlow id="i2" sourceRef="long" targetRef="e2"/></subProcess>
+        """
+
+    @Test func interruptingBoundaryTimerCancelsTheActivity() async throws {
+        let e = try engine("""
+            <startEvent id="s"/>\(subProcessWithLongWait)
+            <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></boundaryEvent>
+            <endEvent id="done"/><task id="escalate"/><endEvent id="escalated"/>
+            \(flows("s->sub", "sub->done", "late->escalate", "escalate->escalated"))
+            """)
+        let scheduler = ManualScheduler()
+        let instance = await run(e, scheduler: scheduler)
+        #expect(instance.pathIDs(e) == ["s", "s2", "late", "escalate", "escalated"])
+        #expect(scheduler.sleeps == [600])
+        #expect(instance.tokens.isEmpty && instance.timers.isEmpty && instance.scopes.isEmpty)
+    }
+
+    @Test func nonInterruptingCycleFiresRepeatedlyWhileTheActivityRuns() async throws {
+        let e = try engine("""
+            <startEvent id="s"/>\(subProcessWithLongWait)
+            <boundaryEvent id="remind" attachedToRef="sub" cancelActivity="false"><timerEventDefinition><timeCycle>R3/PT10M</timeCycle></timerEventDefinition></boundaryEvent>
+            <endEvent id="done"/><task id="reminder"/><endEvent id="reminded"/>
+            \(flows("s->sub", "sub->done", "remind->reminder", "reminder->reminded"))
+            """)
+        let scheduler = ManualScheduler()
+        let instance = await run(e, scheduler: scheduler)
+        #expect(instance.status == .completed)
+        #expect(instance.pathIDs(e).filter { $0 == "reminder" }.count == 3)
+        #expect(instance.pathIDs(e).suffix(4) == ["long", "e2", "sub", "done"])
+        #expect(scheduler.sleeps == [600, 600, 600, 1800])
+    }
+
+    @Test func boundaryTimerOfAFinishedActivityNeverFires() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><userTask id="u"/>
+            <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration>P1D</timeDuration></timerEventDefinition></boundaryEvent>
+            <endEvent id="done"/><endEvent id="escalated"/>
+            \(flows("s->u", "u->done", "late->escalated"))
+            """)
+        let scheduler = ManualScheduler()
+        let instance = await run(e, scheduler: scheduler)
+        #expect(instance.pathIDs(e) == ["s", "u", "done"])
+        #expect(scheduler.sleeps.isEmpty)
+    }
+
+    @Test func dateInThePastFiresAtOnce() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><intermediateCatchEvent id="at"><timerEventDefinition><timeDate>2020-01-01T00:00:00Z</timeDate></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
+            \(flows("s->at", "at->e"))
+            """)
+        let scheduler = ManualScheduler()
+        #expect(await run(e, scheduler: scheduler).pathIDs(e) == ["s", "at", "e"])
+        #expect(scheduler.sleeps.isEmpty)
+    }
+
+    @Test func timerDefinitions() {
+        #expect(TimerDefinition(duration: "PT30S", date: nil, cycle: nil)?.kind == .duration(30))
+        #expect(TimerDefinition(duration: nil, date: nil, cycle: "R/PT1H")?.kind == .cycle(repetitions: nil, interval: 3600))
+        #expect(TimerDefinition(duration: nil, date: nil, cycle: "R0/PT1H") == nil)
+        #expect(TimerDefinition(duration: nil, date: "tomorrow", cycle: nil) == nil)
+        let cycle = TimerDefinition(duration: nil, date: nil, cycle: "R2/PT5S")!
+        let start = Date(timeIntervalSince1970: 0)
+        #expect(cycle.due(firing: 2, startedAt: start) == Date(timeIntervalSince1970: 10))
+        #expect(cycle.due(firing: 3, startedAt: start) == nil)
+    }
+
+    @Test func unreadableTimerIsADiagnostic() throws {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s"/>
+            <intermediateCatchEvent id="t"><timerEventDefinition><timeDuration>${later}</timeDuration></timerEventDefinition></intermediateCatchEvent>
+            <sequenceFlow id="f" sourceRef="s" targetRef="t"/></process></definitions>
+            """
+        let errors = BPMNLoader.load(bytes: Array(xml.utf8), file: "t.bpmn").errors.map(\.description)
+        #expect(errors == ["t.bpmn:2:54: error: timer of 't' has timeDuration '${later}'; procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"])
+    }
+}
