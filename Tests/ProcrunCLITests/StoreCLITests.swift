@@ -119,4 +119,33 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
         // At least once: the interrupted try is repeated with the same key.
         #expect(printed.components(separatedBy: "Idempotency-Key: \(id)-w-1").count == 3)
     }
+
+    @Test func twoWorkerProcessesNeverRunAJobTwice() throws {
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-\(UUID().uuidString)/s.sqlite").path
+        let count = 12
+        // Each instance's first try fails during `start`, leaving a stored retry for the workers.
+        let inbox = try Inbox(arguments: ["--fail-first", String(count), "--delay", "0.05"])
+        let bpmn = try webhookBPMN(retries: 1, delay: 0.5)
+        let answers = try CLI.temporaryFile("a.json", #"{"u": {"by": "petrova"}}"#)
+        var ids: [String] = []
+        for i in 0..<count {
+            let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "N-\#(i)"}"#)
+            let started = try CLI.run(["start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json"])
+            #expect(started.status == 4, "\(started.stderr)")
+            ids.append(try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue))
+        }
+        let first = try spawn(["worker", "--until-idle", "--store", store])
+        let second = try spawn(["worker", "--until-idle", "--store", store])
+        first.waitUntilExit()
+        second.waitUntilExit()
+        #expect(first.terminationStatus == 0 && second.terminationStatus == 0)
+        let printed = inbox.stop()
+        #expect(printed.components(separatedBy: "── request").count - 1 == 2 * count)
+        for id in ids {
+            // One failed try in `start`, exactly one more by one of the workers.
+            #expect(printed.components(separatedBy: "Idempotency-Key: \(id)-w-1").count - 1 == 2)
+            let shown = try CLI.run(["show", id, "--store", store, "--json"])
+            #expect(try JSONParser.parse(shown.stdout).objectValue?["status"] == "completed")
+        }
+    }
 }
