@@ -46,9 +46,11 @@ public final class DurableRunner {
     // MARK: Commands
 
     /// Deploys the process, creates an instance and commits its first step.
+    /// With `simulatePeople`, every task completes by itself as in `procrun run`; otherwise only
+    /// the tasks named in `answers` do.
     public func start(
         file: String, xml: [UInt8], process: ProcessDefinition, context: JSONObject, answers: JSONValue?, directory: JSONValue?,
-        initiator: String
+        initiator: String, simulatePeople: Bool = false
     ) throws -> String {
         let now = scheduler.now
         let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now)
@@ -57,7 +59,9 @@ public final class DurableRunner {
         let id = UUID().uuidString.lowercased()
         var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now)
         try store.write { db in
-            try commit(&instance, effects: effects, engine: engine, answers: answers, directory: directory, now: now, insert: definition.id, in: db)
+            try commit(
+                &instance, effects: effects, engine: engine, answers: answers, directory: directory, simulated: simulatePeople, now: now,
+                insert: definition.id, in: db)
         }
         return id
     }
@@ -72,7 +76,9 @@ public final class DurableRunner {
             var instance = stored.instance
             try before?(instance, db)
             let effects = engine.handle(event, in: &instance, now: now)
-            try commit(&instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, now: now, in: db)
+            try commit(
+                &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
+                now: now, in: db)
             return instance
         }
     }
@@ -103,6 +109,16 @@ public final class DurableRunner {
     }
 
     // MARK: Jobs
+
+    /// Runs one instance's jobs, waiting for its timers and retries, until it has none left.
+    public func drain(instance id: String) async throws {
+        while true {
+            try await runDueJobs(instance: id)
+            guard let next = try store.nextJobTime(instance: id) else { return }
+            let wait = next.timeIntervalSince(scheduler.now)
+            if wait > 0 { await scheduler.sleep(seconds: wait) }
+        }
+    }
 
     /// Runs every job that is due now (of one instance, or of all); returns how many ran.
     @discardableResult
@@ -139,12 +155,16 @@ public final class DurableRunner {
         case .timer:
             try apply(.timerFired(timer: job.token), to: job.instanceID) { _, db in try self.delete(job, in: db) }
         case .answer:
-            guard let stored = try store.instance(job.instanceID) else { return }
+            guard let stored = try store.instance(job.instanceID), let token = stored.instance.token(job.token) else {
+                try store.write { try delete(job, in: $0) }
+                return
+            }
             let engine = try engine(for: stored.definitionID)
-            let answers = try stored.answers.map { try Answers(json: $0, file: "answers") } ?? Answers()
-            let node = stored.instance.token(job.token).map { engine.process.nodes[$0.node] }
-            let answer = node.flatMap { answers.answer(for: $0) }
-            try apply(.taskCompleted(token: job.token, by: answer?.by, variables: answer?.variables ?? JSONObject()), to: job.instanceID) { _, db in
+            let people = try simulation(engine, answers: stored.answers, directory: stored.directory)
+            let node = engine.process.nodes[token.node]
+            let by = people.performer(for: node, instance: stored.instance)
+            let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
+            try apply(.taskCompleted(token: job.token, by: by, variables: variables), to: job.instanceID) { _, db in
                 try self.delete(job, in: db)
             }
         case .webhook:
@@ -169,21 +189,28 @@ public final class DurableRunner {
         try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
     }
 
-    /// Saves the instance with the work its effects ask for, inside the caller's transaction.
-    func commit(
-        _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, now: Date,
-        insert definitionID: Int64? = nil, in db: Database
-    ) throws {
+    /// The simulated people of an instance: its answers and directory.
+    func simulation(_ engine: Engine, answers: JSONValue?, directory: JSONValue?) throws -> Simulation {
         let parsedAnswers = try answers.map { try Answers(json: $0, file: "answers") } ?? Answers()
         let parsedDirectory = try directory.map { try Directory(json: $0, file: "directory") } ?? Directory()
-        let simulation = Simulation(engine: engine, answers: parsedAnswers, directory: parsedDirectory, performer: performer)
+        return Simulation(engine: engine, answers: parsedAnswers, directory: parsedDirectory, performer: performer)
+    }
+
+    /// Saves the instance with the work its effects ask for, inside the caller's transaction.
+    func commit(
+        _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
+        now: Date, insert definitionID: Int64? = nil, in db: Database
+    ) throws {
+        let simulation = try simulation(engine, answers: answers, directory: directory)
+        let parsedAnswers = simulation.answers
+        let parsedDirectory = simulation.directory
         var rows: [() throws -> Void] = []
         let instanceID = instance.id
         for effect in effects {
             switch effect {
             case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]
-                if parsedAnswers.answer(for: flowNode) != nil {
+                if simulated || parsedAnswers.answer(for: flowNode) != nil {
                     rows.append { try self.store.insertJob(instance: instanceID, token: token, kind: .answer, dueAt: now, attempt: 0, key: nil, now: now, in: db) }
                 } else {
                     var candidates = flowNode.candidateUsers
@@ -219,7 +246,7 @@ public final class DurableRunner {
                 }
             }
         }
-        try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, now: now, in: db)
+        try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, now: now, in: db)
         for row in rows { try row() }
         // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.
         let waiting = instance.tokens.filter { $0.state == .waitingTask }.map { String($0.id) }.joined(separator: ",")

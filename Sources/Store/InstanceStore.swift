@@ -54,6 +54,7 @@ public final class InstanceStore: Sendable {
                     state BLOB NOT NULL,
                     answers BLOB,
                     directory BLOB,
+                    simulated INTEGER NOT NULL DEFAULT 0,
                     createdAt REAL NOT NULL,
                     updatedAt REAL NOT NULL
                 );

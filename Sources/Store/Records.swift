@@ -35,23 +35,28 @@ public struct StoredInstance: Sendable {
     public var definitionID: Int64
     public var answers: JSONValue?
     public var directory: JSONValue?
+    /// Every task completes by itself (`procrun run --store`).
+    public var simulated: Bool
 }
 
 extension InstanceStore {
     static let encoder = JSONEncoder()
     static let decoder = JSONDecoder()
 
-    func save(_ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, now: Date, in db: Database) throws {
+    func save(
+        _ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
+        now: Date, in db: Database
+    ) throws {
         let state = try InstanceStore.encoder.encode(instance)
         if let definitionID {
             try db.execute(
                 sql: """
-                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, simulated, createdAt, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     instance.id, definitionID, instance.processID, instance.status.rawValue, state,
-                    answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) },
+                    answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) }, simulated,
                     now.timeIntervalSince1970, now.timeIntervalSince1970,
                 ])
         } else {
@@ -67,7 +72,8 @@ extension InstanceStore {
         let instance = try InstanceStore.decoder.decode(Instance.self, from: state)
         let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
         let directory = (row["directory"] as String?).flatMap { try? JSONParser.parse($0) }
-        return StoredInstance(instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory)
+        return StoredInstance(
+            instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory, simulated: row["simulated"])
     }
 
     public func instance(_ id: String) throws -> StoredInstance? {

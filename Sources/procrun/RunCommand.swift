@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Integrations
+import Store
 import ProcessModel
 import Values
 
@@ -42,6 +43,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "POST every notification as JSON to this URL as well.")
     var notifyURL: String?
 
+    @Option(help: "Keep the instance in this SQLite store, every step committed (default: in memory, no files).")
+    var store: String?
+
     func run() async throws {
         let (_, process) = try Inputs.process(file, id: self.process)
         let context = try Inputs.context(self.context)
@@ -71,6 +75,10 @@ struct RunCommand: AsyncParsableCommand {
                     url: notifyURL, directory: directory, processName: process.displayName, userAgent: userAgent,
                     onFailure: { printError("procrun: warning: \($0)") }))
         }
+        if let store {
+            try await runStored(store, process: process, context: context, initiator: initiator, trace: trace, timeZone: timeZone, userAgent: userAgent)
+            return
+        }
         let simulation = Simulation(
             engine: engine, answers: answers, directory: directory,
             performer: HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone), sinks: sinks)
@@ -90,5 +98,35 @@ struct RunCommand: AsyncParsableCommand {
         case .waiting, .running: throw ExitWith(code: Exit.waiting)
         }
     }
-}
 
+    /// `run --store`: the same simulation, but every step goes through the durable store.
+    func runStored(_ path: String, process: ProcessDefinition, context: JSONObject, initiator: String, trace: Trace, timeZone: TimeZone, userAgent: String) async throws {
+        let answersJSON = try answers.map { path throws(ExitWith) in try Inputs.readJSON(path) }
+        let directoryJSON = try directory.map { path throws(ExitWith) in try Inputs.readJSON(path) }
+        let runner: DurableRunner
+        do {
+            runner = DurableRunner(store: try InstanceStore(path: path), performer: HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone))
+        } catch {
+            throw Inputs.fail([.error(at: nil, "cannot open the store '\(path)': \(error)")])
+        }
+        let xml = [UInt8](FileManager.default.contents(atPath: file) ?? Data())
+        let id = try runner.start(
+            file: file, xml: xml, process: process, context: context, answers: answersJSON, directory: directoryJSON, initiator: initiator,
+            simulatePeople: true)
+        try await runner.drain(instance: id)
+        guard let instance = try runner.store.instance(id)?.instance else { throw ExitWith(code: Exit.internalError) }
+        if json {
+            Swift.print(JSONWriter.string(Report.json(instance, process: process), pretty: true))
+        } else {
+            trace.header(instanceID: id)
+            trace.print(instance.history, instance: instance)
+            for notification in instance.notifications { Swift.print("notified \(notification.user): \(notification.message)") }
+            trace.summary(instance)
+        }
+        switch instance.status {
+        case .completed, .terminated: return
+        case .incident: throw ExitWith(code: Exit.incident)
+        case .waiting, .running: throw ExitWith(code: Exit.waiting)
+        }
+    }
+}

@@ -148,4 +148,22 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
             #expect(try JSONParser.parse(shown.stdout).objectValue?["status"] == "completed")
         }
     }
+
+    @Test func runKeepsNothingUnlessToldWhereToStore() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-run-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let root = CLI.packageRoot.path
+        let context = try CLI.temporaryFile("c.json", #"{"inStock": true, "warehouseUrl": "http://127.0.0.1:1", "orderNumber": "A", "customer": {"name": "B"}, "items": [], "total": 1}"#)
+        let plain = try CLI.run(["\(root)/Processes/order.bpmn", "--context", context, "--answers", "\(root)/Samples/answers.json"], in: directory)
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+
+        let stored = try CLI.run(["\(root)/Processes/order.bpmn", "--context", context, "--answers", "\(root)/Samples/answers.json", "--store", "s.sqlite", "--json"], in: directory)
+        #expect(stored.status == 0, "\(stored.stderr)")
+        let report = try #require(try JSONParser.parse(stored.stdout).objectValue)
+        #expect(report["end"]?.objectValue?["id"] == "End_manual")
+        let id = try #require(report["instance"]?.stringValue)
+        let shown = try CLI.run(["show", id, "--store", "s.sqlite", "--json"], in: directory)
+        #expect(try JSONParser.parse(shown.stdout).objectValue?["path"] == report["path"])
+    }
 }
