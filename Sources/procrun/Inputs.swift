@@ -1,3 +1,4 @@
+import ArgumentParser
 import BPMNLoader
 import Engine
 import Foundation
@@ -31,18 +32,6 @@ enum Inputs {
         return object
     }
 
-    static func answers(_ path: String?) throws(ExitWith) -> Answers {
-        guard let path else { return Answers() }
-        let json = try readJSON(path)
-        do { return try Answers(json: json, file: path) } catch { throw fail([error]) }
-    }
-
-    static func directory(_ path: String?) throws(ExitWith) -> Directory {
-        guard let path else { return Directory() }
-        let json = try readJSON(path)
-        do { return try Directory(json: json, file: path) } catch { throw fail([error]) }
-    }
-
     /// Loads a BPMN file and picks the process to run; prints warnings, fails on errors.
     static func process(_ path: String, id: String?) throws(ExitWith) -> (Definitions, ProcessDefinition) {
         let result = BPMNLoader.load(path: path)
@@ -54,5 +43,88 @@ enum Inputs {
             throw fail([.error(at: SourceLocation(file: path, line: 1, column: 1), "\(what) in this file (processes: \(known.isEmpty ? "none" : known))")])
         }
         return (definitions, process)
+    }
+
+    /// `--timezone NAME`, else TZ, else the system's zone.
+    static func timeZone(_ name: String?) throws(ExitWith) -> TimeZone {
+        guard let name else { return TimeZone.current }
+        guard let zone = TimeZone(identifier: name) else {
+            throw fail([.error(at: nil, "unknown time zone '\(name)' (use an IANA name such as Europe/Moscow)")])
+        }
+        return zone
+    }
+
+    /// `--initiator`, else the context's `__createdBy`, else `$USER`.
+    static func initiator(_ flag: String?, context: JSONObject) -> String {
+        flag ?? context["__createdBy"]?.stringValue ?? ProcessInfo.processInfo.environment["USER"] ?? "anonymous"
+    }
+
+    /// Ends the command with the exit code the instance's status calls for.
+    static func exit(for status: InstanceStatus) throws(ExitWith) {
+        switch status {
+        case .completed, .terminated: return
+        case .incident: throw ExitWith(code: Exit.incident)
+        case .waiting, .running: throw ExitWith(code: Exit.waiting)
+        }
+    }
+}
+
+/// The inputs of one new instance, shared by `run` and `start`.
+struct InstanceInputs: ParsableArguments {
+    @Argument(help: "The BPMN 2.0 XML file.")
+    var file: String
+
+    @Option(help: "A JSON object with the instance's starting variables.")
+    var context: String?
+
+    @Option(help: "JSON: task id or name → {\"by\": \"user id\", \"variables\": {…}}.")
+    var answers: String?
+
+    @Option(help: "JSON directory of users, groups and org units.")
+    var directory: String?
+
+    @Option(help: "The id of the process (default: the only process, else the first executable one).")
+    var process: String?
+
+    @Option(help: "The user who starts the instance (default: the context's __createdBy, else $USER).")
+    var initiator: String?
+
+    struct Loaded {
+        var process: ProcessDefinition
+        /// The process prepared to run: elements procrun cannot run are refused here.
+        var engine: Engine
+        var xml: [UInt8]
+        var context: JSONObject
+        var answers: Answers
+        var answersJSON: JSONValue?
+        var directory: Directory
+        var directoryJSON: JSONValue?
+        var initiator: String
+    }
+
+    /// Reads and checks every input; any problem is a diagnostic and exit 2.
+    func load() throws(ExitWith) -> Loaded {
+        let (_, process) = try Inputs.process(file, id: self.process)
+        let engine: Engine
+        do {
+            engine = try Engine(process: process)
+        } catch {
+            throw Inputs.fail(error.diagnostics)
+        }
+        let context = try Inputs.context(self.context)
+        let answersJSON = try answers.map { path throws(ExitWith) in try Inputs.readJSON(path) }
+        let directoryJSON = try directory.map { path throws(ExitWith) in try Inputs.readJSON(path) }
+        var parsedAnswers = Answers()
+        var parsedDirectory = Directory()
+        do {
+            if let answersJSON, let answers { parsedAnswers = try Answers(json: answersJSON, file: answers) }
+            if let directoryJSON, let directory { parsedDirectory = try Directory(json: directoryJSON, file: directory) }
+        } catch {
+            throw Inputs.fail([error])
+        }
+        return Loaded(
+            process: process, engine: engine, xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
+            answers: parsedAnswers, answersJSON: answersJSON, directory: parsedDirectory, directoryJSON: directoryJSON,
+            initiator: Inputs.initiator(initiator, context: context))
     }
 }

@@ -23,13 +23,7 @@ struct StoreOptions: ParsableArguments {
     }
 
     func runner() throws(ExitWith) -> DurableRunner {
-        var timeZone = TimeZone.current
-        if let name = timezone {
-            guard let zone = TimeZone(identifier: name) else {
-                throw Inputs.fail([.error(at: nil, "unknown time zone '\(name)' (use an IANA name such as Europe/Moscow)")])
-            }
-            timeZone = zone
-        }
+        let timeZone = try Inputs.timeZone(timezone)
         do {
             let store = try InstanceStore(path: path)
             return DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
@@ -44,7 +38,7 @@ func finish(_ runner: DurableRunner, _ id: String, json: Bool) throws {
     guard let stored = try runner.store.instance(id), let definition = try runner.store.definition(id: stored.definitionID) else {
         throw Inputs.fail([.error(at: nil, "no instance '\(id)' in the store")])
     }
-    let result = BPMNLoaderBridge.process(definition)
+    let result = StoredProcess.process(definition)
     let instance = stored.instance
     let tasks = try runner.store.openTasks(instance: id)
     if json {
@@ -56,11 +50,7 @@ func finish(_ runner: DurableRunner, _ id: String, json: Bool) throws {
         for task in tasks { print("  open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
         if let incident = instance.incident { print("  incident at '\(incident.node)': \(incident.message)") }
     }
-    switch instance.status {
-    case .completed, .terminated: return
-    case .incident: throw ExitWith(code: Exit.incident)
-    case .waiting, .running: throw ExitWith(code: Exit.waiting)
-    }
+    try Inputs.exit(for: instance.status)
 }
 
 func taskJSON(_ task: OpenTask) -> JSONValue {
@@ -70,7 +60,7 @@ func taskJSON(_ task: OpenTask) -> JSONValue {
     ]
 }
 
-enum BPMNLoaderBridge {
+enum StoredProcess {
     static func process(_ definition: InstanceStore.StoredDefinition) -> ProcessDefinition {
         let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
         return result.definitions!.process(id: definition.processID)!
@@ -83,26 +73,15 @@ struct StartCommand: AsyncParsableCommand {
         abstract: "Create an instance in the store and run it until it completes or waits.",
         discussion: "Tasks named in --answers complete by themselves; the others wait for `procrun complete`. Exit 0 completed, 4 waiting, 3 incident.")
 
-    @Argument(help: "The BPMN 2.0 XML file.") var file: String
-    @Option(help: "A JSON object with the instance's starting variables.") var context: String?
-    @Option(help: "JSON: task id or name → {\"by\", \"variables\"}; those tasks complete by themselves.") var answers: String?
-    @Option(help: "JSON directory of users, groups and org units.") var directory: String?
-    @Option(help: "The id of the process to start.") var process: String?
-    @Option(help: "The user who starts the instance.") var initiator: String?
+    @OptionGroup var inputs: InstanceInputs
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let (_, process) = try Inputs.process(file, id: self.process)
-        let context = try Inputs.context(self.context)
-        _ = try Inputs.answers(answers)
-        _ = try Inputs.directory(directory)
-        let answersJSON = try answers.map { path throws(ExitWith) in try Inputs.readJSON(path) }
-        let directoryJSON = try directory.map { path throws(ExitWith) in try Inputs.readJSON(path) }
+        let loaded = try inputs.load()
         let runner = try storeOptions.runner()
-        let xml = [UInt8](FileManager.default.contents(atPath: file) ?? Data())
-        let initiator = self.initiator ?? context["__createdBy"]?.stringValue ?? ProcessInfo.processInfo.environment["USER"] ?? "anonymous"
         let id = try runner.start(
-            file: file, xml: xml, process: process, context: context, answers: answersJSON, directory: directoryJSON, initiator: initiator)
+            file: inputs.file, xml: loaded.xml, process: loaded.process, context: loaded.context, answers: loaded.answersJSON,
+            directory: loaded.directoryJSON, initiator: loaded.initiator)
         try await runner.runDueJobs(instance: id)
         try finish(runner, id, json: storeOptions.json)
     }
@@ -189,7 +168,7 @@ struct ShowCommand: AsyncParsableCommand {
         guard let stored = try runner.store.instance(instance), let definition = try runner.store.definition(id: stored.definitionID) else {
             throw Inputs.fail([.error(at: nil, "no instance '\(instance)' in the store")])
         }
-        let process = BPMNLoaderBridge.process(definition)
+        let process = StoredProcess.process(definition)
         if storeOptions.json {
             var report = Report.json(stored.instance, process: process).objectValue ?? JSONObject()
             report["openTasks"] = .array(try runner.store.openTasks(instance: instance).map(taskJSON))
