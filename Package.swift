@@ -49,6 +49,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // The betsy conformance harness (not part of the procrun CLI).
+        .executableTarget(
+            name: "conformance",
+            dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine"]
+        ),
         .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
         .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
         .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),

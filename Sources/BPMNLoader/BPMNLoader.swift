@@ -13,6 +13,20 @@ public struct LoadResult: Sendable {
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 }
 
+/// How a file is read.
+public struct LoadOptions: Sendable {
+    /// Keep script bodies as text for a script runner of the caller's, instead of parsing them
+    /// as FEEL (procrun's own runner).
+    public var opaqueScripts: Bool
+    /// How conditions written without `=` or `${…}` are read.
+    public var bareConditions: Dialect
+
+    public init(opaqueScripts: Bool = false, bareConditions: Dialect = .feel) {
+        self.opaqueScripts = opaqueScripts
+        self.bareConditions = bareConditions
+    }
+}
+
 /// Loads BPMN 2.0 XML through libxml2 into a validated `Definitions`.
 ///
 /// Hardened: no network, no DTDs. A document with a DOCTYPE is refused before any entity is
@@ -24,15 +38,15 @@ public enum BPMNLoader {
     }()
 
     /// Reads and loads a file. An unreadable file is an error diagnostic, not a crash.
-    public static func load(path: String) -> LoadResult {
+    public static func load(path: String, options: LoadOptions = LoadOptions()) -> LoadResult {
         guard let data = FileManager.default.contents(atPath: path) else {
             let reason = FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file"
             return LoadResult(definitions: nil, diagnostics: [.error(at: nil, "\(path): \(reason)")])
         }
-        return load(bytes: [UInt8](data), file: path)
+        return load(bytes: [UInt8](data), file: path, options: options)
     }
 
-    public static func load(bytes: [UInt8], file: String) -> LoadResult {
+    public static func load(bytes: [UInt8], file: String, options: LoadOptions = LoadOptions()) -> LoadResult {
         _ = initialized
         let guardPointer = UnsafeMutablePointer<procrun_xml_guard>.allocate(capacity: 1)
         guardPointer.initialize(to: procrun_xml_guard(sawDoctype: 0, line: 0, column: 0))
@@ -83,7 +97,7 @@ public enum BPMNLoader {
             let name = String(cString: encoding).uppercased()
             isUTF8 = name == "UTF-8" || name == "UTF8"
         }
-        var builder = ModelBuilder(index: LocationIndex(file: file, bytes: bytes, utf8: isUTF8), file: file)
+        var builder = ModelBuilder(index: LocationIndex(file: file, bytes: bytes, utf8: isUTF8), file: file, options: options)
         let definitions = builder.build(root: XMLElement(node: root))
         let diagnostics = builder.diagnostics
         return LoadResult(definitions: diagnostics.contains { $0.severity == .error } ? nil : definitions, diagnostics: diagnostics)

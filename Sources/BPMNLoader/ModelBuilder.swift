@@ -6,6 +6,7 @@ import Values
 struct ModelBuilder {
     var index: LocationIndex
     let file: String
+    let options: LoadOptions
     var diagnostics: [Diagnostic] = []
 
     /// Where each id was first defined, to report duplicates.
@@ -14,9 +15,10 @@ struct ModelBuilder {
     private var errorCodes: [String: String] = [:]
     private var targetNamespacePrefixes: Set<String> = []
 
-    init(index: LocationIndex, file: String) {
+    init(index: LocationIndex, file: String, options: LoadOptions) {
         self.index = index
         self.file = file
+        self.options = options
     }
 
     mutating func error(_ location: SourceLocation, _ message: String) {
@@ -130,6 +132,20 @@ struct ModelBuilder {
         var lanes: [Lane] = []
         var deferred: [Diagnostic] = []
         var executable = true
+        /// `incoming` / `outgoing` references a node declares, when it declares any.
+        var declaredIncoming: [Int: [String]] = [:]
+        var declaredOutgoing: [Int: [String]] = [:]
+        var gatewayDirection: [Int: String] = [:]
+    }
+
+    /// A broken BPMN rule: an error in an executable process, a warning (kept for `run`) elsewhere.
+    mutating func structural(_ location: SourceLocation, _ message: String, _ scan: inout ProcessScan) {
+        if scan.executable {
+            error(location, message)
+        } else {
+            warning(location, message)
+            scan.deferred.append(.error(at: location, message))
+        }
     }
 
     mutating func buildProcess(_ element: XMLElement) -> ProcessDefinition? {
@@ -179,7 +195,7 @@ struct ModelBuilder {
             var condition: FEELExpression?
             if let raw = pending.condition {
                 do {
-                    condition = try FEELExpression(raw.text)
+                    condition = try FEELExpression(raw.text, bare: options.bareConditions)
                 } catch {
                     let language = raw.language.map { " (language '\($0)')" } ?? ""
                     problem(&self, raw.location, "cannot parse the condition of sequence flow '\(pending.id)'\(language): \(error.message) in '\(raw.text.trimmingWhitespace())'")
@@ -232,6 +248,7 @@ struct ModelBuilder {
         }
 
         validate(nodes: nodes, flows: flows, processID: id, problem: { builder, location, message in problem(&builder, location, message) })
+        validateDeclarations(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
 
         if !nodes.isEmpty && !nodes.contains(where: { $0.scope == nil && $0.kind == .startEvent }) {
             problem(&self, location, "process '\(id)' has no start event; BPMN needs a none start event to start an instance")
@@ -284,6 +301,49 @@ struct ModelBuilder {
                         webhook.onError?.location ?? webhook.location,
                         "webhook '\(node.id)' interrupts by transition '\(interrupt)', but no outgoing sequence flow of '\(node.id)' has that name or id (outgoing: \(names.isEmpty ? "none" : names))")
                 }
+            }
+        }
+    }
+
+    /// Rules about what nodes declare: their incoming/outgoing references, gateway directions,
+    /// lone conditional flows, and nodes a started process could never reach.
+    mutating func validateDeclarations(
+        nodes: [FlowNode], flows: [SequenceFlow], scan: ProcessScan, problem: (inout ModelBuilder, SourceLocation, String) -> Void
+    ) {
+        for (i, node) in nodes.enumerated() {
+            let what = "\(node.kind.elementName) '\(node.id)'"
+            let incomingIDs = Set(node.incoming.map { flows[$0].id })
+            let outgoingIDs = Set(node.outgoing.map { flows[$0].id })
+            if let declared = scan.declaredIncoming[i], Set(declared) != incomingIDs {
+                let missing = incomingIDs.subtracting(declared).sorted()
+                let extra = Set(declared).subtracting(incomingIDs).sorted()
+                problem(&self, node.location, "\(what) lists incoming flows \(declared) but the flows that target it are \(incomingIDs.sorted())\(missing.isEmpty ? "" : " (not listed: \(missing.joined(separator: ", ")))")\(extra.isEmpty ? "" : " (no such flow into it: \(extra.joined(separator: ", ")))"); BPMN requires them to agree")
+            }
+            if let declared = scan.declaredOutgoing[i], Set(declared) != outgoingIDs {
+                problem(&self, node.location, "\(what) lists outgoing flows \(declared) but the flows that leave it are \(outgoingIDs.sorted()); BPMN requires them to agree")
+            }
+            switch scan.gatewayDirection[i] {
+            case "Converging" where node.outgoing.count > 1:
+                problem(&self, node.location, "converging \(what) has \(node.outgoing.count) outgoing flows; a converging gateway has at most one")
+            case "Diverging" where node.incoming.count > 1:
+                problem(&self, node.location, "diverging \(what) has \(node.incoming.count) incoming flows; a diverging gateway has at most one")
+            case "Mixed" where node.incoming.count < 2 || node.outgoing.count < 2:
+                problem(&self, node.location, "mixed \(what) has \(node.incoming.count) incoming and \(node.outgoing.count) outgoing flows; a mixed gateway needs more than one of each")
+            default:
+                break
+            }
+            if node.kind.isActivity, node.outgoing.count == 1, flows[node.outgoing[0]].condition != nil {
+                problem(&self, node.location, "\(what) has a single outgoing flow '\(flows[node.outgoing[0]].id)' and it is conditional; BPMN requires an activity's conditional flows to come with others")
+            }
+            // With a start event, a node without incoming flow could never run.
+            let needsIncoming: Bool
+            switch node.kind {
+            case .startEvent, .errorBoundary, .timerBoundary: needsIncoming = false
+            case .unsupported: needsIncoming = false  // already reported as unsupported
+            default: needsIncoming = true
+            }
+            if needsIncoming, node.incoming.isEmpty, nodes.contains(where: { $0.scope == node.scope && $0.kind == .startEvent }) {
+                problem(&self, node.location, "\(what) has no incoming sequence flow, but its \(node.scope == nil ? "process" : "sub-process") starts at a start event, so it could never run")
             }
         }
     }
@@ -351,6 +411,21 @@ struct ModelBuilder {
             }
             let nodeID = id!
             let label = element.attribute("name")
+            let countBefore = scan.nodes.count
+            for attribute in ["startQuantity", "completionQuantity"] {
+                if let text = element.attribute(attribute), (Int(text.trimmingWhitespace()) ?? 0) < 1 {
+                    structural(location, "\(name) '\(nodeID)' has \(attribute)=\"\(text)\"; BPMN requires a whole number of at least 1", &scan)
+                }
+            }
+            defer {
+                if scan.nodes.count > countBefore, scan.nodes[countBefore].id == nodeID {
+                    let declaredIn = element.children.filter { $0.isBPMN("incoming") }.map { stripPrefix($0.text) }
+                    let declaredOut = element.children.filter { $0.isBPMN("outgoing") }.map { stripPrefix($0.text) }
+                    if !declaredIn.isEmpty { scan.declaredIncoming[countBefore] = declaredIn }
+                    if !declaredOut.isEmpty { scan.declaredOutgoing[countBefore] = declaredOut }
+                    if let direction = element.attribute("gatewayDirection") { scan.gatewayDirection[countBefore] = direction }
+                }
+            }
             func node(_ kind: NodeKind) -> FlowNode {
                 FlowNode(id: nodeID, name: label, kind: kind, location: location, scope: scope)
             }
@@ -365,6 +440,8 @@ struct ModelBuilder {
                     let text = child.text
                     if !text.trimmingWhitespace().isEmpty {
                         pending.condition = (text, conditionLocation, child.attribute("language"))
+                    } else {
+                        structural(conditionLocation, "sequence flow '\(nodeID)' has an empty conditionExpression; a formal expression needs a body", &scan)
                     }
                 }
                 scan.flows.append(pending)
@@ -558,6 +635,9 @@ struct ModelBuilder {
     mutating func readScript(_ element: XMLElement, into node: inout FlowNode, scan: inout ProcessScan) {
         guard let scriptElement = element.children.first(where: { $0.isBPMN("script") }) else { return }
         let scriptLocation = index.locate(scriptElement)
+        node.scriptText = scriptElement.text
+        node.scriptFormat = element.attribute("scriptFormat")
+        if options.opaqueScripts { return }
         let format = element.attribute("scriptFormat")?.lowercased() ?? "feel"
         guard ["feel", "text/x-feel", "application/feel"].contains(format) else {
             warning(scriptLocation, "script of '\(node.id)' is in '\(format)', which procrun does not run; the task completes without running it (write FEEL assignments, 'name = expression' per line)")

@@ -16,12 +16,14 @@ extension Step {
             effects.append(.openTask(token: token.id, node: token.node))
             armBoundaryTimers(token)
         case .scriptTask:
-            if let script = node.script {
-                do {
-                    instance.context.merge(try script.run(in: instance.context))
-                } catch {
-                    return raiseIncident(at: token.node, "script of '\(node.id)' failed: \(error.message)")
-                }
+            let outcome = engine.scripts.run(node, context: instance.context)
+            instance.log.append(contentsOf: outcome.log)
+            if let failure = outcome.failure {
+                return raiseIncident(at: token.node, "script of '\(node.id)' failed: \(failure)")
+            }
+            instance.context.merge(outcome.variables)
+            if let code = outcome.thrownError {
+                return throwFromActivity(token, code: code)
             }
             leave(token.id)
         default:

@@ -59,17 +59,20 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
 /// It performs no I/O; time comes in as a parameter.
 public struct Engine: Sendable {
     public let process: ProcessDefinition
+    /// Runs script tasks: FEEL by default; the conformance harness plugs in its token adapter.
+    public let scripts: any ScriptRunner
     /// For each incoming flow of a joining inclusive gateway: which nodes can still reach it
     /// (without passing through the gateway). Indexed by flow index.
     let upstreamOfFlow: [Int: [Bool]]
 
     /// Prepares a process to run. Fails when it holds elements procrun cannot run.
-    public init(process: ProcessDefinition) throws(EngineError) {
+    public init(process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner()) throws(EngineError) {
         if !process.deferredErrors.isEmpty { throw EngineError(diagnostics: process.deferredErrors) }
         guard process.startEvents(inScope: nil).first != nil else {
             throw EngineError(diagnostics: [.error(at: process.location, "process '\(process.id)' has no start event")])
         }
         self.process = process
+        self.scripts = scripts
         var upstream: [Int: [Bool]] = [:]
         for (g, node) in process.nodes.enumerated() where node.kind == .inclusiveGateway && node.incoming.count > 1 {
             for flow in node.incoming {

@@ -23,7 +23,9 @@ extension Step {
             instance.path.append(token.node)
             remove(token: token.id)
             if !throwError(code: code, fromScope: token.scope) {
-                // Uncaught: as in Camunda 7, the error end event behaves like a none end event.
+                // Uncaught: as in Camunda 7, the error end event behaves like a none end event,
+                // and the instance remembers it ended by an error nobody caught.
+                instance.uncaughtError = code ?? ""
                 if token.scope == 0 { instance.endNode = token.node }
                 scopeMayHaveFinished(token.scope)
             }
@@ -70,6 +72,19 @@ extension Step {
             current = s.parent
         }
         return false
+    }
+
+    /// An activity throws a BPMN error (a script): its own boundary events catch it first, then
+    /// those of the enclosing sub-processes; uncaught, the instance stops in an incident.
+    mutating func throwFromActivity(_ token: Token, code: String) {
+        if let boundary = catcher(on: token.node, code: code) {
+            return catchAtBoundary(token: token, boundary: boundary, note: "error '\(code)' thrown")
+        }
+        remove(token: token.id)
+        if !throwError(code: code, fromScope: token.scope) {
+            instance.tokens.append(token)
+            raiseIncident(at: token.node, "error '\(code)' thrown by '\(process.nodes[token.node].id)' was not caught")
+        }
     }
 
     /// Interrupts the activity a token waits at and continues at its boundary event.

@@ -135,6 +135,10 @@ public struct Instance: Sendable, Codable {
     public var webhookRuns: [WebhookRun] = []
     public var notifications: [ProcessNotification] = []
     public var timers: [PendingTimer] = []
+    /// Lines script tasks wrote.
+    public var log: [String] = []
+    /// The error code of an error end event nobody caught, if the instance ended by one.
+    public var uncaughtError: String?
 
     var nextTokenID = 1
     var nextScopeID = 1

@@ -158,8 +158,10 @@ public struct Simulation: Sendable {
     /// A discrete-event loop: effects that need no time (people, webhook tries, notifications)
     /// run first, in order; then the clock moves to the earliest timer or retry, through the
     /// scheduler (a scheduled wait, or a virtual clock in tests).
+    /// `horizon`: timed events after this moment are left pending (a cycle without end would
+    /// otherwise run forever).
     public func run(
-        id: String, context: JSONObject, initiator: String, observe: (([HistoryEntry], Instance) -> Void)? = nil
+        id: String, context: JSONObject, initiator: String, horizon: Date? = nil, observe: (([HistoryEntry], Instance) -> Void)? = nil
     ) async -> Instance {
         var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now)
         var shown = 0
@@ -178,6 +180,7 @@ public struct Simulation: Sendable {
                 // Nothing immediate is left: move the clock to the next timed event.
                 guard !timed.isEmpty, instance.status == .waiting || instance.status == .running else { break }
                 timed.sort { ($0.due, $0.order) < ($1.due, $1.order) }
+                if let horizon, timed[0].due > horizon { break }
                 let next = timed.removeFirst()
                 let wait = next.due.timeIntervalSince(scheduler.now)
                 if wait > 0 { await scheduler.sleep(seconds: wait) }

@@ -51,7 +51,9 @@ public struct FEELExpression: Sendable, CustomStringConvertible {
     public var description: String { source }
 
     /// Parses any of the three spellings: bare FEEL, `=FEEL`, or `${JUEL}` (also `#{…}`).
-    public init(_ text: String) throws(ExpressionError) {
+    /// `bare` says how text without `=` or `${…}` is read: FEEL (procrun's default) or JUEL,
+    /// for models written for engines that wrap bare conditions in `${…}` (betsy's suite).
+    public init(_ text: String, bare: Dialect = .feel) throws(ExpressionError) {
         source = text
         let leading = text.prefix(while: \.isWhitespace).count
         let trimmed = text.trimmingWhitespace()
@@ -66,7 +68,7 @@ public struct FEELExpression: Sendable, CustomStringConvertible {
             body = String(trimmed.dropFirst())
             offset = leading + 1
         } else {
-            dialect = .feel
+            dialect = bare
             body = trimmed
             offset = leading
         }
@@ -258,13 +260,44 @@ struct ExpressionParser {
                 throw ExpressionError("expected a field name after '.', found \(describe(current))", offset: current.offset)
             }
             advance()
-            if case .variable(let path) = node {
+            if case .leftParen = current.kind, dialect == .juel {
+                node = try methodCall(on: node, name: field)
+            } else if case .variable(let path) = node {
                 node = .variable(path + [field])
             } else {
                 node = .member(node, field)
             }
         }
         return node
+    }
+
+    /// JUEL's Java-style string methods: `test.contains("a")`, `name.startsWith("x")`, …
+    mutating func methodCall(on receiver: ExpressionNode, name: String) throws(ExpressionError) -> ExpressionNode {
+        let methods: [String: Builtin] = [
+            "contains": .contains, "startsWith": .startsWith, "endsWith": .endsWith, "toUpperCase": .upperCase,
+            "toLowerCase": .lowerCase, "length": .stringLength,
+        ]
+        let open = current
+        guard let builtin = methods[name] else { throw ExpressionError("unknown method '\(name)'", offset: open.offset) }
+        advance()
+        var arguments: [ExpressionNode] = [receiver]
+        if case .rightParen = current.kind {
+            advance()
+        } else {
+            while true {
+                arguments.append(try parseOr())
+                if case .comma = current.kind { advance(); continue }
+                guard case .rightParen = current.kind else {
+                    throw ExpressionError("expected ',' or ')', found \(describe(current))", offset: current.offset)
+                }
+                advance()
+                break
+            }
+        }
+        guard arguments.count == builtin.arity else {
+            throw ExpressionError("\(name)() takes \(builtin.arity - 1) argument\(builtin.arity == 2 ? "" : "s")", offset: open.offset)
+        }
+        return .call(builtin, arguments)
     }
 
     /// Tries to read a (possibly multi-word) built-in function name followed by '('.

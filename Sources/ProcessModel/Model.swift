@@ -188,6 +188,9 @@ public struct FlowNode: Sendable {
     public var webhook: WebhookConfig?
     /// A FEEL script (one `name = expression` per line) for script tasks.
     public var script: FEELScript?
+    /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
+    public var scriptText: String?
+    public var scriptFormat: String?
 
     public init(id: String, name: String?, kind: NodeKind, location: SourceLocation, scope: Int?) {
         self.id = id

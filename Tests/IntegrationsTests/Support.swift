@@ -99,7 +99,7 @@ func webhookProcess(_ webhook: String, interrupt: Bool = false, extra: String = 
     try Engine(process: try loadProcess(root: root, """
         <startEvent id="s"/><userTask id="approve"/>
         <serviceTask id="w" name="Передать заказ"><extensionElements>\(webhook)</extensionElements></serviceTask>
-        <endEvent id="done"/><endEvent id="stopped"/><endEvent id="handled"/>
+        <endEvent id="done"/>\(interrupt ? "<endEvent id=\"stopped\"/>" : "")\(extra.contains("handled") ? "<endEvent id=\"handled\"/>" : "")
         \(extra)
         <sequenceFlow id="f1" sourceRef="s" targetRef="approve"/><sequenceFlow id="f2" sourceRef="approve" targetRef="w"/>
         <sequenceFlow id="ok" name="Передано" sourceRef="w" targetRef="done"/>

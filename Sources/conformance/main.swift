@@ -1,0 +1,138 @@
+import BPMNLoader
+import Engine
+import Foundation
+import ProcessModel
+import Values
+
+/// `swift run -c release conformance DIR`: runs betsy-layout conformance cases in-process.
+/// DIR/cases/*/case.json and DIR/invalid/rules.json; contract in the suite's README.
+
+struct Input {
+    var number: Int
+    var variables: JSONObject
+    var startParallelFirst: Bool
+    var delayMs: Double
+    var expected: [String]
+}
+
+let options = LoadOptions(opaqueScripts: true, bareConditions: .juel)
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("conformance: error: \(message)\n".utf8))
+    exit(2)
+}
+
+func readJSON(_ path: String) -> JSONValue {
+    guard let data = FileManager.default.contents(atPath: path) else { fail("\(path): no such file") }
+    do { return try JSONParser.parse([UInt8](data), file: path) } catch { fail(error.description) }
+}
+
+/// Runs one input and returns the trace betsy's harness would have read.
+func trace(file: String, processID: String, input: Input) async -> [String] {
+    var trace: [String] = []
+    let result = BPMNLoader.load(path: file, options: options)
+    guard let definitions = result.definitions, !result.hasErrors,
+        let process = definitions.process(id: processID),
+        let engine = try? Engine(process: process, scripts: TokenScriptRunner())
+    else {
+        trace.append("ERROR_deployment")
+        if input.expected == ["ERROR_deployment"] { return trace }
+        return collapse(trace, expected: input.expected)
+    }
+    let scheduler = ManualScheduler()
+    var log: [String] = []
+    if input.startParallelFirst, let other = definitions.process(id: "ParallelProcess"), let otherEngine = try? Engine(process: other, scripts: TokenScriptRunner()) {
+        let parallel = await Simulation(engine: otherEngine, performer: NoWebhooks(), scheduler: scheduler)
+            .run(id: "parallel", context: [:], initiator: "betsy", horizon: scheduler.now.addingTimeInterval(input.delayMs / 1000))
+        log += parallel.log.filter { $0.hasPrefix("#") }
+    }
+    let start = scheduler.now
+    let instance = await Simulation(engine: engine, performer: NoWebhooks(), scheduler: scheduler)
+        .run(id: "main", context: input.variables, initiator: "betsy", horizon: start.addingTimeInterval(max(input.delayMs, 1) / 1000))
+    log += instance.log
+    trace += instance.log.filter { !$0.hasPrefix("#") }
+    if instance.status == .incident { trace.append("ERROR_runtime") }
+    if instance.uncaughtError != nil { trace.append("ERROR_thrownErrorEvent") }
+    if input.expected.contains("MARKER_exists") && log.contains("#MARKER") { trace.append("MARKER_exists") }
+    if input.expected.contains("DATA_correct") && log.contains("#DATA:String") { trace.append("DATA_correct") }
+    if input.expected.contains("EXECUTION_parallel") && log.contains("#CREATE_TIMESTAMP_LOG_1") && log.contains("#CREATE_TIMESTAMP_LOG_2") {
+        // Both timestamp scripts ran in one quiescent step of virtual time: their windows overlap.
+        trace.append("EXECUTION_parallel")
+    }
+    return collapse(trace, expected: input.expected)
+}
+
+/// betsy's `ERROR` rule: every deployment/runtime error becomes one `ERROR`.
+func collapse(_ trace: [String], expected: [String]) -> [String] {
+    guard expected.contains("ERROR") else { return trace }
+    let kept = trace.filter { $0 != "ERROR_deployment" && $0 != "ERROR_runtime" }
+    return kept.count < trace.count ? kept + ["ERROR"] : kept
+}
+
+struct NoWebhooks: WebhookPerformer {
+    func perform(_ call: WebhookCall) async -> WebhookOutcome {
+        .failed(status: nil, message: "no webhooks in conformance runs", retryable: false)
+    }
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+guard let directory = arguments.first else { fail("usage: conformance DIR") }
+let root = URL(fileURLWithPath: directory)
+var passed = 0
+var failed = 0
+var groups: [String: (pass: Int, fail: Int)] = [:]
+
+let casesURL = root.appendingPathComponent("cases")
+let caseNames = ((try? FileManager.default.contentsOfDirectory(atPath: casesURL.path)) ?? []).sorted()
+for name in caseNames {
+    let caseFile = casesURL.appendingPathComponent(name).appendingPathComponent("case.json").path
+    guard FileManager.default.fileExists(atPath: caseFile) else { continue }
+    guard case .object(let spec) = readJSON(caseFile) else { fail("\(caseFile): not an object") }
+    let processFile = casesURL.appendingPathComponent(name).appendingPathComponent(spec["process_file"]?.stringValue ?? "\(name).bpmn").path
+    let processID = spec["process_id"]?.stringValue ?? name
+    let group = spec["group"]?.stringValue ?? "?"
+    for case .object(let raw) in spec["inputs"]?.arrayValue ?? [] {
+        var delay = 0.0
+        if case .number(let n)? = raw["delay_ms"] { delay = n }
+        var number = 0
+        if case .number(let n)? = raw["test_case_number"] { number = Int(n) }
+        let input = Input(
+            number: number, variables: raw["variables"]?.objectValue ?? JSONObject(),
+            startParallelFirst: raw["start_parallel_process_first"] == true, delayMs: delay,
+            expected: raw["expected_trace"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        let actual = await trace(file: processFile, processID: processID, input: input)
+        let ok = actual.sorted() == input.expected.sorted()
+        if ok { passed += 1 } else { failed += 1 }
+        groups[group, default: (0, 0)].pass += ok ? 1 : 0
+        groups[group, default: (0, 0)].fail += ok ? 0 : 1
+        print("\(ok ? "PASS" : "FAIL") \(name) #\(number) expected \(input.expected) actual \(actual)")
+    }
+}
+
+let rulesFile = root.appendingPathComponent("invalid/rules.json").path
+if FileManager.default.fileExists(atPath: rulesFile) {
+    for case .object(let rule) in readJSON(rulesFile).arrayValue ?? [] {
+        guard let file = rule["file"]?.stringValue else { continue }
+        let path = root.appendingPathComponent("invalid").appendingPathComponent(file).path
+        let result = BPMNLoader.load(path: path, options: options)
+        var refused = result.hasErrors
+        var reason = result.errors.first?.description ?? ""
+        if !refused, let definitions = result.definitions {
+            // Deployment also fails when no process can run.
+            let engines = definitions.processes.map { process in Result { try Engine(process: process, scripts: TokenScriptRunner()) } }
+            if let failure = engines.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
+                refused = true
+                reason = "\(error)"
+            }
+        }
+        if refused { passed += 1 } else { failed += 1 }
+        groups["invalid", default: (0, 0)].pass += refused ? 1 : 0
+        groups["invalid", default: (0, 0)].fail += refused ? 0 : 1
+        print("\(refused ? "PASS" : "FAIL") invalid \(file) (\(rule["rule"]?.stringValue ?? "?")) \(refused ? reason.split(separator: "\n").first.map(String.init) ?? "" : "accepted")")
+    }
+}
+
+for (group, counts) in groups.sorted(by: { $0.key < $1.key }) {
+    print("group \(group): \(counts.pass) passed, \(counts.fail) failed")
+}
+print("\(passed) passed, \(failed) failed")
