@@ -27,14 +27,19 @@ func readJSON(_ path: String) -> JSONValue {
     do { return try JSONParser.parse([UInt8](data), file: path) } catch { fail(error.description) }
 }
 
+/// Why the last deployment failed, for the FAIL line.
+nonisolated(unsafe) var deploymentProblem = ""
+
 /// Runs one input and returns the trace betsy's harness would have read.
 func trace(file: String, processID: String, input: Input) async -> [String] {
     var trace: [String] = []
     let result = BPMNLoader.load(path: file, options: options)
-    guard let definitions = result.definitions, !result.hasErrors,
-        let process = definitions.process(id: processID),
-        let engine = try? Engine(process: process, scripts: TokenScriptRunner())
-    else {
+    deploymentProblem = result.errors.first.map { $0.message } ?? ""
+    var engine: Engine?
+    if let process = result.definitions?.process(id: processID) {
+        do { engine = try Engine(process: process, scripts: TokenScriptRunner()) } catch { deploymentProblem = error.diagnostics.first?.message ?? "" }
+    }
+    guard let definitions = result.definitions, !result.hasErrors, let engine else {
         trace.append("ERROR_deployment")
         if input.expected == ["ERROR_deployment"] { return trace }
         return collapse(trace, expected: input.expected)
@@ -105,7 +110,8 @@ for name in caseNames {
         if ok { passed += 1 } else { failed += 1 }
         groups[group, default: (0, 0)].pass += ok ? 1 : 0
         groups[group, default: (0, 0)].fail += ok ? 0 : 1
-        print("\(ok ? "PASS" : "FAIL") \(name) #\(number) expected \(input.expected) actual \(actual)")
+        let why = !ok && actual.contains("ERROR_deployment") ? " (\(deploymentProblem))" : ""
+        print("\(ok ? "PASS" : "FAIL") \(name) #\(number) expected \(input.expected) actual \(actual)\(why)")
     }
 }
 
