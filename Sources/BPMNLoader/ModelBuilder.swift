@@ -483,7 +483,7 @@ struct ModelBuilder {
                         error(index.locate(webhookElement), "procrun:webhook on \(name) '\(nodeID)'; the webhook belongs on a serviceTask, sendTask or task")
                     }
                 }
-                checkLoop(element, id: nodeID, into: &scan)
+                taskNode.loop = checkLoop(element, id: nodeID, into: &scan)
                 if name == "scriptTask" {
                     readScript(element, into: &taskNode, scan: &scan)
                 }
@@ -508,8 +508,9 @@ struct ModelBuilder {
                     _ = addNode(node(.unsupported(element: "event subProcess")), into: &scan)
                     continue
                 }
-                checkLoop(element, id: nodeID, into: &scan)
-                let index = addNode(node(.subProcess), into: &scan)
+                var subProcess = node(.subProcess)
+                subProcess.loop = checkLoop(element, id: nodeID, into: &scan)
+                let index = addNode(subProcess, into: &scan)
                 if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
                 scanFlowElements(element, scope: index, into: &scan)
 
@@ -587,11 +588,39 @@ struct ModelBuilder {
         return errorCodes[ref] ?? errorCodes[stripPrefix(ref)] ?? stripPrefix(ref)
     }
 
-    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) {
+    /// Reads standard loop characteristics; multi-instance is not run yet.
+    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) -> StandardLoop? {
+        var loop: StandardLoop?
         for child in element.children
         where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("LoopCharacteristics") {
-            unsupported(child, id: id, location: index.locate(child), into: &scan)
+            let location = index.locate(child)
+            guard child.localName == "standardLoopCharacteristics" else {
+                unsupported(child, id: id, location: location, into: &scan)
+                continue
+            }
+            var maximum: Int?
+            if let text = child.attribute("loopMaximum") {
+                guard let value = Int(text.trimmingWhitespace()), value >= 0 else {
+                    structural(location, "loop of '\(id)' has loopMaximum=\"\(text)\"; BPMN requires a whole number that is not negative", &scan)
+                    continue
+                }
+                maximum = value
+            }
+            var condition: FEELExpression?
+            if let conditionElement = child.children.first(where: { $0.isBPMN("loopCondition") }) {
+                let conditionLocation = index.locate(conditionElement)
+                let text = conditionElement.text
+                if !text.trimmingWhitespace().isEmpty {
+                    do {
+                        condition = try FEELExpression(text, bare: options.bareConditions)
+                    } catch {
+                        structural(conditionLocation, "cannot parse the loop condition of '\(id)': \(error.message) in '\(text.trimmingWhitespace())'", &scan)
+                    }
+                }
+            }
+            loop = StandardLoop(condition: condition, testBefore: child.attribute("testBefore")?.trimmingWhitespace() == "true", maximum: maximum)
         }
+        return loop
     }
 
     func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {

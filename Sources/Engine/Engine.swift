@@ -189,6 +189,11 @@ struct Step {
     mutating func execute(_ index: Int) {
         let token = instance.tokens[index]
         let node = process.nodes[token.node]
+        // A `testBefore` loop checks its condition before the first run, too.
+        if let loop = node.loop, loop.testBefore, instance.loopCounts[token.id] == nil {
+            guard let again = loopAgain(loop, token: token) else { return }
+            if !again { return take(outgoingFlows(of: token) ?? [], from: token.id) }
+        }
         switch node.kind {
         case .startEvent, .intermediateEvent, .errorBoundary, .timerBoundary:
             leave(token.id)
@@ -220,12 +225,45 @@ struct Step {
     mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
+        // A looping activity runs again while its condition holds.
+        if let loop = process.nodes[token.node].loop {
+            instance.loopCounts[tokenID, default: 0] += 1
+            guard let again = loopAgain(loop, token: token) else { return }
+            if again {
+                record(.left, node: token.node, performer: performer, note: "loop iteration \(instance.loopCounts[tokenID]!)")
+                instance.path.append(token.node)
+                instance.tokens[index].state = .ready
+                instance.readyQueue.append(tokenID)
+                return
+            }
+            instance.loopCounts[tokenID] = nil
+        }
+        guard let selected = outgoingFlows(of: token, excluding: excluding) else { return }
+        take(selected, from: tokenID, performer: performer)
+    }
+
+    /// Whether a loop runs (again): its condition holds and its maximum is not reached. Nil when
+    /// the condition cannot be evaluated (the instance is then in an incident).
+    mutating func loopAgain(_ loop: StandardLoop, token: Token) -> Bool? {
+        let done = instance.loopCounts[token.id] ?? 0
+        if let maximum = loop.maximum, done >= maximum { return false }
+        guard let condition = loop.condition else { return false }
+        do {
+            return try condition.evaluateCondition(in: instance.context)
+        } catch {
+            raiseIncident(at: token.node, "cannot evaluate the loop condition of '\(process.nodes[token.node].id)': \(error.message) in '\(condition.source.trimmingWhitespace())'")
+            return nil
+        }
+    }
+
+    /// The flows a node's outgoing rules select (conditions, default); nil after an incident.
+    mutating func outgoingFlows(of token: Token, excluding: Int? = nil) -> [Int]? {
         let node = process.nodes[token.node]
         var selected: [Int] = []
         var conditionalTrue = false
         for flow in node.outgoing where flow != excluding && flow != node.defaultFlow {
             if let condition = process.flows[flow].condition {
-                guard let value = evaluate(condition, flow: flow, at: token.node) else { return }
+                guard let value = evaluate(condition, flow: flow, at: token.node) else { return nil }
                 if value {
                     selected.append(flow)
                     conditionalTrue = true
@@ -237,7 +275,7 @@ struct Step {
         if !conditionalTrue, let flow = node.defaultFlow, flow != excluding {
             selected.append(flow)
         }
-        take(selected, from: tokenID, performer: performer)
+        return selected
     }
 
     /// Evaluates a flow condition; on failure raises an incident naming the flow and expression.

@@ -135,6 +135,8 @@ public struct Instance: Sendable, Codable {
     public var webhookRuns: [WebhookRun] = []
     public var notifications: [ProcessNotification] = []
     public var timers: [PendingTimer] = []
+    /// Completed iterations of looping activities, by token.
+    public var loopCounts: [Int: Int] = [:]
     /// Lines script tasks wrote.
     public var log: [String] = []
     /// The error code of an error end event nobody caught, if the instance ended by one.

@@ -188,6 +188,8 @@ public struct FlowNode: Sendable {
     public var webhook: WebhookConfig?
     /// A FEEL script (one `name = expression` per line) for script tasks.
     public var script: FEELScript?
+    /// Standard loop characteristics: the activity repeats while its condition holds.
+    public var loop: StandardLoop?
     /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
     public var scriptText: String?
     public var scriptFormat: String?
@@ -223,4 +225,18 @@ public struct SequenceFlow: Sendable {
 
     /// The label users see on the diagram, else the id.
     public var displayName: String { (name?.isEmpty == false ? name : nil) ?? id }
+}
+
+/// `standardLoopCharacteristics`: run the activity, then again while `condition` is true (with
+/// `testBefore`, check before the first run too), at most `maximum` times.
+public struct StandardLoop: Sendable {
+    public var condition: FEELExpression?
+    public var testBefore: Bool
+    public var maximum: Int?
+
+    public init(condition: FEELExpression?, testBefore: Bool, maximum: Int?) {
+        self.condition = condition
+        self.testBefore = testBefore
+        self.maximum = maximum
+    }
 }

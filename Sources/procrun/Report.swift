@@ -90,11 +90,13 @@ struct Trace: NotificationSink {
                     rest = "→ " + flows.map { $0.name.map { "«\($0)»" } ?? process.nodes[$0.target].displayName }.joined(separator: ", ")
                 } else if case .endEvent = node.kind {
                     rest = "■ end"
+                } else if let note = entry.note, note.hasPrefix("loop iteration") {
+                    rest = "↻ \(note)"
                 } else {
                     rest = "■ no outgoing flow"
                 }
                 if let performer = entry.performer { rest += "  by \(performer)" }
-                if let note = entry.note { rest += "  (\(note))" }
+                if let note = entry.note, !rest.contains(note) { rest += "  (\(note))" }
             case .tried:
                 rest = "⇄ \(entry.note ?? "")"
             case .error:

@@ -97,3 +97,51 @@ import Values
         #expect(errors == ["t.bpmn:2:54: error: timer of 't' has timeDuration '${later}'; procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"])
     }
 }
+
+@Suite struct LoopTests {
+    func loopProcess(_ loop: String, on element: String = "scriptTask") throws -> Engine {
+        try engine("""
+            <startEvent id="s"/><\(element) id="body">\(loop)<script>count = count + 1</script></\(element)><endEvent id="e"/>
+            \(flows("s->body", "body->e"))
+            """)
+    }
+
+    @Test(arguments: [
+        ("<standardLoopCharacteristics><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 0, 3),
+        ("<standardLoopCharacteristics><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 5, 6),
+        ("<standardLoopCharacteristics testBefore=\"true\"><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 5, 5),
+        ("<standardLoopCharacteristics loopMaximum=\"2\"><loopCondition>true</loopCondition></standardLoopCharacteristics>", 0, 2),
+    ])
+    func standardLoopRunsWhileItsConditionHolds(loop: String, start: Int, end: Int) async throws {
+        let e = try loopProcess(loop)
+        let instance = await run(e, context: ["count": .number(Double(start))])
+        #expect(instance.status == .completed)
+        #expect(instance.context["count"] == .number(Double(end)))
+        #expect(instance.pathIDs(e).filter { $0 == "body" }.count == max(1, end - start))
+    }
+
+    @Test func loopingSubProcessReentersItsFlow() async throws {
+        let e = try engine("""
+            <startEvent id="s"/>
+            <subProcess id="sub"><standardLoopCharacteristics><loopCondition>${n &lt; 2}</loopCondition></standardLoopCharacteristics>
+              <startEvent id="s2"/><scriptTask id="inc"><script>n = n + 1</script></scriptTask><endEvent id="e2"/>
+              <sequenceFlow id="i1" sourceRef="s2" targetRef="inc"/><sequenceFlow id="i2" sourceRef="inc" targetRef="e2"/></subProcess>
+            <endEvent id="e"/>
+            \(flows("s->sub", "sub->e"))
+            """)
+        let instance = await run(e, context: ["n": 0])
+        #expect(instance.context["n"] == 2)
+        #expect(instance.pathIDs(e).filter { $0 == "inc" }.count == 2)
+        #expect(instance.status == .completed)
+    }
+
+    @Test func negativeLoopMaximumIsRefused() {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s"/>
+            <task id="t"><standardLoopCharacteristics loopMaximum="-1"/></task><sequenceFlow id="f" sourceRef="s" targetRef="t"/></process></definitions>
+            """
+        #expect(BPMNLoader.load(bytes: Array(xml.utf8), file: "l.bpmn").errors.map(\.message) == [
+            "loop of 't' has loopMaximum=\"-1\"; BPMN requires a whole number that is not negative"
+        ])
+    }
+}
