@@ -80,11 +80,21 @@ extension Step {
         if let boundary = catcher(on: token.node, code: code) {
             return catchAtBoundary(token: token, boundary: boundary, note: "error '\(code)' thrown")
         }
-        remove(token: token.id)
-        if !throwError(code: code, fromScope: token.scope) {
-            instance.tokens.append(token)
-            raiseIncident(at: token.node, "error '\(code)' thrown by '\(process.nodes[token.node].id)' was not caught")
+        guard enclosingCatcherExists(code: code, fromScope: token.scope) else {
+            return raiseIncident(at: token.node, "error '\(code)' thrown by '\(process.nodes[token.node].id)' was not caught")
         }
+        remove(token: token.id)
+        _ = throwError(code: code, fromScope: token.scope)
+    }
+
+    /// Whether a sub-process around `scope` has a boundary event that catches `code`.
+    func enclosingCatcherExists(code: String?, fromScope scope: Int) -> Bool {
+        var current = scope
+        while current != 0, let s = instance.scopes.first(where: { $0.id == current }) {
+            if catcher(on: s.node, code: code) != nil { return true }
+            current = s.parent
+        }
+        return false
     }
 
     /// Interrupts the activity a token waits at and continues at its boundary event.

@@ -27,22 +27,20 @@ func readJSON(_ path: String) -> JSONValue {
     do { return try JSONParser.parse([UInt8](data), file: path) } catch { fail(error.description) }
 }
 
-/// Why the last deployment failed, for the FAIL line.
-nonisolated(unsafe) var deploymentProblem = ""
-
-/// Runs one input and returns the trace betsy's harness would have read.
-func trace(file: String, processID: String, input: Input) async -> [String] {
+/// Runs one input and returns the trace betsy's harness would have read, and why deployment
+/// failed when it did.
+func trace(file: String, processID: String, input: Input) async -> (trace: [String], problem: String) {
     var trace: [String] = []
     let result = BPMNLoader.load(path: file, options: options)
-    deploymentProblem = result.errors.first.map { $0.message } ?? ""
+    var deploymentProblem = result.errors.first.map { $0.message } ?? ""
     var engine: Engine?
     if let process = result.definitions?.process(id: processID) {
         do { engine = try Engine(process: process, scripts: TokenScriptRunner()) } catch { deploymentProblem = error.diagnostics.first?.message ?? "" }
     }
     guard let definitions = result.definitions, !result.hasErrors, let engine else {
         trace.append("ERROR_deployment")
-        if input.expected == ["ERROR_deployment"] { return trace }
-        return collapse(trace, expected: input.expected)
+        if input.expected == ["ERROR_deployment"] { return (trace, deploymentProblem) }
+        return (collapse(trace, expected: input.expected), deploymentProblem)
     }
     let scheduler = ManualScheduler()
     var log: [String] = []
@@ -64,7 +62,7 @@ func trace(file: String, processID: String, input: Input) async -> [String] {
         // Both timestamp scripts ran in one quiescent step of virtual time: their windows overlap.
         trace.append("EXECUTION_parallel")
     }
-    return collapse(trace, expected: input.expected)
+    return (collapse(trace, expected: input.expected), "")
 }
 
 /// betsy's `ERROR` rule: every deployment/runtime error becomes one `ERROR`.
@@ -105,7 +103,7 @@ for name in caseNames {
             number: number, variables: raw["variables"]?.objectValue ?? JSONObject(),
             startParallelFirst: raw["start_parallel_process_first"] == true, delayMs: delay,
             expected: raw["expected_trace"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        let actual = await trace(file: processFile, processID: processID, input: input)
+        let (actual, deploymentProblem) = await trace(file: processFile, processID: processID, input: input)
         let ok = actual.sorted() == input.expected.sorted()
         if ok { passed += 1 } else { failed += 1 }
         groups[group, default: (0, 0)].pass += ok ? 1 : 0

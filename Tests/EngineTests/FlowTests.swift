@@ -1,4 +1,5 @@
 import BPMNLoader
+import ProcessModel
 import Engine
 import Testing
 import Values
@@ -238,5 +239,54 @@ import Values
         let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "x.bpmn")
         let process = try #require(result.definitions?.processes.first)
         #expect(throws: EngineError.self) { try Engine(process: process) }
+    }
+}
+
+/// A script runner for tests: `throw CODE` throws a BPMN error, `log TEXT` writes a line.
+struct CommandScripts: ScriptRunner {
+    func run(_ node: FlowNode, context: JSONObject) -> ScriptOutcome {
+        let text = (node.scriptText ?? "").trimmingWhitespace()
+        if text.hasPrefix("throw ") { return ScriptOutcome(thrownError: String(text.dropFirst(6))) }
+        if text.hasPrefix("log ") { return ScriptOutcome(log: [String(text.dropFirst(4))]) }
+        return ScriptOutcome(failure: "unknown command '\(text)'")
+    }
+}
+
+@Suite struct PluggableScriptTests {
+    func engine(_ body: String) throws -> Engine {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><error id="E" errorCode="E1"/><process id="P" isExecutable="true">\(body)</process></definitions>
+            """
+        let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "s.bpmn", options: LoadOptions(opaqueScripts: true))
+        guard let process = result.definitions?.processes.first else { throw DiagnosticError(result.errors) }
+        return try Engine(process: process, scripts: CommandScripts())
+    }
+
+    @Test func thrownErrorsAreCaughtOnTheTaskOrAnEnclosingSubProcess() async throws {
+        let onTask = try engine("""
+            <startEvent id="s"/><scriptTask id="t"><script>throw E1</script></scriptTask>
+            <boundaryEvent id="b" attachedToRef="t"><errorEventDefinition errorRef="E"/></boundaryEvent>
+            <scriptTask id="h"><script>log handled</script></scriptTask><endEvent id="e"/>
+            \(flows("s->t", "t->e", "b->h", "h->e"))
+            """)
+        let caught = await run(onTask)
+        #expect(caught.pathIDs(onTask) == ["s", "b", "h", "e"])
+        #expect(caught.log == ["handled"])
+
+        let onSubProcess = try engine("""
+            <startEvent id="s"/><subProcess id="sub"><startEvent id="s2"/><scriptTask id="t"><script>throw E1</script></scriptTask>
+            <sequenceFlow id="i1" sourceRef="s2" targetRef="t"/></subProcess>
+            <boundaryEvent id="b" attachedToRef="sub"><errorEventDefinition/></boundaryEvent><endEvent id="e"/><endEvent id="h"/>
+            \(flows("s->sub", "sub->e", "b->h"))
+            """)
+        #expect(await run(onSubProcess).pathIDs(onSubProcess) == ["s", "s2", "b", "h"])
+
+        let uncaught = try engine("""
+            <startEvent id="s"/><scriptTask id="t"><script>throw E1</script></scriptTask><endEvent id="e"/>
+            \(flows("s->t", "t->e"))
+            """)
+        let incident = await run(uncaught)
+        #expect(incident.status == .incident)
+        #expect(incident.incident == Incident(node: "t", message: "error 'E1' thrown by 't' was not caught"))
     }
 }
