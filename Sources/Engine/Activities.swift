@@ -66,6 +66,7 @@ extension Step {
         case .timerFired(let timer):
             fire(timer: timer)
         case .cancel:
+            guard instance.status != .completed else { return }
             clear(scope: 0)
             instance.scopes.removeAll()
             instance.status = .terminated

@@ -98,6 +98,9 @@ public final class DurableRunner {
         try apply(event, to: id) { instance, db in
             switch event {
             case .cancel:
+                guard instance.status != .completed && instance.status != .terminated else {
+                    throw StoreError("instance '\(id)' is already \(instance.status.rawValue)")
+                }
                 try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [id])
             case .retryIncident, .skipIncident:

@@ -160,6 +160,8 @@ func temporaryStore() -> String {
         #expect(cancelled.status == .terminated)
         #expect(cancelled.tokens.isEmpty)
         #expect(throws: StoreError.self) { try healthy.operate(.retryIncident, on: ids[2]) }
+        #expect(throws: StoreError.self) { try healthy.operate(.cancel, on: ids[0]) }
+        #expect(try healthy.store.instance(ids[0])?.instance.status == .completed)
     }
 }
 
