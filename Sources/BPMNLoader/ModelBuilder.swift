@@ -483,7 +483,7 @@ struct ModelBuilder {
                         error(index.locate(webhookElement), "procrun:webhook on \(name) '\(nodeID)'; the webhook belongs on a serviceTask, sendTask or task")
                     }
                 }
-                taskNode.loop = checkLoop(element, id: nodeID, into: &scan)
+                (taskNode.loop, taskNode.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
                 if name == "scriptTask" {
                     readScript(element, into: &taskNode, scan: &scan)
                 }
@@ -509,7 +509,7 @@ struct ModelBuilder {
                     continue
                 }
                 var subProcess = node(.subProcess)
-                subProcess.loop = checkLoop(element, id: nodeID, into: &scan)
+                (subProcess.loop, subProcess.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
                 let index = addNode(subProcess, into: &scan)
                 if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
                 scanFlowElements(element, scope: index, into: &scan)
@@ -588,12 +588,17 @@ struct ModelBuilder {
         return errorCodes[ref] ?? errorCodes[stripPrefix(ref)] ?? stripPrefix(ref)
     }
 
-    /// Reads standard loop characteristics; multi-instance is not run yet.
-    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) -> StandardLoop? {
+    /// Reads standard loop and multi-instance characteristics.
+    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) -> (StandardLoop?, MultiInstance?) {
         var loop: StandardLoop?
+        var multi: MultiInstance?
         for child in element.children
         where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("LoopCharacteristics") {
             let location = index.locate(child)
+            if child.localName == "multiInstanceLoopCharacteristics" {
+                multi = readMultiInstance(child, id: id, location: location, scan: &scan)
+                continue
+            }
             guard child.localName == "standardLoopCharacteristics" else {
                 unsupported(child, id: id, location: location, into: &scan)
                 continue
@@ -620,7 +625,53 @@ struct ModelBuilder {
             }
             loop = StandardLoop(condition: condition, testBefore: child.attribute("testBefore")?.trimmingWhitespace() == "true", maximum: maximum)
         }
-        return loop
+        return (loop, multi)
+    }
+
+    /// A multi-instance activity procrun can run has a `loopCardinality` (collections and
+    /// behaviour events are not run yet).
+    mutating func readMultiInstance(_ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan) -> MultiInstance? {
+        var cardinality: FEELExpression?
+        var completion: FEELExpression?
+        var ok = true
+        for child in element.children where child.namespace == Namespaces.bpmn {
+            let childLocation = index.locate(child)
+            let text = child.text.trimmingWhitespace()
+            switch child.localName {
+            case "loopCardinality", "completionCondition":
+                guard !text.isEmpty else { continue }
+                do {
+                    let expression = try FEELExpression(text, bare: options.bareConditions)
+                    if child.localName == "loopCardinality" {
+                        if case .number(let n)? = try? expression.evaluate(in: JSONObject()), n < 0 || n != n.rounded() {
+                            structural(childLocation, "multi-instance '\(id)' has loopCardinality \(text); BPMN requires a whole number that is not negative", &scan)
+                            ok = false
+                        }
+                        cardinality = expression
+                    } else {
+                        completion = expression
+                    }
+                } catch {
+                    structural(childLocation, "cannot parse the \(child.localName) of '\(id)': \(error.message) in '\(text)'", &scan)
+                    ok = false
+                }
+            case "complexBehaviorDefinition", "loopDataInputRef", "inputDataItem", "loopDataOutputRef", "outputDataItem":
+                unsupported(child, id: id, location: childLocation, detail: " in multiInstanceLoopCharacteristics", into: &scan)
+                ok = false
+            default:
+                break
+            }
+        }
+        if let behavior = element.attribute("behavior"), behavior != "All", element.attribute("noneBehaviorEventRef") != nil || element.attribute("oneBehaviorEventRef") != nil {
+            unsupported(element, id: id, location: location, detail: " with behavior \(behavior) events", into: &scan)
+            ok = false
+        }
+        guard ok else { return nil }
+        guard let cardinality else {
+            unsupported(element, id: id, location: location, detail: " without a loopCardinality", into: &scan)
+            return nil
+        }
+        return MultiInstance(cardinality: cardinality, sequential: element.attribute("isSequential")?.trimmingWhitespace() == "true", completionCondition: completion)
     }
 
     func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {

@@ -69,6 +69,7 @@ extension Step {
             guard instance.status != .completed else { return }
             clear(scope: 0)
             instance.scopes.removeAll()
+            instance.multiInstances.removeAll()
             instance.status = .terminated
         }
     }

@@ -189,6 +189,9 @@ struct Step {
     mutating func execute(_ index: Int) {
         let token = instance.tokens[index]
         let node = process.nodes[token.node]
+        if let multi = node.multiInstance, !isInnerInstance(token) {
+            return startMultiInstance(token, multi)
+        }
         // A `testBefore` loop checks its condition before the first run, too.
         if let loop = node.loop, loop.testBefore, instance.loopCounts[token.id] == nil {
             guard let again = loopAgain(loop, token: token) else { return }
@@ -225,6 +228,9 @@ struct Step {
     mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
+        if process.nodes[token.node].multiInstance != nil, isInnerInstance(token) {
+            return completeInnerInstance(token, performer: performer)
+        }
         // A looping activity runs again while its condition holds.
         if let loop = process.nodes[token.node].loop {
             instance.loopCounts[tokenID, default: 0] += 1
@@ -329,14 +335,15 @@ struct Step {
         }
         guard let scopeIndex = instance.scopes.firstIndex(where: { $0.id == scope }) else { return }
         let owner = instance.scopes[scopeIndex].ownerToken
-        instance.scopes.remove(at: scopeIndex)
+        drop(scope: scope)
         leave(owner)
     }
 
     /// Removes every token and scope inside `scope` (not the scope's owner token).
     mutating func clear(scope: Int) {
         for child in instance.scopes where child.parent == scope { clear(scope: child.id) }
-        instance.scopes.removeAll { $0.parent == scope }
+        let children = instance.scopes.filter { $0.parent == scope }.map(\.id)
+        for child in children { drop(scope: child) }
         let ids = instance.tokens.filter { $0.scope == scope }.map(\.id)
         for id in ids { remove(token: id) }
     }

@@ -60,9 +60,15 @@ extension Step {
         var current = scope
         while current != 0 {
             guard let s = instance.scopes.first(where: { $0.id == current }) else { return false }
+            // A sub-process run as one instance of a multi-instance activity: its boundary
+            // events belong to the multi-instance activity, one scope further out.
+            if let owner = instance.token(s.ownerToken), isInnerInstance(owner) {
+                current = s.parent
+                continue
+            }
             if let boundary = catcher(on: s.node, code: code) {
                 clear(scope: s.id)
-                instance.scopes.removeAll { $0.id == s.id }
+                drop(scope: s.id)
                 let owner = instance.token(s.ownerToken)
                 remove(token: s.ownerToken)
                 record(.error, node: s.node, note: "error '\(code ?? "")' caught by '\(process.nodes[boundary].id)'")
@@ -91,7 +97,8 @@ extension Step {
     func enclosingCatcherExists(code: String?, fromScope scope: Int) -> Bool {
         var current = scope
         while current != 0, let s = instance.scopes.first(where: { $0.id == current }) {
-            if catcher(on: s.node, code: code) != nil { return true }
+            let inner = instance.token(s.ownerToken).map(isInnerInstance) ?? false
+            if !inner && catcher(on: s.node, code: code) != nil { return true }
             current = s.parent
         }
         return false
@@ -99,8 +106,9 @@ extension Step {
 
     /// Interrupts the activity a token waits at and continues at its boundary event.
     mutating func catchAtBoundary(token: Token, boundary: Int, note: String) {
-        record(.error, node: token.node, note: note)
-        remove(token: token.id)
-        spawn(at: boundary, scope: token.scope, via: nil)
+        let activity = activityToken(for: token)
+        record(.error, node: activity.node, note: note)
+        remove(token: activity.id)
+        spawn(at: boundary, scope: activity.scope, via: nil)
     }
 }

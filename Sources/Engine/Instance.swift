@@ -135,6 +135,8 @@ public struct Instance: Sendable, Codable {
     public var webhookRuns: [WebhookRun] = []
     public var notifications: [ProcessNotification] = []
     public var timers: [PendingTimer] = []
+    /// Multi-instance activities in progress.
+    public var multiInstances: [MultiInstanceRun] = []
     /// Completed iterations of looping activities, by token.
     public var loopCounts: [Int: Int] = [:]
     /// Lines script tasks wrote.

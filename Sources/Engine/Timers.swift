@@ -15,6 +15,8 @@ extension Step {
 
     /// Starts the timers on the boundary of the activity the token now waits in.
     mutating func armBoundaryTimers(_ token: Token) {
+        // Inner instances of a multi-instance activity share the whole activity's timers.
+        if isInnerInstance(token) { return }
         for boundary in process.nodes[token.node].boundaryEvents {
             if case .timerBoundary(_, let timer, _) = process.nodes[boundary].kind {
                 arm(timer, node: boundary, token: token.id)
@@ -37,7 +39,7 @@ extension Step {
             if cancelActivity {
                 if case .inSubProcess(let scope) = token.state {
                     clear(scope: scope)
-                    instance.scopes.removeAll { $0.id == scope }
+                    drop(scope: scope)
                 }
                 if let run = instance.webhookRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .pending }) {
                     instance.webhookRuns[run].outcome = .interrupted

@@ -190,6 +190,8 @@ public struct FlowNode: Sendable {
     public var script: FEELScript?
     /// Standard loop characteristics: the activity repeats while its condition holds.
     public var loop: StandardLoop?
+    /// Multi-instance characteristics: the activity runs several times, in sequence or at once.
+    public var multiInstance: MultiInstance?
     /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
     public var scriptText: String?
     public var scriptFormat: String?
@@ -238,5 +240,21 @@ public struct StandardLoop: Sendable {
         self.condition = condition
         self.testBefore = testBefore
         self.maximum = maximum
+    }
+}
+
+/// `multiInstanceLoopCharacteristics` with a `loopCardinality`: the activity runs that many
+/// times, one after another (`isSequential`) or all at once, until they are all done or the
+/// `completionCondition` holds (evaluated with `nrOfInstances`, `nrOfCompletedInstances`,
+/// `nrOfActiveInstances` and `loopCounter`).
+public struct MultiInstance: Sendable {
+    public var cardinality: FEELExpression
+    public var sequential: Bool
+    public var completionCondition: FEELExpression?
+
+    public init(cardinality: FEELExpression, sequential: Bool, completionCondition: FEELExpression?) {
+        self.cardinality = cardinality
+        self.sequential = sequential
+        self.completionCondition = completionCondition
     }
 }

@@ -21,7 +21,7 @@ import Values
     }
 
     @Test(arguments: [
-        ("<task id=\"t\"><multiInstanceLoopCharacteristics/></task>", "t.bpmn:4:14: error: unsupported element 'multiInstanceLoopCharacteristics' (id t)"),
+        ("<task id=\"t\"><multiInstanceLoopCharacteristics/></task>", "t.bpmn:4:14: error: unsupported element 'multiInstanceLoopCharacteristics' without a loopCardinality (id t)"),
         ("<startEvent id=\"m\"><timerEventDefinition/></startEvent>", "t.bpmn:4:20: error: unsupported element 'timerEventDefinition' in startEvent (id m)"),
         ("<callActivity id=\"c\"/>", "t.bpmn:4:1: error: unsupported element 'callActivity' (id c)"),
         ("<subProcess id=\"es\" triggeredByEvent=\"true\"/>", "t.bpmn:4:1: error: unsupported element 'subProcess' (event sub-process) (id es)"),

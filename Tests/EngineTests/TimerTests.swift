@@ -145,3 +145,74 @@ import Values
         ])
     }
 }
+
+@Suite struct MultiInstanceTests {
+    @Test(arguments: [true, false])
+    func runsTheActivityCardinalityTimes(sequential: Bool) async throws {
+        let e = try engine("""
+            <startEvent id="s"/><scriptTask id="mi"><multiInstanceLoopCharacteristics isSequential="\(sequential)"><loopCardinality>n + 1</loopCardinality></multiInstanceLoopCharacteristics><script>count = count + 1</script></scriptTask>
+            <task id="after"/><endEvent id="e"/>
+            \(flows("s->mi", "mi->after", "after->e"))
+            """)
+        let instance = await run(e, context: ["n": 2, "count": 0])
+        #expect(instance.status == .completed)
+        #expect(instance.context["count"] == 3)
+        #expect(instance.pathIDs(e) == ["s", "mi", "mi", "mi", "mi", "after", "e"])
+        #expect(instance.multiInstances.isEmpty && instance.scopes.isEmpty)
+    }
+
+    @Test func parallelUserTasksWaitTogetherAndCompletionConditionStopsEarly() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><userTask id="approve"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality>
+            <completionCondition>${nrOfCompletedInstances &gt;= 2}</completionCondition></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
+            \(flows("s->approve", "approve->e"))
+            """)
+        var (instance, effects) = e.start(id: "i", context: [:], initiator: "x", now: Date())
+        let opened = effects.compactMap { effect -> Int? in if case .openTask(let token, _) = effect { token } else { nil } }
+        #expect(opened.count == 3)
+        _ = e.handle(.taskCompleted(token: opened[0], by: "a", variables: [:]), in: &instance, now: Date())
+        #expect(instance.status == .waiting)
+        _ = e.handle(.taskCompleted(token: opened[1], by: "b", variables: [:]), in: &instance, now: Date())
+        #expect(instance.status == .completed)
+        #expect(instance.tokens.isEmpty)
+        // The third approval is no longer open.
+        _ = e.handle(.taskCompleted(token: opened[2], by: "c", variables: [:]), in: &instance, now: Date())
+        #expect(instance.path.map { e.process.nodes[$0].id } == ["s", "approve", "approve", "approve", "e"])
+    }
+
+    @Test func zeroInstancesPassStraightThrough() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><userTask id="u"><multiInstanceLoopCharacteristics><loopCardinality>0</loopCardinality></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
+            \(flows("s->u", "u->e"))
+            """)
+        #expect(await run(e).pathIDs(e) == ["s", "u", "e"])
+    }
+
+    @Test func boundaryEventsBelongToTheWholeActivity() async throws {
+        let e = try engine("""
+            <startEvent id="s"/>
+            <subProcess id="sub"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>
+              <startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
+              <sequenceFlow id="i1" sourceRef="s2" targetRef="wait"/><sequenceFlow id="i2" sourceRef="wait" targetRef="e2"/></subProcess>
+            <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></boundaryEvent>
+            <endEvent id="done"/><endEvent id="timedOut"/>
+            \(flows("s->sub", "sub->done", "late->timedOut"))
+            """)
+        let scheduler = ManualScheduler()
+        let instance = await run(e, scheduler: scheduler)
+        #expect(instance.pathIDs(e) == ["s", "s2", "s2", "s2", "late", "timedOut"])
+        #expect(scheduler.sleeps == [600])
+        #expect(instance.tokens.isEmpty && instance.scopes.isEmpty && instance.multiInstances.isEmpty && instance.timers.isEmpty)
+    }
+
+    @Test func negativeCardinalityIsRefused() {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s"/>
+            <task id="t"><multiInstanceLoopCharacteristics><loopCardinality>-1</loopCardinality></multiInstanceLoopCharacteristics></task>
+            <sequenceFlow id="f" sourceRef="s" targetRef="t"/></process></definitions>
+            """
+        #expect(BPMNLoader.load(bytes: Array(xml.utf8), file: "m.bpmn").errors.map(\.message) == [
+            "multi-instance 't' has loopCardinality -1; BPMN requires a whole number that is not negative"
+        ])
+    }
+}
