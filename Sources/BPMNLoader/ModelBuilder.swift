@@ -271,7 +271,7 @@ struct ModelBuilder {
                 if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a start event cannot have any") }
             case .endEvent:
                 if !node.outgoing.isEmpty { problem(&self, node.location, "\(what) has outgoing sequence flows; an end event cannot have any") }
-            case .exclusiveGateway, .parallelGateway, .inclusiveGateway:
+            case .exclusiveGateway, .parallelGateway, .inclusiveGateway, .complexGateway:
                 if node.incoming.isEmpty { problem(&self, node.location, "\(what) has no incoming sequence flow; a gateway needs at least one") }
                 if node.outgoing.isEmpty { problem(&self, node.location, "\(what) has no outgoing sequence flow; a gateway needs at least one") }
                 if node.kind == .parallelGateway {
@@ -490,10 +490,24 @@ struct ModelBuilder {
                 let index = addNode(taskNode, into: &scan)
                 if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
 
-            case "exclusiveGateway", "parallelGateway", "inclusiveGateway":
+            case "exclusiveGateway", "parallelGateway", "inclusiveGateway", "complexGateway":
                 let kind: NodeKind =
-                    name == "exclusiveGateway" ? .exclusiveGateway : name == "parallelGateway" ? .parallelGateway : .inclusiveGateway
-                let index = addNode(node(kind), into: &scan)
+                    switch name {
+                    case "exclusiveGateway": .exclusiveGateway
+                    case "parallelGateway": .parallelGateway
+                    case "inclusiveGateway": .inclusiveGateway
+                    default: .complexGateway
+                    }
+                var gateway = node(kind)
+                if let activation = element.children.first(where: { $0.isBPMN("activationCondition") }) {
+                    let activationLocation = index.locate(activation)
+                    do {
+                        gateway.activationCondition = try FEELExpression(activation.text, bare: options.bareConditions)
+                    } catch {
+                        structural(activationLocation, "cannot parse the activationCondition of '\(nodeID)': \(error.message) in '\(activation.text.trimmingWhitespace())'", &scan)
+                    }
+                }
+                let index = addNode(gateway, into: &scan)
                 if let ref = element.attribute("default") {
                     if kind == .parallelGateway {
                         error(location, "parallel gateway '\(nodeID)' has a default flow; only exclusive and inclusive gateways have one")

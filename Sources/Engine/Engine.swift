@@ -74,7 +74,8 @@ public struct Engine: Sendable {
         self.process = process
         self.scripts = scripts
         var upstream: [Int: [Bool]] = [:]
-        for (g, node) in process.nodes.enumerated() where node.kind == .inclusiveGateway && node.incoming.count > 1 {
+        for (g, node) in process.nodes.enumerated()
+        where (node.kind == .inclusiveGateway || node.kind == .complexGateway) && node.incoming.count > 1 {
             for flow in node.incoming {
                 var reach = [Bool](repeating: false, count: process.nodes.count)
                 var stack = [process.flows[flow].source]
@@ -214,6 +215,8 @@ struct Step {
             parallelGateway(token)
         case .inclusiveGateway:
             inclusiveGateway(token)
+        case .complexGateway:
+            complexGateway(token)
         case .endEvent(let kind):
             endEvent(token, kind: kind)
         case .unsupported(let element):

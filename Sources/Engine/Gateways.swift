@@ -55,7 +55,7 @@ extension Step {
         }
         if selected.isEmpty, let flow = node.defaultFlow { selected.append(flow) }
         if selected.isEmpty {
-            return raiseIncident(at: token.node, "no condition of inclusive gateway '\(node.id)' is true and it has no default flow")
+            return raiseIncident(at: token.node, "no condition of \(node.kind == .complexGateway ? "complex" : "inclusive") gateway '\(node.id)' is true and it has no default flow")
         }
         take(selected, from: tokenID)
     }
@@ -120,7 +120,9 @@ extension Step {
     /// When nothing else can move, fires an inclusive join that no token can reach any more.
     mutating func fireReadyInclusiveJoin() -> Bool {
         var candidates: [(gateway: Int, scope: Int, token: Token)] = []
-        for token in instance.tokens where token.state == .joining && process.nodes[token.node].kind == .inclusiveGateway {
+        for token in instance.tokens where token.state == .joining && (process.nodes[token.node].kind == .inclusiveGateway
+            || (process.nodes[token.node].kind == .complexGateway && process.nodes[token.node].activationCondition == nil))
+        {
             if !candidates.contains(where: { $0.gateway == token.node && $0.scope == token.scope }) {
                 candidates.append((token.node, token.scope, token))
             }
@@ -130,6 +132,55 @@ extension Step {
             guard let merged = join(candidate.token, requiring: flows) else { continue }
             inclusiveSplit(merged)
             return true
+        }
+        return false
+    }
+
+    /// A complex gateway: splits by conditions like an inclusive gateway. Joining, it fires as
+    /// soon as its activation condition holds (`activationCount` = tokens waiting), then lets
+    /// the other tokens of the same wave pass without firing again; without a condition it joins
+    /// like an inclusive gateway.
+    mutating func complexGateway(_ token: Token) {
+        let node = process.nodes[token.node]
+        guard node.incoming.count > 1 else { return inclusiveSplit(token.id) }
+        guard let index = tokenIndex(token.id) else { return }
+        instance.tokens[index].state = .joining
+        let key = "\(token.node)/\(token.scope)"
+        if instance.firedComplexGateways.contains(key) {
+            remove(token: token.id)
+            record(.waiting, node: token.node, note: "passed after activation")
+            if !tokenCanStillArrive(at: token.node, scope: token.scope) { instance.firedComplexGateways.removeAll { $0 == key } }
+            return
+        }
+        guard let activation = node.activationCondition else {
+            guard let flows = inclusiveJoinFlows(gateway: token.node, scope: token.scope) else { return }
+            guard let merged = join(token, requiring: flows) else { return }
+            return inclusiveSplit(merged)
+        }
+        let waiting = arrivedTokens(at: token.node, scope: token.scope)
+        var scope = instance.context
+        scope["activationCount"] = .number(Double(waiting.count))
+        let fire: Bool
+        do {
+            fire = try activation.evaluateCondition(in: scope)
+        } catch {
+            return raiseIncident(at: token.node, "cannot evaluate the activationCondition of '\(node.id)': \(error.message) in '\(activation.source.trimmingWhitespace())'")
+        }
+        guard fire else {
+            record(.waiting, node: token.node, note: "activationCount \(waiting.count)")
+            return
+        }
+        for other in waiting where other.id != token.id { remove(token: other.id) }
+        if tokenCanStillArrive(at: token.node, scope: token.scope) { instance.firedComplexGateways.append(key) }
+        inclusiveSplit(token.id)
+    }
+
+    /// Whether a token elsewhere in the scope can still reach the gateway.
+    func tokenCanStillArrive(at gateway: Int, scope: Int) -> Bool {
+        let incoming = process.nodes[gateway].incoming
+        for other in instance.tokens where !(other.node == gateway && other.scope == scope) {
+            guard let position = position(of: other, inScope: scope) else { continue }
+            for flow in incoming where engine.upstreamOfFlow[flow]?[position] == true { return true }
         }
         return false
     }

@@ -135,6 +135,8 @@ public struct Instance: Sendable, Codable {
     public var webhookRuns: [WebhookRun] = []
     public var notifications: [ProcessNotification] = []
     public var timers: [PendingTimer] = []
+    /// Complex gateways that fired and now let the rest of their wave pass: "node/scope".
+    public var firedComplexGateways: [String] = []
     /// Multi-instance activities in progress.
     public var multiInstances: [MultiInstanceRun] = []
     /// Completed iterations of looping activities, by token.

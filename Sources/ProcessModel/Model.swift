@@ -117,6 +117,9 @@ public enum NodeKind: Sendable, Equatable {
     case exclusiveGateway
     case parallelGateway
     case inclusiveGateway
+    /// Splits like an inclusive gateway; joins when its activation condition holds (else like
+    /// an inclusive join), then lets the rest of the wave pass without firing again.
+    case complexGateway
     case subProcess
     /// An error boundary event. `errorCode` nil catches every error.
     case errorBoundary(attachedTo: Int, errorCode: String?)
@@ -141,6 +144,7 @@ public enum NodeKind: Sendable, Equatable {
         case .exclusiveGateway: "exclusiveGateway"
         case .parallelGateway: "parallelGateway"
         case .inclusiveGateway: "inclusiveGateway"
+        case .complexGateway: "complexGateway"
         case .subProcess: "subProcess"
         case .errorBoundary: "boundaryEvent(error)"
         case .timerBoundary(_, _, let cancel): cancel ? "boundaryEvent(timer)" : "boundaryEvent(timer, non-interrupting)"
@@ -152,7 +156,7 @@ public enum NodeKind: Sendable, Equatable {
 
     public var isGateway: Bool {
         switch self {
-        case .exclusiveGateway, .parallelGateway, .inclusiveGateway: true
+        case .exclusiveGateway, .parallelGateway, .inclusiveGateway, .complexGateway: true
         default: false
         }
     }
@@ -192,6 +196,8 @@ public struct FlowNode: Sendable {
     public var loop: StandardLoop?
     /// Multi-instance characteristics: the activity runs several times, in sequence or at once.
     public var multiInstance: MultiInstance?
+    /// A complex gateway's `activationCondition` (it sees `activationCount`).
+    public var activationCondition: FEELExpression?
     /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
     public var scriptText: String?
     public var scriptFormat: String?

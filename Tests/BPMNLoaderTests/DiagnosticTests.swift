@@ -8,16 +8,16 @@ import Values
     let startEnd = "<startEvent id=\"s\"/><endEvent id=\"e\"/><sequenceFlow id=\"f\" sourceRef=\"s\" targetRef=\"e\"/>"
 
     @Test func unsupportedElementIsAnErrorInExecutableProcesses() {
-        let result = load(document("<complexGateway id=\"Gateway_1\"/>\n" + startEnd))
-        #expect(result.lines == ["t.bpmn:4:1: error: unsupported element 'complexGateway' (id Gateway_1)"])
+        let result = load(document("<eventBasedGateway id=\"Gateway_1\"/>\n" + startEnd))
+        #expect(result.lines == ["t.bpmn:4:1: error: unsupported element 'eventBasedGateway' (id Gateway_1)"])
         #expect(result.definitions == nil)
     }
 
     @Test func unsupportedElementIsAWarningElsewhereAndRunRefusesIt() throws {
-        let result = load(document("<complexGateway id=\"Gateway_1\"/>\n" + startEnd, executable: false))
-        #expect(result.lines == ["t.bpmn:4:1: warning: unsupported element 'complexGateway' (id Gateway_1) in a process that is not executable"])
+        let result = load(document("<eventBasedGateway id=\"Gateway_1\"/>\n" + startEnd, executable: false))
+        #expect(result.lines == ["t.bpmn:4:1: warning: unsupported element 'eventBasedGateway' (id Gateway_1) in a process that is not executable"])
         let process = try #require(result.process)
-        #expect(process.deferredErrors.map(\.description) == ["t.bpmn:4:1: error: unsupported element 'complexGateway' (id Gateway_1)"])
+        #expect(process.deferredErrors.map(\.description) == ["t.bpmn:4:1: error: unsupported element 'eventBasedGateway' (id Gateway_1)"])
     }
 
     @Test(arguments: [

@@ -234,7 +234,7 @@ import Values
 
     @Test func engineRefusesProcessesWithUnsupportedElements() throws {
         let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P"><startEvent id="s"/><complexGateway id="c"/></process></definitions>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P"><startEvent id="s"/><eventBasedGateway id="c"/></process></definitions>
             """
         let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "x.bpmn")
         let process = try #require(result.definitions?.processes.first)
@@ -288,5 +288,30 @@ struct CommandScripts: ScriptRunner {
         let incident = await run(uncaught)
         #expect(incident.status == .incident)
         #expect(incident.incident == Incident(node: "t", message: "error 'E1' thrown by 't' was not caught"))
+    }
+}
+
+@Suite struct ComplexGatewayTests {
+    @Test func splitsByConditionsAndJoinsLikeAnInclusiveGatewayWithoutActivation() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><complexGateway id="split"/><task id="a"/><task id="b"/><complexGateway id="join"/><endEvent id="e"/>
+            \(flows("s->split", "split->a: x > 1", "split->b: x > 2", "a->join", "b->join", "join->e"))
+            """)
+        #expect(await run(e, context: ["x": 5]).pathIDs(e) == ["s", "split", "a", "b", "join", "e"])
+        #expect(await run(e, context: ["x": 2]).pathIDs(e) == ["s", "split", "a", "join", "e"])
+        #expect(await run(e, context: ["x": 0]).incident?.message == "no condition of complex gateway 'split' is true and it has no default flow")
+    }
+
+    @Test func discriminatorFiresOnceForTheFirstArrival() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><parallelGateway id="fork"/><task id="a"/><userTask id="b"/><task id="c"/>
+            <complexGateway id="first"><activationCondition>${activationCount &gt;= 1}</activationCondition></complexGateway>
+            <task id="after"/><endEvent id="e"/>
+            \(flows("s->fork", "fork->a", "fork->b", "fork->c", "a->first", "b->first", "c->first", "first->after", "after->e"))
+            """)
+        let instance = await run(e)
+        #expect(instance.status == .completed)
+        #expect(instance.pathIDs(e).filter { $0 == "after" }.count == 1)
+        #expect(instance.firedComplexGateways.isEmpty)
     }
 }
