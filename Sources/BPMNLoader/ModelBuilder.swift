@@ -473,6 +473,8 @@ struct ModelBuilder {
 
             case "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask", "businessRuleTask":
                 var taskNode = node(.task(TaskKind(rawValue: name)!))
+                taskNode.startQuantity = max(1, Int(element.attribute("startQuantity")?.trimmingWhitespace() ?? "") ?? 1)
+                taskNode.completionQuantity = max(1, Int(element.attribute("completionQuantity")?.trimmingWhitespace() ?? "") ?? 1)
                 readAssignment(element, into: &taskNode)
                 // Children are located in document order: extensionElements, then loop
                 // characteristics, then the script.

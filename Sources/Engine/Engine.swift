@@ -190,6 +190,16 @@ struct Step {
     mutating func execute(_ index: Int) {
         let token = instance.tokens[index]
         let node = process.nodes[token.node]
+        // `startQuantity`: the activity waits for that many tokens, which merge into one.
+        if node.startQuantity > 1 {
+            let arrived = arrivedTokens(at: token.node, scope: token.scope)
+            guard arrived.count >= node.startQuantity else {
+                instance.tokens[index].state = .joining
+                record(.waiting, node: token.node, note: "\(arrived.count) of \(node.startQuantity) tokens")
+                return
+            }
+            for other in arrived.filter({ $0.id != token.id }).prefix(node.startQuantity - 1) { remove(token: other.id) }
+        }
         if let multi = node.multiInstance, !isInnerInstance(token) {
             return startMultiInstance(token, multi)
         }
@@ -315,7 +325,9 @@ struct Step {
             scopeMayHaveFinished(token.scope)
             return
         }
-        for (i, flow) in flows.enumerated() {
+        // `completionQuantity`: each outgoing flow gets that many tokens.
+        let copies = process.nodes[token.node].completionQuantity
+        for (i, flow) in flows.flatMap({ Array(repeating: $0, count: copies) }).enumerated() {
             let target = process.flows[flow].target
             if i == 0 {
                 instance.tokens[index].node = target

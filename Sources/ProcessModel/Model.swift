@@ -196,6 +196,10 @@ public struct FlowNode: Sendable {
     public var loop: StandardLoop?
     /// Multi-instance characteristics: the activity runs several times, in sequence or at once.
     public var multiInstance: MultiInstance?
+    /// `startQuantity`: tokens that must arrive before an activity starts (they merge into one).
+    public var startQuantity = 1
+    /// `completionQuantity`: tokens an activity sends down each outgoing flow when it completes.
+    public var completionQuantity = 1
     /// A complex gateway's `activationCondition` (it sees `activationCount`).
     public var activationCondition: FEELExpression?
     /// The script as written, and its `scriptFormat`, for script runners other than FEEL.

@@ -315,3 +315,25 @@ struct CommandScripts: ScriptRunner {
         #expect(instance.firedComplexGateways.isEmpty)
     }
 }
+
+@Suite struct TokenQuantityTests {
+    @Test func completionQuantitySendsSeveralTokensAndStartQuantityMergesThem() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><task id="send" completionQuantity="2"/><task id="forward"/><task id="receive" startQuantity="2"/><endEvent id="e"/>
+            \(flows("s->send", "send->forward", "forward->receive", "receive->e"))
+            """)
+        let instance = await run(e)
+        #expect(instance.status == .completed)
+        #expect(instance.pathIDs(e) == ["s", "send", "forward", "forward", "receive", "e"])
+    }
+
+    @Test func startQuantityWaitsForTokensThatNeverCome() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><task id="receive" startQuantity="2"/><endEvent id="e"/>
+            \(flows("s->receive", "receive->e"))
+            """)
+        let instance = await run(e)
+        #expect(instance.status == .waiting)
+        #expect(instance.pathIDs(e) == ["s"])
+    }
+}
