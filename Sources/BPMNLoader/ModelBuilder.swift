@@ -13,6 +13,8 @@ struct ModelBuilder {
     private var seenIDs: [String: SourceLocation] = [:]
     /// errorRef id → error code.
     private var errorCodes: [String: String] = [:]
+    /// Event definitions declared at the root of the file, by id (for `eventDefinitionRef`).
+    private var rootEventDefinitions: [String: XMLElement] = [:]
     private var targetNamespacePrefixes: Set<String> = []
 
     init(index: LocationIndex, file: String, options: LoadOptions) {
@@ -60,6 +62,9 @@ struct ModelBuilder {
         let children = root.children
         // Error codes are needed before processes refer to them; errors are root-level and cheap to
         // pre-scan without touching the location cursor.
+        for child in children where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("EventDefinition") {
+            if let id = child.attribute("id") { rootEventDefinitions[id] = child }
+        }
         for child in children where child.isBPMN("error") {
             if let id = child.attribute("id") {
                 errorCodes[id] = child.attribute("errorCode") ?? child.attribute("name") ?? id
@@ -381,7 +386,16 @@ struct ModelBuilder {
         for child in element.children where child.namespace == Namespaces.bpmn {
             if child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" {
                 let location = index.locate(child)
-                if allowed.contains(child.localName) {
+                // A reference to an event definition declared at the root of the file.
+                if child.localName == "eventDefinitionRef" {
+                    let ref = stripPrefix(child.text)
+                    if let definition = rootEventDefinitions[ref], allowed.contains(definition.localName) {
+                        found.append(definition)
+                    } else {
+                        let what = rootEventDefinitions[ref].map { "'\($0.localName)' '\(ref)'" } ?? "'\(ref)', which is not an event definition of this file"
+                        unsupported(child, id: id, location: location, detail: " to \(what) in \(element.localName)", into: &scan)
+                    }
+                } else if allowed.contains(child.localName) {
                     found.append(child)
                 } else {
                     unsupported(child, id: id, location: location, detail: " in \(element.localName)", into: &scan)

@@ -216,3 +216,24 @@ import Values
         ])
     }
 }
+
+@Suite struct EventDefinitionRefTests {
+    @Test func timerDeclaredAtTheRootIsUsedByReference() async throws {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+            <timerEventDefinition id="T"><timeDuration>PT5S</timeDuration></timerEventDefinition>
+            <process id="P" isExecutable="true"><startEvent id="s"/>
+            <intermediateCatchEvent id="wait"><eventDefinitionRef>T</eventDefinitionRef></intermediateCatchEvent><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="e"/></process></definitions>
+            """
+        let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "r.bpmn")
+        let process = try #require(result.definitions?.processes.first, "\(result.errors)")
+        let e = try Engine(process: process)
+        let scheduler = ManualScheduler()
+        #expect(await run(e, scheduler: scheduler).pathIDs(e) == ["s", "wait", "e"])
+        #expect(scheduler.sleeps == [5])
+        let dangling = xml.replacingOccurrences(of: "<eventDefinitionRef>T<", with: "<eventDefinitionRef>Nope<")
+        #expect(BPMNLoader.load(bytes: Array(dangling.utf8), file: "r.bpmn").errors.first?.message
+            == "unsupported element 'eventDefinitionRef' to 'Nope', which is not an event definition of this file in intermediateCatchEvent (id wait)")
+    }
+}
