@@ -271,6 +271,25 @@ struct ExpressionParser {
         return node
     }
 
+    /// Reads `(a, b, …)`; the current token is the opening parenthesis.
+    mutating func parseArguments() throws(ExpressionError) -> [ExpressionNode] {
+        advance()
+        var arguments: [ExpressionNode] = []
+        if case .rightParen = current.kind {
+            advance()
+            return arguments
+        }
+        while true {
+            arguments.append(try parseOr())
+            if case .comma = current.kind { advance(); continue }
+            guard case .rightParen = current.kind else {
+                throw ExpressionError("expected ',' or ')', found \(describe(current))", offset: current.offset)
+            }
+            advance()
+            return arguments
+        }
+    }
+
     /// JUEL's Java-style string methods: `test.contains("a")`, `name.startsWith("x")`, …
     mutating func methodCall(on receiver: ExpressionNode, name: String) throws(ExpressionError) -> ExpressionNode {
         let methods: [String: Builtin] = [
@@ -279,21 +298,7 @@ struct ExpressionParser {
         ]
         let open = current
         guard let builtin = methods[name] else { throw ExpressionError("unknown method '\(name)'", offset: open.offset) }
-        advance()
-        var arguments: [ExpressionNode] = [receiver]
-        if case .rightParen = current.kind {
-            advance()
-        } else {
-            while true {
-                arguments.append(try parseOr())
-                if case .comma = current.kind { advance(); continue }
-                guard case .rightParen = current.kind else {
-                    throw ExpressionError("expected ',' or ')', found \(describe(current))", offset: current.offset)
-                }
-                advance()
-                break
-            }
-        }
+        let arguments = [receiver] + (try parseArguments())
         guard arguments.count == builtin.arity else {
             throw ExpressionError("\(name)() takes \(builtin.arity - 1) argument\(builtin.arity == 2 ? "" : "s")", offset: open.offset)
         }
@@ -337,21 +342,7 @@ struct ExpressionParser {
         case .name(let name):
             if let builtin = builtinCall() {
                 let open = current
-                advance()
-                var arguments: [ExpressionNode] = []
-                if case .rightParen = current.kind {
-                    advance()
-                } else {
-                    while true {
-                        arguments.append(try parseOr())
-                        if case .comma = current.kind { advance(); continue }
-                        guard case .rightParen = current.kind else {
-                            throw ExpressionError("expected ',' or ')', found \(describe(current))", offset: current.offset)
-                        }
-                        advance()
-                        break
-                    }
-                }
+                let arguments = try parseArguments()
                 guard arguments.count == builtin.arity else {
                     throw ExpressionError(
                         "\(builtin.rawValue)() takes \(builtin.arity) argument\(builtin.arity == 1 ? "" : "s"), not \(arguments.count)",
