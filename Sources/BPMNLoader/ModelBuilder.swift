@@ -299,8 +299,7 @@ struct ModelBuilder {
                 break
             }
             if let webhook = node.webhook, let interrupt = webhook.onError?.interrupt {
-                let matches = node.outgoing.filter { flows[$0].name == interrupt || flows[$0].id == interrupt }
-                if matches.isEmpty {
+                if WebhookConfig.interruptFlow(named: interrupt, among: node.outgoing, flows: flows) == nil {
                     let names = node.outgoing.map { "'\(flows[$0].displayName)'" }.joined(separator: ", ")
                     error(
                         webhook.onError?.location ?? webhook.location,

@@ -88,10 +88,7 @@ extension Step {
         }
         guard let index = tokenIndex(token.id) else { return }
         if skip {
-            let webhook = process.nodes[node].webhook
-            let interrupt = webhook?.onError?.interrupt.flatMap { name in
-                process.nodes[node].outgoing.first { process.flows[$0].name == name || process.flows[$0].id == name }
-            }
+            let interrupt = process.interruptFlow(of: node)
             record(.error, node: node, note: "skipped after incident")
             leave(token.id, excluding: interrupt)
         } else if process.nodes[node].webhook != nil, let run = runIndex(token: token.id) {

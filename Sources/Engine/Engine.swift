@@ -206,7 +206,10 @@ struct Step {
         // A `testBefore` loop checks its condition before the first run, too.
         if let loop = node.loop, loop.testBefore, instance.loopCounts[token.id] == nil {
             guard let again = loopAgain(loop, token: token) else { return }
-            if !again { return take(outgoingFlows(of: token) ?? [], from: token.id) }
+            if !again {
+                guard let selected = selectFlows(of: token) else { return }
+                return take(selected, from: token.id)
+            }
         }
         switch node.kind {
         case .startEvent, .intermediateEvent, .errorBoundary, .timerBoundary:
@@ -250,14 +253,13 @@ struct Step {
             guard let again = loopAgain(loop, token: token) else { return }
             if again {
                 record(.left, node: token.node, performer: performer, note: "loop iteration \(instance.loopCounts[tokenID]!)")
-                instance.path.append(token.node)
                 instance.tokens[index].state = .ready
                 instance.readyQueue.append(tokenID)
                 return
             }
             instance.loopCounts[tokenID] = nil
         }
-        guard let selected = outgoingFlows(of: token, excluding: excluding) else { return }
+        guard let selected = selectFlows(of: token, excluding: excluding) else { return }
         take(selected, from: tokenID, performer: performer)
     }
 
@@ -275,25 +277,21 @@ struct Step {
         }
     }
 
-    /// The flows a node's outgoing rules select (conditions, default); nil after an incident.
-    mutating func outgoingFlows(of token: Token, excluding: Int? = nil) -> [Int]? {
+    /// The flows a node's outgoing rules select, in document order: unconditioned flows and
+    /// flows whose condition is true, else the default flow. `firstOnly` stops at the first one
+    /// (an exclusive gateway: later conditions are not evaluated). Nil after an incident.
+    mutating func selectFlows(of token: Token, firstOnly: Bool = false, excluding: Int? = nil) -> [Int]? {
         let node = process.nodes[token.node]
         var selected: [Int] = []
-        var conditionalTrue = false
         for flow in node.outgoing where flow != excluding && flow != node.defaultFlow {
             if let condition = process.flows[flow].condition {
                 guard let value = evaluate(condition, flow: flow, at: token.node) else { return nil }
-                if value {
-                    selected.append(flow)
-                    conditionalTrue = true
-                }
-            } else {
-                selected.append(flow)
+                if !value { continue }
             }
-        }
-        if !conditionalTrue, let flow = node.defaultFlow, flow != excluding {
             selected.append(flow)
+            if firstOnly { return selected }
         }
+        if selected.isEmpty, let flow = node.defaultFlow, flow != excluding { selected.append(flow) }
         return selected
     }
 
@@ -317,7 +315,6 @@ struct Step {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
         record(.left, node: token.node, flows: flows, performer: performer)
-        instance.path.append(token.node)
         // Leaving an activity cancels the timers on its boundary.
         instance.timers.removeAll { $0.token == tokenID }
         if flows.isEmpty {
@@ -361,14 +358,5 @@ struct Step {
         for child in children { drop(scope: child) }
         let ids = instance.tokens.filter { $0.scope == scope }.map(\.id)
         for id in ids { remove(token: id) }
-    }
-}
-
-public enum Timestamp {
-    /// RFC 3339 in UTC with milliseconds.
-    public static func rfc3339(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
     }
 }

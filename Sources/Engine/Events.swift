@@ -9,7 +9,6 @@ extension Step {
             finish(token)
         case .terminate:
             record(.left, node: token.node)
-            instance.path.append(token.node)
             if token.scope == 0 {
                 clear(scope: 0)
                 instance.endNode = token.node
@@ -20,7 +19,6 @@ extension Step {
             }
         case .error(let code):
             record(.left, node: token.node, note: "throws error '\(code ?? "")'")
-            instance.path.append(token.node)
             remove(token: token.id)
             if !throwError(code: code, fromScope: token.scope) {
                 // Uncaught: as in Camunda 7, the error end event behaves like a none end event,
@@ -35,7 +33,6 @@ extension Step {
     /// A none end event: the token is consumed; the last one in the process completes it.
     mutating func finish(_ token: Token) {
         record(.left, node: token.node)
-        instance.path.append(token.node)
         remove(token: token.id)
         if token.scope == 0 { instance.endNode = token.node }
         scopeMayHaveFinished(token.scope)

@@ -5,17 +5,11 @@ import ProcessModel
 extension Step {
     /// Takes the first flow (in document order) whose condition is true, else the default.
     mutating func exclusiveGateway(_ token: Token) {
-        let node = process.nodes[token.node]
-        for flow in node.outgoing where flow != node.defaultFlow {
-            if let condition = process.flows[flow].condition {
-                guard let value = evaluate(condition, flow: flow, at: token.node) else { return }
-                if value { return take([flow], from: token.id) }
-            } else {
-                return take([flow], from: token.id)
-            }
+        guard let selected = selectFlows(of: token, firstOnly: true) else { return }
+        if selected.isEmpty {
+            return raiseIncident(at: token.node, "no condition of exclusive gateway '\(process.nodes[token.node].id)' is true and it has no default flow")
         }
-        if let flow = node.defaultFlow { return take([flow], from: token.id) }
-        raiseIncident(at: token.node, "no condition of exclusive gateway '\(node.id)' is true and it has no default flow")
+        take(selected, from: token.id)
     }
 
     /// Forks on every outgoing flow; with several incoming flows, first waits for one token on each.
@@ -41,20 +35,11 @@ extension Step {
         }
     }
 
+    /// Takes every flow whose condition is true, else the default; none is an incident.
     mutating func inclusiveSplit(_ tokenID: Int) {
-        guard let token = instance.tokens.first(where: { $0.id == tokenID }) else { return }
-        let node = process.nodes[token.node]
-        var selected: [Int] = []
-        for flow in node.outgoing where flow != node.defaultFlow {
-            if let condition = process.flows[flow].condition {
-                guard let value = evaluate(condition, flow: flow, at: token.node) else { return }
-                if value { selected.append(flow) }
-            } else {
-                selected.append(flow)
-            }
-        }
-        if selected.isEmpty, let flow = node.defaultFlow { selected.append(flow) }
+        guard let token = instance.token(tokenID), let selected = selectFlows(of: token) else { return }
         if selected.isEmpty {
+            let node = process.nodes[token.node]
             return raiseIncident(at: token.node, "no condition of \(node.kind == .complexGateway ? "complex" : "inclusive") gateway '\(node.id)' is true and it has no default flow")
         }
         take(selected, from: tokenID)

@@ -123,8 +123,8 @@ public struct Instance: Sendable, Codable {
     public var scopes: [ScopeInstance] = []
     public var context: JSONObject
     public var history: [HistoryEntry] = []
-    /// Node ids in the order they completed.
-    public var path: [Int] = []
+    /// Nodes in the order they completed: the `left` entries of the history.
+    public var path: [Int] { history.compactMap { $0.event == .left ? $0.node : nil } }
     /// The end event that completed the instance.
     public var endNode: Int?
     public var incident: Incident?

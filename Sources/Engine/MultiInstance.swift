@@ -58,7 +58,6 @@ extension Step {
     mutating func completeInnerInstance(_ token: Token, performer: String?) {
         guard let run = instance.multiInstances.firstIndex(where: { $0.scope == token.scope && $0.node == token.node }) else { return }
         record(.left, node: token.node, performer: performer, note: "instance \(instance.multiInstances[run].completed + 1) of \(instance.multiInstances[run].total)")
-        instance.path.append(token.node)
         remove(token: token.id)
         instance.multiInstances[run].completed += 1
         let state = instance.multiInstances[run]

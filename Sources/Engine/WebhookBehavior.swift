@@ -36,9 +36,7 @@ extension Step {
         let node = process.nodes[token.node]
         guard let webhook = node.webhook else { return }
         let attempt = instance.webhookRuns[run].tries.count + 1
-        let interruptFlow = webhook.onError?.interrupt.flatMap { name in
-            node.outgoing.first { process.flows[$0].name == name } ?? node.outgoing.first { process.flows[$0].id == name }
-        }
+        let interruptFlow = process.interruptFlow(of: token.node)
         switch outcome {
         case .delivered(let status, let result):
             instance.webhookRuns[run].tries.append(.init(attempt: attempt, time: now, status: status, error: nil))

@@ -143,7 +143,7 @@ public enum RequestBuilder {
                 var date = environment.now
                 if let variable {
                     let value = try lookup(variable, context: context, environment: environment, secrets: &secrets)
-                    guard case .string(let text) = value, let parsed = parseDate(text) else {
+                    guard case .string(let text) = value, let parsed = Timestamp.parse(text) else {
                         throw RenderError(message: "variable '\(variable.joined(separator: "."))' is not a date (\(JSONWriter.string(value)))")
                     }
                     date = parsed
@@ -169,16 +169,5 @@ public enum RequestBuilder {
             throw RenderError(message: "variable '\(path.joined(separator: "."))' is not set")
         }
         return value
-    }
-
-    /// Dates as process variables hold them: RFC 3339 date-times, or plain dates.
-    static func parseDate(_ text: String) -> Date? {
-        let full = ISO8601DateFormatter()
-        full.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = full.date(from: text) { return date }
-        full.formatOptions = [.withInternetDateTime]
-        if let date = full.date(from: text) { return date }
-        full.formatOptions = [.withFullDate]
-        return full.date(from: text)
     }
 }

@@ -1,5 +1,6 @@
 import Expressions
 import Foundation
+import Values
 
 /// A timer event definition: `timeDuration`, `timeDate` or `timeCycle` (ISO 8601).
 public struct TimerDefinition: Sendable, Equatable {
@@ -22,8 +23,7 @@ public struct TimerDefinition: Sendable, Equatable {
             kind = .duration(seconds)
             source = text
         } else if let text = date?.trimmingWhitespace(), !text.isEmpty {
-            let formatter = ISO8601DateFormatter()
-            guard let moment = formatter.date(from: text) else { return nil }
+            guard let moment = Timestamp.parse(text) else { return nil }
             kind = .date(moment)
             source = text
         } else if let text = cycle?.trimmingWhitespace(), !text.isEmpty {

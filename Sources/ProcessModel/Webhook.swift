@@ -86,3 +86,18 @@ public struct WebhookConfig: Sendable {
     }
 }
 
+
+extension ProcessDefinition {
+    /// The outgoing flow a webhook node leaves by after its last failure: the one whose name
+    /// equals `interrupt`, else whose id does.
+    public func interruptFlow(of node: Int) -> Int? {
+        guard let interrupt = nodes[node].webhook?.onError?.interrupt else { return nil }
+        return WebhookConfig.interruptFlow(named: interrupt, among: nodes[node].outgoing, flows: flows)
+    }
+}
+
+extension WebhookConfig {
+    public static func interruptFlow(named interrupt: String, among outgoing: [Int], flows: [SequenceFlow]) -> Int? {
+        outgoing.first { flows[$0].name == interrupt } ?? outgoing.first { flows[$0].id == interrupt }
+    }
+}

@@ -122,6 +122,12 @@ import Values
         #expect(await run(e, context: ["n": 3]).pathIDs(e) == ["s", "t", "a", "b"])
         #expect(await run(e, context: ["n": 2]).pathIDs(e) == ["s", "t", "a"])
         #expect(await run(e, context: ["n": 0]).pathIDs(e) == ["s", "t", "c"])
+        // An unconditioned flow is always taken, so the default is not (as in Camunda).
+        let withPlain = try engine("""
+            <startEvent id="s"/><task id="t" default="f3"/><task id="a"/><task id="plain"/><task id="c"/>
+            \(flows("s->t", "t->a: n > 1", "t->c", "t->plain"))
+            """)
+        #expect(await run(withPlain, context: ["n": 0]).pathIDs(withPlain) == ["s", "t", "plain"])
     }
 
     @Test func uncontrolledMergeRunsTheTaskOncePerToken() async throws {
