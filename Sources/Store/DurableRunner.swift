@@ -30,6 +30,11 @@ public final class DurableRunner {
         self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
     }
 
+    /// The deployed process of a stored definition (loaded once per runner).
+    public func process(of definitionID: Int64) throws -> ProcessDefinition {
+        try engine(for: definitionID).process
+    }
+
     func engine(for definitionID: Int64, in db: Database? = nil) throws -> Engine {
         if let engine = engines[definitionID] { return engine }
         let stored = try db.map { try store.definition(id: definitionID, in: $0) } ?? store.definition(id: definitionID)

@@ -3,7 +3,6 @@ import Engine
 import Foundation
 import Integrations
 import ProcessModel
-import BPMNLoader
 import Store
 import Values
 
@@ -33,21 +32,40 @@ struct StoreOptions: ParsableArguments {
     }
 }
 
+/// A stored instance with what commands show of it: its process and its open tasks.
+struct StoredView {
+    var stored: StoredInstance
+    var version: Int
+    var process: ProcessDefinition
+    var tasks: [OpenTask]
+
+    init(_ runner: DurableRunner, _ id: String) throws {
+        guard let stored = try runner.store.instance(id), let definition = try runner.store.definition(id: stored.definitionID) else {
+            throw Inputs.fail([.error(at: nil, "no instance '\(id)' in the store")])
+        }
+        self.stored = stored
+        version = definition.version
+        process = try runner.process(of: stored.definitionID)
+        tasks = try runner.store.openTasks(instance: id)
+    }
+
+    /// Issue 2's report, plus the open tasks.
+    var report: JSONValue {
+        var report = Report.json(stored.instance, process: process).objectValue ?? JSONObject()
+        report["openTasks"] = .array(tasks.map(taskJSON))
+        return .object(report)
+    }
+}
+
 /// Prints an instance after a command moved it, and exits by its status.
 func finish(_ runner: DurableRunner, _ id: String, json: Bool) throws {
-    guard let stored = try runner.store.instance(id), let definition = try runner.store.definition(id: stored.definitionID) else {
-        throw Inputs.fail([.error(at: nil, "no instance '\(id)' in the store")])
-    }
-    let result = StoredProcess.process(definition)
-    let instance = stored.instance
-    let tasks = try runner.store.openTasks(instance: id)
+    let view = try StoredView(runner, id)
+    let instance = view.stored.instance
     if json {
-        var report = Report.json(instance, process: result).objectValue ?? JSONObject()
-        report["openTasks"] = .array(tasks.map(taskJSON))
-        print(JSONWriter.string(.object(report), pretty: true))
+        print(JSONWriter.string(view.report, pretty: true))
     } else {
         print("\(id) \(instance.status.rawValue)")
-        for task in tasks { print("  open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
+        for task in view.tasks { print("  open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
         if let incident = instance.incident { print("  incident at '\(incident.node)': \(incident.message)") }
     }
     try Inputs.exit(for: instance.status)
@@ -58,13 +76,6 @@ func taskJSON(_ task: OpenTask) -> JSONValue {
         "instance": .string(task.instanceID), "task": .string(task.nodeID), "name": task.name.map(JSONValue.string) ?? .null,
         "lane": task.lane.map(JSONValue.string) ?? .null, "candidates": .array(task.candidates.map(JSONValue.string)),
     ]
-}
-
-enum StoredProcess {
-    static func process(_ definition: InstanceStore.StoredDefinition) -> ProcessDefinition {
-        let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
-        return result.definitions!.process(id: definition.processID)!
-    }
 }
 
 struct StartCommand: AsyncParsableCommand {
@@ -164,21 +175,16 @@ struct ShowCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let runner = try storeOptions.runner()
-        guard let stored = try runner.store.instance(instance), let definition = try runner.store.definition(id: stored.definitionID) else {
-            throw Inputs.fail([.error(at: nil, "no instance '\(instance)' in the store")])
-        }
-        let process = StoredProcess.process(definition)
+        let view = try StoredView(try storeOptions.runner(), instance)
+        let stored = view.stored
         if storeOptions.json {
-            var report = Report.json(stored.instance, process: process).objectValue ?? JSONObject()
-            report["openTasks"] = .array(try runner.store.openTasks(instance: instance).map(taskJSON))
-            print(JSONWriter.string(.object(report), pretty: true))
+            print(JSONWriter.string(view.report, pretty: true))
             return
         }
-        print("instance \(instance) of «\(process.displayName)» (\(process.id), version \(definition.version)): \(stored.instance.status.rawValue)")
+        print("instance \(instance) of «\(view.process.displayName)» (\(view.process.id), version \(view.version)): \(stored.instance.status.rawValue)")
         print("context: \(JSONWriter.string(.object(stored.instance.context)))")
-        Trace(process: process, timeZone: .current).print(stored.instance.history, instance: stored.instance)
-        for task in try runner.store.openTasks(instance: instance) { print("open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
+        Trace(process: view.process, timeZone: .current).print(stored.instance.history, instance: stored.instance)
+        for task in view.tasks { print("open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
         if let incident = stored.instance.incident { print("incident at '\(incident.node)': \(incident.message)") }
     }
 }
