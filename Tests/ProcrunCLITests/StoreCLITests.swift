@@ -41,7 +41,8 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
         let id = try #require(report["instance"]?.stringValue)
         #expect(report["openTasks"]?.arrayValue?.first?.objectValue?["task"] == "u")
 
-        let tasks = try CLI.run(["tasks", "--store", store])
+        // PROCRUN_STORE chooses the store when --store is not given.
+        let tasks = try CLI.run(["tasks"], environment: ["PROCRUN_STORE": store])
         #expect(tasks.stdout.contains(id) && tasks.stdout.contains("Выставить счёт"))
         let waiting = try CLI.run(["instances", "--status", "waiting", "--store", store])
         #expect(waiting.stdout.hasPrefix(id))
@@ -50,12 +51,17 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
         #expect(unknown.status == 2)
         #expect(unknown.stderr == "procrun: error: no open task 'nope' in instance '\(id)'\n")
 
-        let completed = try CLI.run(["complete", id, "Выставить счёт", "--by", "petrova", "--set", "invoice=\"СЧ-9\"", "--set", "count=2", "--store", store, "--json"])
+        let variables = try CLI.temporaryFile("v.json", #"{"paid": true, "count": 1}"#)
+        let completed = try CLI.run([
+            "complete", id, "Выставить счёт", "--by", "petrova", "--variables", variables, "--set", "invoice=\"СЧ-9\"", "--set", "count=2",
+            "--store", store, "--json",
+        ])
         #expect(completed.status == 0, "\(completed.stderr)")
         let done = try #require(try JSONParser.parse(completed.stdout).objectValue)
         #expect(done["status"] == "completed")
         #expect(done["context"]?.objectValue?["invoice"] == "СЧ-9")
         #expect(done["context"]?.objectValue?["count"] == 2)
+        #expect(done["context"]?.objectValue?["paid"] == true)
         let shown = try CLI.run(["show", id, "--store", store])
         #expect(shown.stdout.contains("completed"))
         #expect(shown.stdout.contains("by petrova"))
