@@ -13,6 +13,12 @@ struct ModelBuilder {
     private var seenIDs: [String: SourceLocation] = [:]
     /// errorRef id → error code.
     private var errorCodes: [String: String] = [:]
+    /// escalationRef id → escalation code; signalRef / messageRef id → name.
+    private var escalationCodes: [String: String] = [:]
+    private var signalNames: [String: String] = [:]
+    private var messageNames: [String: String] = [:]
+    /// Global tasks (`globalScriptTask`, …) a call activity may call, by id.
+    private var globalTasks: [String: XMLElement] = [:]
     /// Event definitions declared at the root of the file, by id (for `eventDefinitionRef`).
     private var rootEventDefinitions: [String: XMLElement] = [:]
     private var targetNamespacePrefixes: Set<String> = []
@@ -65,9 +71,15 @@ struct ModelBuilder {
         for child in children where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("EventDefinition") {
             if let id = child.attribute("id") { rootEventDefinitions[id] = child }
         }
-        for child in children where child.isBPMN("error") {
-            if let id = child.attribute("id") {
-                errorCodes[id] = child.attribute("errorCode") ?? child.attribute("name") ?? id
+        for child in children where child.namespace == Namespaces.bpmn {
+            guard let id = child.attribute("id") else { continue }
+            switch child.localName {
+            case "error": errorCodes[id] = child.attribute("errorCode") ?? child.attribute("name") ?? id
+            case "escalation": escalationCodes[id] = child.attribute("escalationCode") ?? child.attribute("name") ?? id
+            case "signal": signalNames[id] = child.attribute("name") ?? id
+            case "message": messageNames[id] = child.attribute("name") ?? id
+            case let name where name.hasPrefix("global") && name.hasSuffix("Task"): globalTasks[id] = child
+            default: break
             }
         }
 
@@ -91,11 +103,15 @@ struct ModelBuilder {
                                 processRef: element.attribute("processRef").map(stripPrefix)))
                     }
                 }
-            case "error":
-                register(id: child.attribute("id"), index.locate(child), element: "error")
+            case "error", "escalation", "signal", "message":
+                register(id: child.attribute("id"), index.locate(child), element: child.localName)
             default:
                 continue
             }
+        }
+        let originals = processes
+        for i in processes.indices {
+            diagnostics += processes[i].inlineCalls(from: originals)
         }
         for participant in participants {
             guard let ref = participant.processRef else { continue }
@@ -141,6 +157,8 @@ struct ModelBuilder {
         var declaredIncoming: [Int: [String]] = [:]
         var declaredOutgoing: [Int: [String]] = [:]
         var gatewayDirection: [Int: String] = [:]
+        /// `association` source → target ids (compensation boundary event → handler).
+        var associations: [(source: String, target: String)] = []
     }
 
     /// A broken BPMN rule: an error in an executable process, a warning (kept for `run`) elsewhere.
@@ -228,7 +246,7 @@ struct ModelBuilder {
             nodes[nodeIdx].defaultFlow = flowIdx
         }
 
-        for (boundary, ref, code) in scan.attachments {
+        for (boundary, ref, _) in scan.attachments {
             guard let host = resolve(ref) else {
                 error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(ref)', which is not a flow node of process '\(id)'")
                 continue
@@ -237,13 +255,19 @@ struct ModelBuilder {
                 error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(nodes[host].id)', a \(nodes[host].kind.elementName); boundary events attach to activities")
                 continue
             }
-            switch nodes[boundary].kind {
-            case .errorBoundary:
-                nodes[boundary].kind = .errorBoundary(attachedTo: host, errorCode: code)
-            case .timerBoundary(_, let timer, let cancel):
-                nodes[boundary].kind = .timerBoundary(attachedTo: host, timer: timer, cancelActivity: cancel)
-            default:
-                break
+            if case .boundary(_, let triggers, let cancel) = nodes[boundary].kind {
+                nodes[boundary].kind = .boundary(attachedTo: host, triggers: triggers, cancelActivity: cancel)
+                if triggers.contains(.cancel), nodes[host].kind != .subProcess(.transaction) {
+                    problem(&self, nodes[boundary].location, "cancel boundary event '\(nodes[boundary].id)' is attached to \(nodes[host].kind.elementName) '\(nodes[host].id)'; BPMN attaches cancel boundary events to transactions only")
+                }
+                if triggers.contains(where: { if case .compensate = $0 { true } else { false } }) {
+                    let handler = scan.associations.first { $0.source == nodes[boundary].id }.flatMap { resolve($0.target) }
+                    if let handler, nodes[handler].isForCompensation {
+                        nodes[host].compensationHandler = handler
+                    } else {
+                        problem(&self, nodes[boundary].location, "compensation boundary event '\(nodes[boundary].id)' has no association to an activity marked isForCompensation; BPMN requires its compensation handler")
+                    }
+                }
             }
             nodes[host].boundaryEvents.append(boundary)
         }
@@ -255,8 +279,8 @@ struct ModelBuilder {
         validate(nodes: nodes, flows: flows, processID: id, problem: { builder, location, message in problem(&builder, location, message) })
         validateDeclarations(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
 
-        if !nodes.isEmpty && !nodes.contains(where: { $0.scope == nil && $0.kind == .startEvent }) {
-            problem(&self, location, "process '\(id)' has no start event; BPMN needs a none start event to start an instance")
+        if !nodes.isEmpty && !nodes.contains(where: { $0.scope == nil && ($0.kind == .startEvent || { if case .eventStart = $0 { true } else { false } }($0.kind)) }) {
+            problem(&self, location, "process '\(id)' has no start event; BPMN needs a start event to start an instance")
         }
 
         return ProcessDefinition(
@@ -272,7 +296,7 @@ struct ModelBuilder {
         for (i, node) in nodes.enumerated() {
             let what = "\(node.kind.elementName) '\(node.id)'"
             switch node.kind {
-            case .startEvent:
+            case .startEvent, .eventStart:
                 if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a start event cannot have any") }
             case .endEvent:
                 if !node.outgoing.isEmpty { problem(&self, node.location, "\(what) has outgoing sequence flows; an end event cannot have any") }
@@ -288,12 +312,61 @@ struct ModelBuilder {
                         warning(flows[f].location, "sequence flow '\(flows[f].id)' leaves \(what) without a condition or being the default; it is always taken")
                     }
                 }
-            case .errorBoundary, .timerBoundary:
+            case .boundary(_, let triggers, _):
                 if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a boundary event cannot have any") }
-                if node.outgoing.isEmpty { problem(&self, node.location, "\(what) has no outgoing sequence flow; the caught error would go nowhere") }
-            case .subProcess:
+                let compensation = triggers.contains { if case .compensate = $0 { true } else { false } }
+                if node.outgoing.isEmpty && !compensation {
+                    problem(&self, node.location, "\(what) has no outgoing sequence flow; the caught event would go nowhere")
+                }
+                if compensation && !node.outgoing.isEmpty {
+                    problem(&self, node.location, "\(what) has outgoing sequence flows; a compensation boundary event leads to its handler by an association only")
+                }
+            case .subProcess(.embedded), .subProcess(.transaction):
                 if !nodes.contains(where: { $0.scope == i && $0.kind == .startEvent }) {
                     problem(&self, node.location, "\(what) has no start event; an embedded sub-process needs a none start event")
+                }
+            case .subProcess(.event):
+                if !node.incoming.isEmpty || !node.outgoing.isEmpty {
+                    problem(&self, node.location, "\(what) has sequence flows; an event sub-process is started by its start event and has no incoming or outgoing flow")
+                }
+                let starts = nodes.indices.filter { n in
+                    guard nodes[n].scope == i else { return false }
+                    if case .eventStart = nodes[n].kind { return true }
+                    return nodes[n].kind == .startEvent
+                }
+                if starts.count != 1 {
+                    problem(&self, node.location, "\(what) has \(starts.count) start events; an event sub-process has exactly one, with an event definition")
+                }
+            case .eventBasedGateway:
+                if node.outgoing.count < 2 {
+                    problem(&self, node.location, "\(what) has \(node.outgoing.count) outgoing flow(s); an event-based gateway needs at least two")
+                }
+                for f in node.outgoing {
+                    let target = nodes[flows[f].target]
+                    var fits = false
+                    switch target.kind {
+                    case .catchEvent(let triggers, _): fits = !triggers.contains { if case .link = $0 { true } else { false } }
+                    case .task(.receiveTask): fits = true
+                    default: fits = false
+                    }
+                    if !fits {
+                        problem(&self, flows[f].location, "sequence flow '\(flows[f].id)' leads event-based gateway '\(node.id)' to \(target.kind.elementName) '\(target.id)'; BPMN requires an intermediate catch event or a receive task there")
+                    } else if target.incoming.count > 1 {
+                        problem(&self, target.location, "\(target.kind.elementName) '\(target.id)' follows event-based gateway '\(node.id)' and has \(target.incoming.count) incoming flows; BPMN allows only the gateway's")
+                    }
+                    if flows[f].condition != nil {
+                        problem(&self, flows[f].location, "sequence flow '\(flows[f].id)' leaves event-based gateway '\(node.id)' with a condition; BPMN forbids conditions there")
+                    }
+                }
+            case .throwEvent(let triggers):
+                for case .link(let name) in triggers {
+                    let targets = nodes.indices.filter { nodes[$0].scope == node.scope && nodes[$0].kind == .catchEvent(triggers: [.link(name)], parallel: false) }
+                    if targets.count != 1 {
+                        problem(&self, node.location, "link throw event '\(node.id)' names link '\(name)', which \(targets.isEmpty ? "no" : "more than one") link catch event on its level has; BPMN requires exactly one target")
+                    }
+                }
+                for case .compensate(let activity?) in triggers where !nodes.contains(where: { $0.id == activity }) {
+                    problem(&self, node.location, "\(what) compensates activity '\(activity)', which is not in this process")
                 }
             default:
                 break
@@ -342,7 +415,10 @@ struct ModelBuilder {
             // With a start event, a node without incoming flow could never run.
             let needsIncoming: Bool
             switch node.kind {
-            case .startEvent, .errorBoundary, .timerBoundary: needsIncoming = false
+            case .startEvent, .eventStart, .boundary, .subProcess(.event): needsIncoming = false
+            case .catchEvent(let triggers, _) where triggers.contains(where: { if case .link = $0 { true } else { false } }): needsIncoming = false
+            case _ where node.isForCompensation: needsIncoming = false
+            case _ where node.scope.map({ if case .subProcess(.adHoc) = nodes[$0].kind { true } else { false } }) ?? false: needsIncoming = false
             case .unsupported: needsIncoming = false  // already reported as unsupported
             default: needsIncoming = true
             }
@@ -355,7 +431,7 @@ struct ModelBuilder {
     // MARK: - Flow elements
 
     static let ignoredElements: Set<String> = [
-        "documentation", "extensionElements", "textAnnotation", "association", "group", "dataObject",
+        "documentation", "extensionElements", "textAnnotation", "group", "dataObject",
         "dataObjectReference", "dataStoreReference", "property", "ioSpecification", "dataInputAssociation",
         "dataOutputAssociation", "auditing", "monitoring", "incoming", "outgoing", "categoryValue",
         "resourceRole", "performer", "humanPerformer", "potentialOwner", "rendering", "dataInput", "dataOutput",
@@ -377,31 +453,80 @@ struct ModelBuilder {
         return scan.nodes.count - 1
     }
 
-    /// Event definitions inside an event element, other than those `allowed`.
-    mutating func checkEventDefinitions(
-        _ element: XMLElement, id: String?, allowed: Set<String>, into scan: inout ProcessScan
-    ) -> [XMLElement] {
-        var found: [XMLElement] = []
+    /// The event definitions of an event element (inline or by `eventDefinitionRef`), as
+    /// triggers. Definitions outside `allowed` (element names without "EventDefinition") are
+    /// refused with the element named. `terminate` is returned as no trigger, for end events.
+    mutating func readTriggers(
+        _ element: XMLElement, id: String, allowed: Set<String>, into scan: inout ProcessScan
+    ) -> (triggers: [EventTrigger], terminate: Bool, ok: Bool) {
+        var triggers: [EventTrigger] = []
+        var terminate = false
+        var ok = true
         for child in element.children where child.namespace == Namespaces.bpmn {
-            if child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" {
-                let location = index.locate(child)
-                // A reference to an event definition declared at the root of the file.
-                if child.localName == "eventDefinitionRef" {
-                    let ref = stripPrefix(child.text)
-                    if let definition = rootEventDefinitions[ref], allowed.contains(definition.localName) {
-                        found.append(definition)
-                    } else {
-                        let what = rootEventDefinitions[ref].map { "'\($0.localName)' '\(ref)'" } ?? "'\(ref)', which is not an event definition of this file"
-                        unsupported(child, id: id, location: location, detail: " to \(what) in \(element.localName)", into: &scan)
-                    }
-                } else if allowed.contains(child.localName) {
-                    found.append(child)
-                } else {
-                    unsupported(child, id: id, location: location, detail: " in \(element.localName)", into: &scan)
+            guard child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" else { continue }
+            let location = index.locate(child)
+            var definition = child
+            if child.localName == "eventDefinitionRef" {
+                let ref = stripPrefix(child.text)
+                guard let root = rootEventDefinitions[ref] else {
+                    structural(location, "\(element.localName) '\(id)' refers to event definition '\(ref)', which is not declared at the root of this file", &scan)
+                    ok = false
+                    continue
                 }
+                definition = root
+            }
+            let kind = String(definition.localName.dropLast("EventDefinition".count))
+            guard allowed.contains(kind) else {
+                let list = allowed.sorted().joined(separator: ", ")
+                structural(location, "\(element.localName) '\(id)' has a \(kind) event definition; BPMN allows \(list.isEmpty ? "none" : list) on this \(element.localName)", &scan)
+                ok = false
+                continue
+            }
+            switch kind {
+            case "message":
+                let ref = definition.attribute("messageRef").map(stripPrefix)
+                triggers.append(.message(ref.map { messageNames[$0] ?? $0 } ?? ""))
+            case "signal":
+                let ref = definition.attribute("signalRef").map(stripPrefix)
+                triggers.append(.signal(ref.map { signalNames[$0] ?? $0 } ?? ""))
+            case "timer":
+                guard let timer = readTimer(definition, nodeID: id, scan: &scan) else {
+                    ok = false
+                    continue
+                }
+                triggers.append(.timer(timer))
+            case "error":
+                triggers.append(.error(code: errorCode(definition.attribute("errorRef"))))
+            case "escalation":
+                triggers.append(.escalation(code: definition.attribute("escalationRef").map { escalationCodes[stripPrefix($0)] ?? stripPrefix($0) }))
+            case "conditional":
+                let condition = definition.children.first { $0.isBPMN("condition") }
+                let text = condition?.text ?? ""
+                guard !text.trimmingWhitespace().isEmpty else {
+                    structural(location, "conditional event '\(id)' has no condition; BPMN requires a condition expression", &scan)
+                    ok = false
+                    continue
+                }
+                do {
+                    triggers.append(.conditional(try FEELExpression(text, bare: options.bareConditions)))
+                } catch {
+                    structural(condition.map { index.locate($0) } ?? location, "cannot parse the condition of conditional event '\(id)': \(error.message) in '\(text.trimmingWhitespace())'", &scan)
+                    ok = false
+                }
+            case "cancel":
+                triggers.append(.cancel)
+            case "compensate":
+                triggers.append(.compensate(activity: definition.attribute("activityRef").map(stripPrefix)))
+            case "link":
+                triggers.append(.link(definition.attribute("name") ?? element.attribute("name") ?? ""))
+            case "terminate":
+                terminate = true
+            default:
+                unsupported(child, id: id, location: location, detail: " in \(element.localName)", into: &scan)
+                ok = false
             }
         }
-        return found
+        return (triggers, terminate, ok)
     }
 
     mutating func scanFlowElements(_ container: XMLElement, scope: Int?, into scan: inout ProcessScan) {
@@ -460,35 +585,70 @@ struct ModelBuilder {
                 scan.flows.append(pending)
 
             case "startEvent":
-                _ = checkEventDefinitions(element, id: id, allowed: [], into: &scan)
-                _ = addNode(node(.startEvent), into: &scan)
+                let inEventSubProcess = scope.map { scan.nodes[$0].kind == .subProcess(.event) } ?? false
+                let allowed: Set<String> =
+                    inEventSubProcess
+                    ? ["message", "signal", "timer", "conditional", "error", "escalation", "compensate"]
+                    : scope == nil ? ["message", "signal", "timer", "conditional"] : []
+                let read = readTriggers(element, id: nodeID, allowed: allowed, into: &scan)
+                if read.triggers.isEmpty {
+                    if inEventSubProcess && read.ok {
+                        structural(location, "start event '\(nodeID)' of an event sub-process has no event definition; BPMN requires a triggered start event there", &scan)
+                    }
+                    _ = addNode(node(.startEvent), into: &scan)
+                } else {
+                    let interrupting = element.attribute("isInterrupting")?.trimmingWhitespace() != "false"
+                    _ = addNode(node(.eventStart(triggers: read.triggers, interrupting: interrupting)), into: &scan)
+                }
 
             case "endEvent":
-                let definitions = checkEventDefinitions(element, id: id, allowed: ["terminateEventDefinition", "errorEventDefinition"], into: &scan)
+                let read = readTriggers(
+                    element, id: nodeID, allowed: ["terminate", "error", "message", "signal", "escalation", "cancel", "compensate"], into: &scan)
                 var kind = EndEventKind.none
-                if let definition = definitions.first {
-                    if definition.localName == "terminateEventDefinition" {
-                        kind = .terminate
-                    } else {
-                        kind = .error(code: errorCode(definition.attribute("errorRef")))
-                    }
+                if read.terminate {
+                    kind = .terminate
+                } else if case .error(let code)? = read.triggers.first {
+                    kind = .error(code: code)
+                } else if !read.triggers.isEmpty {
+                    kind = .throwing(read.triggers)
                 }
                 _ = addNode(node(.endEvent(kind)), into: &scan)
 
             case "intermediateThrowEvent":
-                let definitions = element.children.filter { $0.namespace == Namespaces.bpmn && $0.localName.hasSuffix("EventDefinition") }
-                if definitions.isEmpty {
-                    _ = addNode(node(.intermediateEvent), into: &scan)
+                let read = readTriggers(element, id: nodeID, allowed: ["message", "signal", "escalation", "compensate", "link"], into: &scan)
+                _ = addNode(node(read.triggers.isEmpty ? .intermediateEvent : .throwEvent(read.triggers)), into: &scan)
+
+            case "eventBasedGateway":
+                _ = addNode(node(.eventBasedGateway), into: &scan)
+
+            case "callActivity":
+                let called = element.attribute("calledElement").map(stripPrefix) ?? ""
+                var call: FlowNode
+                if let global = globalTasks[called] {
+                    // A call to a global task runs that task here.
+                    let kind = TaskKind(rawValue: String(global.localName.dropFirst("global".count)).lowercasedFirst) ?? .task
+                    call = node(.task(kind))
+                    if kind == .scriptTask { readScript(global, into: &call, scan: &scan) }
                 } else {
-                    unsupported(element, id: id, location: location, detail: " with \(definitions[0].localName)", into: &scan)
-                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                    if called.isEmpty {
+                        structural(location, "call activity '\(nodeID)' has no calledElement; BPMN requires the process or global task it calls", &scan)
+                    }
+                    call = node(.subProcess(.call(calledElement: called)))
                 }
+                (call.loop, call.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
+                call.isForCompensation = element.attribute("isForCompensation") == "true"
+                let index = addNode(call, into: &scan)
+                if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
 
             case "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask", "businessRuleTask":
                 var taskNode = node(.task(TaskKind(rawValue: name)!))
                 taskNode.startQuantity = max(1, Int(element.attribute("startQuantity")?.trimmingWhitespace() ?? "") ?? 1)
                 taskNode.completionQuantity = max(1, Int(element.attribute("completionQuantity")?.trimmingWhitespace() ?? "") ?? 1)
                 readAssignment(element, into: &taskNode)
+                taskNode.isForCompensation = element.attribute("isForCompensation") == "true"
+                if name == "sendTask" || name == "receiveTask", let ref = element.attribute("messageRef").map(stripPrefix) {
+                    taskNode.message = messageNames[ref] ?? ref
+                }
                 // Children are located in document order: extensionElements, then loop
                 // characteristics, then the script.
                 if let webhookElement = procrunWebhookElement(element) {
@@ -531,53 +691,59 @@ struct ModelBuilder {
                     }
                 }
 
-            case "subProcess":
-                if element.attribute("triggeredByEvent") == "true" {
-                    unsupported(element, id: id, location: location, detail: " (event sub-process)", into: &scan)
-                    _ = addNode(node(.unsupported(element: "event subProcess")), into: &scan)
-                    continue
+            case "subProcess", "transaction", "adHocSubProcess":
+                let kind: SubProcessKind
+                if element.attribute("triggeredByEvent")?.trimmingWhitespace() == "true" {
+                    kind = .event
+                } else if name == "transaction" {
+                    kind = .transaction
+                } else if name == "adHocSubProcess" {
+                    kind = .adHoc(sequential: element.attribute("ordering") == "Sequential")
+                } else {
+                    kind = .embedded
                 }
-                var subProcess = node(.subProcess)
+                var subProcess = node(.subProcess(kind))
                 (subProcess.loop, subProcess.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
+                subProcess.isForCompensation = element.attribute("isForCompensation") == "true"
                 let index = addNode(subProcess, into: &scan)
                 if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
                 scanFlowElements(element, scope: index, into: &scan)
 
             case "intermediateCatchEvent":
-                let definitions = checkEventDefinitions(element, id: id, allowed: ["timerEventDefinition"], into: &scan)
-                if let definition = definitions.first, let timer = readTimer(definition, nodeID: nodeID, scan: &scan) {
-                    _ = addNode(node(.timerCatch(timer)), into: &scan)
-                } else {
-                    if definitions.isEmpty && !element.children.contains(where: { $0.namespace == Namespaces.bpmn && $0.localName.hasSuffix("EventDefinition") }) {
-                        unsupported(element, id: id, location: location, detail: " without an event definition", into: &scan)
-                    }
-                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                let read = readTriggers(element, id: nodeID, allowed: ["message", "signal", "timer", "conditional", "link"], into: &scan)
+                if read.triggers.isEmpty && read.ok {
+                    structural(location, "intermediate catch event '\(nodeID)' has no event definition; BPMN requires one (message, signal, timer, conditional or link)", &scan)
                 }
+                let parallel = element.attribute("parallelMultiple")?.trimmingWhitespace() == "true"
+                _ = addNode(node(read.triggers.isEmpty ? .unsupported(element: name) : .catchEvent(triggers: read.triggers, parallel: parallel)), into: &scan)
 
             case "boundaryEvent":
-                let definitions = checkEventDefinitions(element, id: id, allowed: ["errorEventDefinition", "timerEventDefinition"], into: &scan)
+                let read = readTriggers(
+                    element, id: nodeID, allowed: ["message", "signal", "timer", "error", "escalation", "conditional", "cancel", "compensate"],
+                    into: &scan)
                 guard let attachedTo = element.attribute("attachedToRef") else {
                     error(location, "boundary event '\(nodeID)' has no attachedToRef")
                     continue
                 }
-                if let definition = definitions.first, definition.localName == "timerEventDefinition" {
-                    guard let timer = readTimer(definition, nodeID: nodeID, scan: &scan) else {
-                        _ = addNode(node(.unsupported(element: name)), into: &scan)
-                        continue
+                if read.triggers.isEmpty {
+                    if read.ok {
+                        structural(location, "boundary event '\(nodeID)' has no event definition; BPMN requires one", &scan)
                     }
-                    let cancel = element.attribute("cancelActivity")?.trimmingWhitespace() != "false"
-                    let index = addNode(node(.timerBoundary(attachedTo: -1, timer: timer, cancelActivity: cancel)), into: &scan)
-                    scan.attachments.append((index, attachedTo, nil))
-                } else if let definition = definitions.first {
-                    let index = addNode(node(.errorBoundary(attachedTo: -1, errorCode: nil)), into: &scan)
-                    scan.attachments.append((index, attachedTo, errorCode(definition.attribute("errorRef"))))
-                } else if !element.children.contains(where: {
-                    $0.namespace == Namespaces.bpmn && ($0.localName.hasSuffix("EventDefinition") || $0.localName == "eventDefinitionRef")
-                }) {
-                    unsupported(element, id: id, location: location, detail: " without an event definition", into: &scan)
                     _ = addNode(node(.unsupported(element: name)), into: &scan)
-                } else {
-                    _ = addNode(node(.unsupported(element: name)), into: &scan)
+                    continue
+                }
+                // Error and cancel boundary events always interrupt.
+                let interrupts = read.triggers.contains { if case .error = $0 { true } else { $0 == .cancel } }
+                let cancel = interrupts || element.attribute("cancelActivity")?.trimmingWhitespace() != "false"
+                if interrupts, element.attribute("cancelActivity")?.trimmingWhitespace() == "false" {
+                    structural(location, "boundary event '\(nodeID)' catches \(read.triggers[0].name) with cancelActivity=\"false\"; BPMN requires error and cancel boundary events to interrupt", &scan)
+                }
+                let index = addNode(node(.boundary(attachedTo: -1, triggers: read.triggers, cancelActivity: cancel)), into: &scan)
+                scan.attachments.append((index, attachedTo, nil))
+
+            case "association":
+                if let source = element.attribute("sourceRef"), let target = element.attribute("targetRef") {
+                    scan.associations.append((stripPrefix(source), stripPrefix(target)))
                 }
 
             default:
@@ -691,16 +857,29 @@ struct ModelBuilder {
                 break
             }
         }
-        if let behavior = element.attribute("behavior"), behavior != "All", element.attribute("noneBehaviorEventRef") != nil || element.attribute("oneBehaviorEventRef") != nil {
-            unsupported(element, id: id, location: location, detail: " with behavior \(behavior) events", into: &scan)
-            ok = false
+        var behaviorEvent: EventTrigger?
+        let behavior = element.attribute("behavior")?.trimmingWhitespace() ?? "All"
+        if behavior == "None" || behavior == "One" {
+            let attribute = behavior == "None" ? "noneBehaviorEventRef" : "oneBehaviorEventRef"
+            if let ref = element.attribute(attribute).map(stripPrefix) {
+                if let definition = rootEventDefinitions[ref], definition.localName == "signalEventDefinition" {
+                    let signal = definition.attribute("signalRef").map(stripPrefix)
+                    behaviorEvent = .signal(signal.map { signalNames[$0] ?? $0 } ?? "")
+                } else {
+                    unsupported(element, id: id, location: location, detail: " with \(attribute) '\(ref)' (procrun throws signal event definitions declared at the root)", into: &scan)
+                    ok = false
+                }
+            }
         }
         guard ok else { return nil }
         guard let cardinality else {
             unsupported(element, id: id, location: location, detail: " without a loopCardinality", into: &scan)
             return nil
         }
-        return MultiInstance(cardinality: cardinality, sequential: element.attribute("isSequential")?.trimmingWhitespace() == "true", completionCondition: completion)
+        var multi = MultiInstance(cardinality: cardinality, sequential: element.attribute("isSequential")?.trimmingWhitespace() == "true", completionCondition: completion)
+        multi.behaviorEvent = behaviorEvent
+        multi.behaviorOnce = behavior == "One"
+        return multi
     }
 
     func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {
@@ -779,4 +958,9 @@ struct ModelBuilder {
             }
         }
     }
+}
+
+extension String {
+    /// "ScriptTask" → "scriptTask".
+    var lowercasedFirst: String { prefix(1).lowercased() + dropFirst() }
 }

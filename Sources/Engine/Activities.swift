@@ -10,11 +10,20 @@ extension Step {
             return startWebhook(token)
         }
         switch kind {
+        case .receiveTask where node.message != nil:
+            // A receive task with a message waits for it, like a message catch event.
+            instance.tokens[index].state = .waitingEvent
+            record(.entered, node: token.node)
+            activateBoundaryEvents(token)
+        case .sendTask where node.message != nil:
+            record(.entered, node: token.node)
+            throwTrigger(.message(node.message!), from: token)
+            leave(token.id)
         case .userTask, .manualTask, .receiveTask:
             instance.tokens[index].state = .waitingTask
             record(.entered, node: token.node)
             effects.append(.openTask(token: token.id, node: token.node))
-            armBoundaryTimers(token)
+            activateBoundaryEvents(token)
         case .scriptTask:
             let outcome = engine.scripts.run(node, context: instance.context)
             instance.log.append(contentsOf: outcome.log)
@@ -38,10 +47,20 @@ extension Step {
         instance.scopes.append(scope)
         instance.tokens[index].state = .inSubProcess(scope: scope.id)
         record(.entered, node: token.node)
-        armBoundaryTimers(token)
-        for start in process.startEvents(inScope: token.node) {
-            spawn(at: start, scope: scope.id, via: nil)
+        if case .subProcess(.adHoc) = process.nodes[token.node].kind {
+            // An ad-hoc sub-process starts every inner activity that no flow leads to.
+            for inner in process.nodes.indices where process.nodes[inner].scope == token.node && process.nodes[inner].incoming.isEmpty
+                && process.nodes[inner].kind.isActivity && !process.nodes[inner].isForCompensation
+            {
+                spawn(at: inner, scope: scope.id, via: nil)
+            }
+        } else {
+            for start in process.startEvents(inScope: token.node) {
+                spawn(at: start, scope: scope.id, via: nil)
+            }
         }
+        activateScopeEvents(scope: scope.id)
+        if let current = instance.token(token.id) { activateBoundaryEvents(current) }
     }
 
     /// A person finished a task: their variables merge into the context and they become the
@@ -65,6 +84,10 @@ extension Step {
             resolveIncident(skip: { if case .skipIncident = event { true } else { false } }())
         case .timerFired(let timer):
             fire(timer: timer)
+        case .signal(let name):
+            deliver(.signal(name))
+        case .message(let name, let variables):
+            deliver(.message(name), variables: variables)
         case .cancel:
             guard instance.status != .completed else { return }
             clear(scope: 0)

@@ -19,6 +19,10 @@ public enum EngineEvent: Sendable {
     case skipIncident
     /// An operator interrupts the instance.
     case cancel
+    /// A signal was broadcast (by another instance, or from outside).
+    case signal(name: String)
+    /// A message arrived; its variables merge into the context.
+    case message(name: String, variables: JSONObject)
 }
 
 public enum WebhookOutcome: Sendable {
@@ -40,6 +44,10 @@ public enum Effect: Sendable {
     case notify(node: Int, recipients: [ResolvedRecipient], message: String)
     /// Send `timerFired` at `due`.
     case scheduleTimer(timer: Int, due: Date)
+    /// Broadcast a signal to the other instances (this one has already caught it).
+    case throwSignal(name: String)
+    /// Send a message to another instance, or start one whose process has a message start event.
+    case sendMessage(name: String, variables: JSONObject)
 }
 
 /// A notification recipient with context variables and the current user already resolved;
@@ -68,7 +76,7 @@ public struct Engine: Sendable {
     /// Prepares a process to run. Fails when it holds elements procrun cannot run.
     public init(process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner()) throws(EngineError) {
         if !process.deferredErrors.isEmpty { throw EngineError(diagnostics: process.deferredErrors) }
-        guard process.startEvents(inScope: nil).first != nil else {
+        guard process.startEvents(inScope: nil).first ?? process.triggeredStarts().first?.node != nil else {
             throw EngineError(diagnostics: [.error(at: process.location, "process '\(process.id)' has no start event")])
         }
         self.process = process
@@ -84,10 +92,7 @@ public struct Engine: Sendable {
                     reach[n] = true
                     for f in process.nodes[n].incoming { stack.append(process.flows[f].source) }
                     // A boundary event is reached through its host activity.
-                    switch process.nodes[n].kind {
-                    case .errorBoundary(let host, _), .timerBoundary(let host, _, _): stack.append(host)
-                    default: break
-                    }
+                    if let host = process.nodes[n].kind.host { stack.append(host) }
                 }
                 upstream[flow] = reach
             }
@@ -96,7 +101,8 @@ public struct Engine: Sendable {
     }
 
     /// Creates an instance, sets ELMA365's system variables and runs it until it waits or ends.
-    public func start(id: String, context: JSONObject, initiator: String, now: Date) -> (Instance, [Effect]) {
+    /// `at` names the start event (a message or signal start); by default the none start event.
+    public func start(id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil) -> (Instance, [Effect]) {
         var context = context
         context["__id"] = .string(id)
         context["__name"] = .string(process.displayName)
@@ -104,8 +110,9 @@ public struct Engine: Sendable {
         context["__createdAt"] = .string(Timestamp.rfc3339(now))
         var instance = Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now)
         var step = Step(engine: self, instance: instance, now: now)
-        let start = process.startEvents(inScope: nil)[0]
+        let start = startEvent ?? process.startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
         step.spawn(at: start, scope: 0, via: nil)
+        step.activateScopeEvents(scope: 0)
         step.run()
         instance = step.instance
         return (instance, step.effects)
@@ -119,6 +126,18 @@ public struct Engine: Sendable {
         instance = step.instance
         return step.effects
     }
+
+    /// Whether something in the instance waits for this trigger now (a message is delivered to
+    /// the first instance that does).
+    public func catches(_ trigger: EventTrigger, in instance: Instance) -> Bool {
+        guard instance.status == .waiting || instance.status == .running else { return false }
+        return !Step(engine: self, instance: instance, now: instance.createdAt).catchers(of: trigger).isEmpty
+    }
+
+    /// The process-level start event this trigger starts a new instance at, if any.
+    public func startEvent(for trigger: EventTrigger) -> Int? {
+        process.triggeredStarts().first { start in start.triggers.contains { trigger.isCaught(by: $0) } }?.node
+    }
 }
 
 /// One application of the step function: mutable working state over a copy of the instance.
@@ -127,6 +146,8 @@ struct Step {
     var instance: Instance
     let now: Date
     var effects: [Effect] = []
+    /// Signals thrown inside the instance, caught when the current round of tokens has moved.
+    var pendingSignals: [String] = []
 
     var process: ProcessDefinition { engine.process }
 
@@ -169,19 +190,34 @@ struct Step {
     mutating func run() {
         guard instance.status == .running || instance.status == .waiting else { return }
         instance.status = .running
+        // Tokens move in rounds: each ready token takes one step. A signal thrown in a round is
+        // caught after it, so that parallel branches arm their catch events first.
+        var roundLeft = 0
         while instance.status == .running {
-            if !instance.readyQueue.isEmpty {
-                let id = instance.readyQueue.removeFirst()
-                guard let index = tokenIndex(id) else { continue }
-                execute(index)
-                continue
+            if roundLeft == 0 {
+                if !pendingSignals.isEmpty {
+                    let signals = pendingSignals
+                    pendingSignals = []
+                    for name in signals { _ = deliver(.signal(name)) }
+                }
+                roundLeft = instance.readyQueue.count
+                if roundLeft == 0 {
+                    if fireReadyInclusiveJoin() || fireTrueConditions() { continue }
+                    break
+                }
             }
-            if fireReadyInclusiveJoin() { continue }
-            break
+            let id = instance.readyQueue.removeFirst()
+            roundLeft -= 1
+            guard let index = tokenIndex(id) else { continue }
+            execute(index)
         }
-        guard instance.status == .running else { return }
+        guard instance.status == .running else {
+            if instance.status == .completed { instance.timers.removeAll() }
+            return
+        }
         if instance.tokens.isEmpty {
             instance.status = .completed
+            instance.timers.removeAll()
         } else {
             instance.status = .waiting
         }
@@ -212,14 +248,26 @@ struct Step {
             }
         }
         switch node.kind {
-        case .startEvent, .intermediateEvent, .errorBoundary, .timerBoundary:
+        case .startEvent, .eventStart, .intermediateEvent, .boundary:
             leave(token.id)
-        case .timerCatch(let timer):
-            instance.tokens[index].state = .waitingTimer
+        case .catchEvent(let triggers, _):
+            waitForEvent(token, triggers: triggers)
+        case .throwEvent(let triggers):
             record(.entered, node: token.node)
-            arm(timer, node: token.node, token: token.id)
+            for trigger in triggers {
+                guard instance.token(token.id)?.node == token.node else { return }
+                throwTrigger(trigger, from: token)
+            }
+            if instance.token(token.id)?.node == token.node, !triggers.contains(where: { if case .link = $0 { true } else { false } }) {
+                leave(token.id)
+            }
+        case .eventBasedGateway:
+            waitAtEventGateway(token)
         case .task(let kind):
             executeTask(token, node: node, kind: kind)
+        case .subProcess(.event):
+            // Reached only by its start event's trigger, never by a flow.
+            leave(token.id)
         case .subProcess:
             enterSubProcess(token)
         case .exclusiveGateway:
@@ -315,6 +363,8 @@ struct Step {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
         record(.left, node: token.node, flows: flows, performer: performer)
+        if process.nodes[token.node].compensationHandler != nil { instance.compensable.append(token.node) }
+        instance.caughtTriggers[tokenID] = nil
         // Leaving an activity cancels the timers on its boundary.
         instance.timers.removeAll { $0.token == tokenID }
         if flows.isEmpty {

@@ -27,6 +27,20 @@ extension Step {
                 if token.scope == 0 { instance.endNode = token.node }
                 scopeMayHaveFinished(token.scope)
             }
+        case .throwing(let triggers):
+            record(.entered, node: token.node)
+            for trigger in triggers {
+                guard instance.token(token.id) != nil else { return }
+                throwTrigger(trigger, from: token)
+            }
+            // A signal from an end event is caught before its scope can complete (one from an
+            // intermediate event waits for the round, so parallel branches arm first).
+            if !pendingSignals.isEmpty {
+                let signals = pendingSignals
+                pendingSignals = []
+                for name in signals { deliver(.signal(name)) }
+            }
+            if instance.token(token.id) != nil { finish(token) }
         }
     }
 
@@ -42,43 +56,50 @@ extension Step {
     /// catch-all (no errorRef).
     func catcher(on activity: Int, code: String?) -> Int? {
         let boundaries = process.nodes[activity].boundaryEvents
-        for b in boundaries {
-            if case .errorBoundary(_, let caught?) = process.nodes[b].kind, caught == code { return b }
+        func catches(_ b: Int, exact: Bool) -> Bool {
+            guard case .boundary(_, let triggers, _) = process.nodes[b].kind else { return false }
+            return triggers.contains { if case .error(let caught) = $0 { exact ? caught != nil && caught == code : caught == nil } else { false } }
         }
-        for b in boundaries {
-            if case .errorBoundary(_, nil) = process.nodes[b].kind { return b }
-        }
-        return nil
+        return boundaries.first { catches($0, exact: true) } ?? boundaries.first { catches($0, exact: false) }
     }
 
-    /// Propagates an error thrown inside `scope` outwards through enclosing sub-processes.
-    /// Returns false when nothing catches it.
+    /// The event sub-process of a scope node (nil: the process) that an error `code` starts:
+    /// an exact code match first, then a catch-all.
+    func errorSubProcess(inScope node: Int?, code: String?) -> Int? {
+        let subs = process.eventSubProcesses(inScope: node)
+        func catches(_ sub: Int, exact: Bool) -> Bool {
+            guard let start = process.eventStart(of: sub) else { return false }
+            return start.triggers.contains { if case .error(let caught) = $0 { exact ? caught != nil && caught == code : caught == nil } else { false } }
+        }
+        return subs.first { catches($0, exact: true) } ?? subs.first { catches($0, exact: false) }
+    }
+
+    /// Propagates an error thrown inside `scope` outwards: at each level an error event
+    /// sub-process first, then the boundary events of the enclosing sub-process. Returns false
+    /// when nothing catches it.
     mutating func throwError(code: String?, fromScope scope: Int) -> Bool {
         var current = scope
-        while current != 0 {
-            guard let s = instance.scopes.first(where: { $0.id == current }) else { return false }
+        while true {
+            let s = instance.scopes.first { $0.id == current }
+            if current != 0 && s == nil { return false }
+            let inner = s.flatMap { instance.token($0.ownerToken) }.map(isInnerInstance) ?? false
+            if !inner, let sub = errorSubProcess(inScope: s?.node, code: code) {
+                startEventSubProcess(sub, in: current, interrupting: true)
+                return true
+            }
+            guard let s else { return false }
             // A sub-process run as one instance of a multi-instance activity: its boundary
             // events belong to the multi-instance activity, one scope further out.
-            if let owner = instance.token(s.ownerToken), isInnerInstance(owner) {
-                current = s.parent
-                continue
-            }
-            if let boundary = catcher(on: s.node, code: code) {
-                clear(scope: s.id)
-                drop(scope: s.id)
-                let owner = instance.token(s.ownerToken)
-                remove(token: s.ownerToken)
-                record(.error, node: s.node, note: "error '\(code ?? "")' caught by '\(process.nodes[boundary].id)'")
-                spawn(at: boundary, scope: owner?.scope ?? s.parent, via: nil)
+            if !inner, let boundary = catcher(on: s.node, code: code), let owner = instance.token(s.ownerToken) {
+                fireBoundary(boundary, on: owner, interrupting: true, note: "error '\(code ?? "")' caught")
                 return true
             }
             current = s.parent
         }
-        return false
     }
 
     /// An activity throws a BPMN error (a script): its own boundary events catch it first, then
-    /// those of the enclosing sub-processes; uncaught, the instance stops in an incident.
+    /// the enclosing event sub-processes and sub-processes; uncaught, the instance stops in an incident.
     mutating func throwFromActivity(_ token: Token, code: String) {
         if let boundary = catcher(on: token.node, code: code) {
             return catchAtBoundary(token: token, boundary: boundary, note: "error '\(code)' thrown")
@@ -90,22 +111,23 @@ extension Step {
         _ = throwError(code: code, fromScope: token.scope)
     }
 
-    /// Whether a sub-process around `scope` has a boundary event that catches `code`.
+    /// Whether an event sub-process or a sub-process around `scope` catches `code`.
     func enclosingCatcherExists(code: String?, fromScope scope: Int) -> Bool {
         var current = scope
-        while current != 0, let s = instance.scopes.first(where: { $0.id == current }) {
-            let inner = instance.token(s.ownerToken).map(isInnerInstance) ?? false
+        while true {
+            let s = instance.scopes.first { $0.id == current }
+            if current != 0 && s == nil { return false }
+            let inner = s.flatMap { instance.token($0.ownerToken) }.map(isInnerInstance) ?? false
+            if !inner && errorSubProcess(inScope: s?.node, code: code) != nil { return true }
+            guard let s else { return false }
             if !inner && catcher(on: s.node, code: code) != nil { return true }
             current = s.parent
         }
-        return false
     }
 
     /// Interrupts the activity a token waits at and continues at its boundary event.
     mutating func catchAtBoundary(token: Token, boundary: Int, note: String) {
         let activity = activityToken(for: token)
-        record(.error, node: activity.node, note: note)
-        remove(token: activity.id)
-        spawn(at: boundary, scope: activity.scope, via: nil)
+        fireBoundary(boundary, on: activity, interrupting: true, note: note)
     }
 }

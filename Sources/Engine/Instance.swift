@@ -16,8 +16,9 @@ public struct Token: Sendable, Hashable, Codable {
         case waitingTask
         /// Waiting for a webhook try, or for the delay before the next one.
         case waitingWebhook
-        /// Waiting at an intermediate timer catch event.
-        case waitingTimer
+        /// Waiting at an intermediate catch event, an event-based gateway or a receive task for
+        /// its message.
+        case waitingEvent
         /// Arrived at a joining gateway, waiting for the other branches.
         case joining
         /// Inside the embedded sub-process instance `scope`.
@@ -145,6 +146,10 @@ public struct Instance: Sendable, Codable {
     public var log: [String] = []
     /// The error code of an error end event nobody caught, if the instance ended by one.
     public var uncaughtError: String?
+    /// Completed activities that have a compensation handler, oldest first.
+    public var compensable: [Int] = []
+    /// For tokens at a parallel multiple catch event: the triggers (by index) that have fired.
+    public var caughtTriggers: [Int: [Int]] = [:]
 
     var nextTokenID = 1
     var nextScopeID = 1

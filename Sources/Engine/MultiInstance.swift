@@ -43,7 +43,7 @@ extension Step {
         instance.multiInstances.append(
             MultiInstanceRun(scope: scope.id, node: token.node, ownerToken: token.id, total: total, started: 0, completed: 0, sequential: multi.sequential))
         record(.entered, node: token.node, note: "\(total) instances, \(multi.sequential ? "in sequence" : "at once")")
-        armBoundaryTimers(instance.tokens[index])
+        activateBoundaryEvents(instance.tokens[index])
         for _ in 0..<(multi.sequential ? 1 : total) { startInnerInstance(scope: scope.id) }
     }
 
@@ -61,6 +61,18 @@ extension Step {
         remove(token: token.id)
         instance.multiInstances[run].completed += 1
         let state = instance.multiInstances[run]
+        // Behaviour events (`None`: after each instance, `One`: after the first) are caught by
+        // the activity's own boundary events, which let it go on.
+        if let multi = process.nodes[token.node].multiInstance, let event = multi.behaviorEvent, !multi.behaviorOnce || state.completed == 1,
+            let owner = instance.token(state.ownerToken)
+        {
+            for boundary in process.nodes[token.node].boundaryEvents {
+                if case .boundary(_, let triggers, _) = process.nodes[boundary].kind, triggers.contains(where: { event.isCaught(by: $0) }) {
+                    record(.waiting, node: token.node, note: "behavior event \(event.name) caught by '\(process.nodes[boundary].id)'")
+                    spawn(at: boundary, scope: owner.scope, via: nil)
+                }
+            }
+        }
         var done = state.completed >= state.total
         if !done, let condition = process.nodes[token.node].multiInstance?.completionCondition {
             var scope = instance.context

@@ -154,76 +154,136 @@ public struct Simulation: Sendable {
 
     /// Runs one instance until it completes, stops in an incident, or can go no further.
     /// `observe` sees the history as it grows, for a live trace.
-    ///
-    /// A discrete-event loop: effects that need no time (people, webhook tries, notifications)
-    /// run first, in order; then the clock moves to the earliest timer or retry, through the
-    /// scheduler (a scheduled wait, or a virtual clock in tests).
     /// `horizon`: timed events after this moment are left pending (a cycle without end would
     /// otherwise run forever).
     public func run(
         id: String, context: JSONObject, initiator: String, horizon: Date? = nil, observe: (([HistoryEntry], Instance) -> Void)? = nil
     ) async -> Instance {
-        var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now)
+        await runAll([Start(engine: engine, id: id, context: context)], initiator: initiator, horizon: horizon, observe: observe)[0]
+    }
+
+    /// An instance to start: which process, its id and variables.
+    public struct Start: Sendable {
+        public var engine: Engine
+        public var id: String
+        public var context: JSONObject
+
+        public init(engine: Engine, id: String, context: JSONObject) {
+            self.engine = engine
+            self.id = id
+            self.context = context
+        }
+    }
+
+    /// Runs instances side by side on one clock, in the order given (each runs until it waits
+    /// before the next starts). Signals one throws reach the others; a message goes to the
+    /// first instance that waits for it, or starts an instance of a `partners` process (the
+    /// other processes of the file) whose message start event it names. Returns every instance,
+    /// the started ones first, then those messages and signals started.
+    ///
+    /// A discrete-event loop: effects that need no time (people, webhook tries, notifications,
+    /// messages) run first, in order; then the clock moves to the earliest timer or retry,
+    /// through the scheduler (a scheduled wait, or a virtual clock in tests). `observe` sees the
+    /// first instance's history as it grows.
+    public func runAll(
+        _ starts: [Start], partners: [Engine] = [], initiator: String, horizon: Date? = nil,
+        observe: (([HistoryEntry], Instance) -> Void)? = nil
+    ) async -> [Instance] {
+        var engines: [Engine] = []
+        var instances: [Instance] = []
         var shown = 0
-        func show(_ instance: Instance) {
-            if let observe, instance.history.count > shown {
-                observe(Array(instance.history[shown...]), instance)
-                shown = instance.history.count
+        func show() {
+            if let observe, let first = instances.first, first.history.count > shown {
+                observe(Array(first.history[shown...]), first)
+                shown = first.history.count
             }
         }
-        show(instance)
-        var queue = effects[...]
-        var timed: [(due: Date, order: Int, event: EngineEvent)] = []
+        var queue: [(instance: Int, effect: Effect)] = []
+        var timed: [(due: Date, order: Int, instance: Int, event: EngineEvent)] = []
         var order = 0
+        func begin(_ engine: Engine, id: String, context: JSONObject, at start: Int? = nil) {
+            let (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now, at: start)
+            engines.append(engine)
+            instances.append(instance)
+            queue.append(contentsOf: effects.map { (instances.count - 1, $0) })
+        }
+        func isLive(_ i: Int) -> Bool { instances[i].status == .waiting || instances[i].status == .running }
+        var pendingStarts = starts[...]
         while true {
-            guard let effect = queue.popFirst() else {
+            guard !queue.isEmpty else {
+                if let next = pendingStarts.popFirst() {
+                    begin(next.engine, id: next.id, context: next.context)
+                    show()
+                    continue
+                }
                 // Nothing immediate is left: move the clock to the next timed event.
-                guard !timed.isEmpty, instance.status == .waiting || instance.status == .running else { break }
+                timed.removeAll { !isLive($0.instance) }
+                guard !timed.isEmpty else { break }
                 timed.sort { ($0.due, $0.order) < ($1.due, $1.order) }
                 if let horizon, timed[0].due > horizon { break }
                 let next = timed.removeFirst()
                 let wait = next.due.timeIntervalSince(scheduler.now)
                 if wait > 0 { await scheduler.sleep(seconds: wait) }
-                queue.append(contentsOf: engine.handle(next.event, in: &instance, now: scheduler.now))
-                show(instance)
+                let effects = engines[next.instance].handle(next.event, in: &instances[next.instance], now: scheduler.now)
+                queue.append(contentsOf: effects.map { (next.instance, $0) })
+                show()
                 continue
             }
+            let (i, effect) = queue.removeFirst()
+            let engine = engines[i]
             // Every effect is carried out, even after the instance ended: a final webhook failure
             // both notifies people and leaves by the interrupt flow in one step.
             var event: EngineEvent?
             switch effect {
             case .openTask(let token, let node):
                 // A terminate end event or a caught error may have removed the token meanwhile.
-                guard instance.token(token) != nil else { continue }
+                guard instances[i].token(token) != nil else { continue }
                 let flowNode = engine.process.nodes[node]
-                let by = performer(for: flowNode, instance: instance)
+                let by = performer(for: flowNode, instance: instances[i])
                 event = .taskCompleted(token: token, by: by, variables: answers.answer(for: flowNode)?.variables ?? JSONObject())
             case .callWebhook(let token, let node, let attempt, let key):
-                guard instance.token(token) != nil else { continue }
+                guard instances[i].token(token) != nil else { continue }
                 let flowNode = engine.process.nodes[node]
                 guard let webhook = flowNode.webhook else { continue }
                 let call = WebhookCall(
-                    instanceID: instance.id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
-                    context: instance.context, attempt: attempt, idempotencyKey: key)
+                    instanceID: instances[i].id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
+                    context: instances[i].context, attempt: attempt, idempotencyKey: key)
                 event = .webhookFinished(token: token, outcome: await performer.perform(call))
             case .scheduleRetry(let token, _, let delay, _):
-                timed.append((scheduler.now.addingTimeInterval(delay), order, .retryDue(token: token)))
+                timed.append((scheduler.now.addingTimeInterval(delay), order, i, .retryDue(token: token)))
                 order += 1
             case .scheduleTimer(let timer, let due):
-                timed.append((due, order, .timerFired(timer: timer)))
+                timed.append((due, order, i, .timerFired(timer: timer)))
                 order += 1
             case .notify(let node, let recipients, let message):
                 for user in resolve(recipients) {
                     let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
-                    instance.notifications.append(notification)
-                    for sink in sinks { await sink.deliver(notification, instance: instance) }
+                    instances[i].notifications.append(notification)
+                    for sink in sinks { await sink.deliver(notification, instance: instances[i]) }
+                }
+            case .throwSignal(let name):
+                for j in instances.indices where j != i && isLive(j) {
+                    let effects = engines[j].handle(.signal(name: name), in: &instances[j], now: scheduler.now)
+                    queue.append(contentsOf: effects.map { (j, $0) })
+                }
+                for partner in partners where partner.process.id != engine.process.id {
+                    if let start = partner.startEvent(for: .signal(name)) {
+                        begin(partner, id: "\(instances[0].id)-\(instances.count)", context: JSONObject(), at: start)
+                    }
+                }
+            case .sendMessage(let name, let variables):
+                if let j = instances.indices.first(where: { $0 != i && engines[$0].catches(.message(name), in: instances[$0]) }) {
+                    let effects = engines[j].handle(.message(name: name, variables: variables), in: &instances[j], now: scheduler.now)
+                    queue.append(contentsOf: effects.map { (j, $0) })
+                } else if let partner = partners.first(where: { $0.process.id != engine.process.id && $0.startEvent(for: .message(name)) != nil }) {
+                    begin(partner, id: "\(instances[0].id)-\(instances.count)", context: variables, at: partner.startEvent(for: .message(name)))
                 }
             }
             if let event {
-                queue.append(contentsOf: engine.handle(event, in: &instance, now: scheduler.now))
-                show(instance)
+                queue.append(contentsOf: engine.handle(event, in: &instances[i], now: scheduler.now).map { (i, $0) })
             }
+            show()
         }
-        return instance
+        return instances
     }
 }

@@ -13,43 +13,48 @@ extension Step {
         effects.append(.scheduleTimer(timer: pending.id, due: due))
     }
 
-    /// Starts the timers on the boundary of the activity the token now waits in.
-    mutating func armBoundaryTimers(_ token: Token) {
-        // Inner instances of a multi-instance activity share the whole activity's timers.
-        if isInnerInstance(token) { return }
-        for boundary in process.nodes[token.node].boundaryEvents {
-            if case .timerBoundary(_, let timer, _) = process.nodes[boundary].kind {
-                arm(timer, node: boundary, token: token.id)
-            }
-        }
-    }
-
     mutating func fire(timer id: Int) {
         // A timer whose activity already ended was removed with it: nothing to do.
-        guard let pending = instance.timers.first(where: { $0.id == id }),
-            let token = instance.token(pending.token)
-        else { return }
+        guard let pending = instance.timers.first(where: { $0.id == id }) else { return }
         instance.timers.removeAll { $0.id == id }
-        switch process.nodes[pending.node].kind {
-        case .timerCatch:
-            guard token.node == pending.node, token.state == .waitingTimer else { return }
-            leave(token.id)
-        case .timerBoundary(let host, let timer, let cancelActivity):
-            guard token.node == host else { return }
-            if cancelActivity {
-                if case .inSubProcess(let scope) = token.state {
-                    clear(scope: scope)
-                    drop(scope: scope)
-                }
-                if let run = instance.webhookRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .pending }) {
-                    instance.webhookRuns[run].outcome = .interrupted
-                }
-                record(.error, node: host, note: "interrupted by timer '\(process.nodes[pending.node].id)' (\(timer.source))")
-                remove(token: token.id)
-            } else {
+        let node = process.nodes[pending.node]
+        // The timer start event of an event sub-process: its scope is the one `token` owns.
+        if case .eventStart(let triggers, let interrupting) = node.kind, let sub = node.scope {
+            let scope = pending.token == 0 ? 0 : instance.scopes.first { $0.ownerToken == pending.token }?.id
+            guard let scope, scope == 0 ? instance.status != .completed : true else { return }
+            if case .timer(let timer)? = triggers.first(where: { if case .timer = $0 { true } else { false } }),
+                !interrupting, timer.due(firing: pending.firing + 1, startedAt: pending.startedAt) != nil
+            {
+                arm(timer, node: pending.node, token: pending.token, firing: pending.firing + 1, startedAt: pending.startedAt)
+            }
+            return startEventSubProcess(sub, in: scope, interrupting: interrupting)
+        }
+        guard let token = instance.token(pending.token) else { return }
+        switch node.kind {
+        case .catchEvent(let triggers, _):
+            if process.nodes[token.node].kind == .eventBasedGateway, token.state == .waitingEvent {
+                return passGateway(token: token.id, to: pending.node)
+            }
+            guard token.node == pending.node, token.state == .waitingEvent,
+                let index = triggers.firstIndex(where: { if case .timer = $0 { true } else { false } })
+            else { return }
+            // A cycle fires once per repetition, each firing sending a token on (betsy's reading
+            // of timeCycle on an intermediate event); the last firing moves the waiting token.
+            if case .timer(let timer) = triggers[index], timer.due(firing: pending.firing + 1, startedAt: pending.startedAt) != nil {
+                arm(timer, node: pending.node, token: token.id, firing: pending.firing + 1, startedAt: pending.startedAt)
+                let copy = Token(id: instance.nextTokenID, node: token.node, scope: token.scope, arrivedVia: token.arrivedVia, state: .waitingEvent)
+                instance.nextTokenID += 1
+                instance.tokens.append(copy)
+                return catchAt(token: copy.id, index: index)
+            }
+            catchAt(token: token.id, index: index)
+        case .boundary(let host, let triggers, let cancelActivity):
+            guard token.node == host, isActive(token) else { return }
+            if !cancelActivity, case .timer(let timer)? = triggers.first(where: { if case .timer = $0 { true } else { false } }) {
                 arm(timer, node: pending.node, token: token.id, firing: pending.firing + 1, startedAt: pending.startedAt)
             }
-            spawn(at: pending.node, scope: token.scope, via: nil)
+            let source = triggers.compactMap { if case .timer(let t) = $0 { t.source } else { nil } }.first ?? ""
+            fireBoundary(pending.node, on: token, interrupting: cancelActivity, note: "timer '\(node.id)' (\(source))")
         default:
             return
         }

@@ -18,7 +18,7 @@ extension Step {
         instance.webhookRuns.append(WebhookRun(node: token.node, token: token.id, idempotencyKey: key))
         record(.entered, node: token.node)
         effects.append(.callWebhook(token: token.id, node: token.node, attempt: 1, idempotencyKey: key))
-        armBoundaryTimers(token)
+        activateBoundaryEvents(token)
     }
 
     func runIndex(token: Int) -> Int? {

@@ -370,3 +370,10 @@ struct ExpressionParser {
         }
     }
 }
+
+extension FEELExpression: Equatable {
+    /// Two expressions are equal when they were written the same way in the same dialect.
+    public static func == (lhs: FEELExpression, rhs: FEELExpression) -> Bool {
+        lhs.source == rhs.source && lhs.dialect == rhs.dialect
+    }
+}

@@ -92,6 +92,27 @@ public struct ProcessDefinition: Sendable {
         nodes.indices.filter { nodes[$0].scope == scope && nodes[$0].kind == .startEvent }
     }
 
+    /// The event sub-processes directly inside a scope (`nil` for the process level).
+    public func eventSubProcesses(inScope scope: Int?) -> [Int] {
+        nodes.indices.filter { nodes[$0].scope == scope && nodes[$0].kind == .subProcess(.event) }
+    }
+
+    /// The start event of an event sub-process, with its triggers.
+    public func eventStart(of subProcess: Int) -> (node: Int, triggers: [EventTrigger], interrupting: Bool)? {
+        for i in nodes.indices where nodes[i].scope == subProcess {
+            if case .eventStart(let triggers, let interrupting) = nodes[i].kind { return (i, triggers, interrupting) }
+        }
+        return nil
+    }
+
+    /// Start events of the process level that a message or signal triggers.
+    public func triggeredStarts() -> [(node: Int, triggers: [EventTrigger])] {
+        nodes.indices.compactMap { i in
+            if nodes[i].scope == nil, case .eventStart(let triggers, _) = nodes[i].kind { return (i, triggers) }
+            return nil
+        }
+    }
+
     /// The display name of the process: its name, else its pool's, else its id.
     public var displayName: String { name ?? participantName ?? id }
 }
@@ -108,10 +129,75 @@ public enum EndEventKind: Sendable, Equatable {
     case terminate
     /// An error end event; `code` is the referenced error's errorCode (or its id/name).
     case error(code: String?)
+    /// An end event that throws: a message, signal, escalation, cancel or compensation.
+    case throwing([EventTrigger])
+}
+
+/// What an event waits for or throws: one event definition.
+public enum EventTrigger: Sendable, Equatable {
+    /// A message, by the message's name (else its id).
+    case message(String)
+    /// A signal, by the signal's name (else its id).
+    case signal(String)
+    case timer(TimerDefinition)
+    /// An error; a nil code catches every error.
+    case error(code: String?)
+    /// An escalation; a nil code catches every escalation.
+    case escalation(code: String?)
+    case conditional(FEELExpression)
+    case cancel
+    /// Compensation of one activity (by id), or of every completed activity of the scope.
+    case compensate(activity: String?)
+    /// A link: a go-to within one process level, by the link's name.
+    case link(String)
+
+    /// The event definition's element name without "EventDefinition".
+    public var name: String {
+        switch self {
+        case .message: "message"
+        case .signal: "signal"
+        case .timer: "timer"
+        case .error: "error"
+        case .escalation: "escalation"
+        case .conditional: "conditional"
+        case .cancel: "cancel"
+        case .compensate: "compensate"
+        case .link: "link"
+        }
+    }
+
+    /// Whether a thrown `self` is caught by a catch event waiting for `other`.
+    public func isCaught(by other: EventTrigger) -> Bool {
+        switch (self, other) {
+        case (.message(let a), .message(let b)), (.signal(let a), .signal(let b)), (.link(let a), .link(let b)): a == b
+        case (.error(let a), .error(let b)), (.escalation(let a), .escalation(let b)): b == nil || a == b
+        case (.cancel, .cancel): true
+        case (.compensate, .compensate): true
+        default: false
+        }
+    }
+}
+
+/// How a sub-process node runs its content.
+public enum SubProcessKind: Sendable, Equatable {
+    case embedded
+    /// A transaction: a cancel end event inside compensates it and leaves by its cancel boundary event.
+    case transaction
+    /// An ad-hoc sub-process: every inner activity without incoming flow starts, in parallel or
+    /// one after the other.
+    case adHoc(sequential: Bool)
+    /// An event sub-process: not reached by flows; its start event's trigger starts it while
+    /// the enclosing scope runs.
+    case event
+    /// A call activity, with the called process copied in as its content.
+    case call(calledElement: String)
 }
 
 public enum NodeKind: Sendable, Equatable {
     case startEvent
+    /// A start event with a trigger: of an event sub-process, or a message/signal/timer start
+    /// of a process.
+    case eventStart(triggers: [EventTrigger], interrupting: Bool)
     case endEvent(EndEventKind)
     case task(TaskKind)
     case exclusiveGateway
@@ -120,13 +206,15 @@ public enum NodeKind: Sendable, Equatable {
     /// Splits like an inclusive gateway; joins when its activation condition holds (else like
     /// an inclusive join), then lets the rest of the wave pass without firing again.
     case complexGateway
-    case subProcess
-    /// An error boundary event. `errorCode` nil catches every error.
-    case errorBoundary(attachedTo: Int, errorCode: String?)
-    /// A timer boundary event: fires while its activity runs; interrupting or not.
-    case timerBoundary(attachedTo: Int, timer: TimerDefinition, cancelActivity: Bool)
-    /// An intermediate timer catch event: the token waits until it fires.
-    case timerCatch(TimerDefinition)
+    case subProcess(SubProcessKind)
+    /// Waits for the first of the events its outgoing flows lead to.
+    case eventBasedGateway
+    /// A boundary event: fires while its activity runs; interrupting or not.
+    case boundary(attachedTo: Int, triggers: [EventTrigger], cancelActivity: Bool)
+    /// An intermediate catch event: the token waits until one (or, `parallel`, every) trigger fires.
+    case catchEvent(triggers: [EventTrigger], parallel: Bool)
+    /// An intermediate throw event with event definitions: throws each, then goes on.
+    case throwEvent([EventTrigger])
     /// A none intermediate throw event: a milestone the token passes.
     case intermediateEvent
     /// An element procrun cannot run yet; kept so that references to it resolve. A process
@@ -137,18 +225,26 @@ public enum NodeKind: Sendable, Equatable {
     public var elementName: String {
         switch self {
         case .startEvent: "startEvent"
+        case .eventStart(let triggers, _): "startEvent(\(triggers.map(\.name).joined(separator: ", ")))"
         case .endEvent(.none): "endEvent"
         case .endEvent(.terminate): "endEvent(terminate)"
         case .endEvent(.error): "endEvent(error)"
+        case .endEvent(.throwing(let triggers)): "endEvent(\(triggers.map(\.name).joined(separator: ", ")))"
         case .task(let kind): kind.rawValue
         case .exclusiveGateway: "exclusiveGateway"
         case .parallelGateway: "parallelGateway"
         case .inclusiveGateway: "inclusiveGateway"
         case .complexGateway: "complexGateway"
-        case .subProcess: "subProcess"
-        case .errorBoundary: "boundaryEvent(error)"
-        case .timerBoundary(_, _, let cancel): cancel ? "boundaryEvent(timer)" : "boundaryEvent(timer, non-interrupting)"
-        case .timerCatch: "intermediateCatchEvent(timer)"
+        case .subProcess(.embedded): "subProcess"
+        case .subProcess(.transaction): "transaction"
+        case .subProcess(.adHoc): "adHocSubProcess"
+        case .subProcess(.event): "event subProcess"
+        case .subProcess(.call): "callActivity"
+        case .eventBasedGateway: "eventBasedGateway"
+        case .boundary(_, let triggers, let cancel):
+            "boundaryEvent(\(triggers.map(\.name).joined(separator: ", "))\(cancel ? "" : ", non-interrupting"))"
+        case .catchEvent(let triggers, _): "intermediateCatchEvent(\(triggers.map(\.name).joined(separator: ", ")))"
+        case .throwEvent(let triggers): "intermediateThrowEvent(\(triggers.map(\.name).joined(separator: ", ")))"
         case .intermediateEvent: "intermediateThrowEvent"
         case .unsupported(let element): element
         }
@@ -156,14 +252,21 @@ public enum NodeKind: Sendable, Equatable {
 
     public var isGateway: Bool {
         switch self {
-        case .exclusiveGateway, .parallelGateway, .inclusiveGateway, .complexGateway: true
+        case .exclusiveGateway, .parallelGateway, .inclusiveGateway, .complexGateway, .eventBasedGateway: true
         default: false
         }
     }
 
+    /// The activity a boundary event is attached to.
+    public var host: Int? {
+        if case .boundary(let host, _, _) = self { return host }
+        return nil
+    }
+
     public var isActivity: Bool {
         switch self {
-        case .task, .subProcess: true
+        case .task: true
+        case .subProcess(let kind): kind != .event
         case .unsupported(let element): ["callActivity", "transaction", "adHocSubProcess"].contains(element) || element.hasSuffix("Task")
         default: false
         }
@@ -181,8 +284,14 @@ public struct FlowNode: Sendable {
     public var incoming: [Int] = []
     public var outgoing: [Int] = []
     public var defaultFlow: Int?
-    /// Error boundary events attached to this activity.
+    /// Boundary events attached to this activity.
     public var boundaryEvents: [Int] = []
+    /// `isForCompensation`: the activity only runs as a compensation handler.
+    public var isForCompensation = false
+    /// For an activity with a compensation boundary event: the handler it is associated with.
+    public var compensationHandler: Int?
+    /// The message a send task sends or a receive task waits for (by name, else id).
+    public var message: String?
     /// The innermost lane holding the node.
     public var lane: String?
     /// `camunda:assignee` / `zeebe:assignmentDefinition assignee` / a humanPerformer, if any.
@@ -261,6 +370,10 @@ public struct MultiInstance: Sendable {
     public var cardinality: FEELExpression
     public var sequential: Bool
     public var completionCondition: FEELExpression?
+    /// The behaviour event: thrown after each inner instance completes (`behavior="None"`) or
+    /// after the first (`One`, `once`), and caught by the activity's own boundary events.
+    public var behaviorEvent: EventTrigger?
+    public var behaviorOnce = false
 
     public init(cardinality: FEELExpression, sequential: Bool, completionCondition: FEELExpression?) {
         self.cardinality = cardinality

@@ -252,6 +252,10 @@ public final class DurableRunner {
                             arguments: [instanceID, notification.node, user, message, now.timeIntervalSince1970])
                     }
                 }
+            case .throwSignal, .sendMessage:
+                // The instance has caught its own signals already; routing between stored
+                // instances is not built yet (the in-memory `run` routes them).
+                break
             }
         }
         try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, now: now, in: db)

@@ -43,15 +43,19 @@ func trace(file: String, processID: String, input: Input) async -> (trace: [Stri
         return (collapse(trace, expected: input.expected), deploymentProblem)
     }
     let scheduler = ManualScheduler()
-    var log: [String] = []
-    if input.startParallelFirst, let other = definitions.process(id: "ParallelProcess"), let otherEngine = try? Engine(process: other, scripts: TokenScriptRunner()) {
-        let parallel = await Simulation(engine: otherEngine, performer: NoWebhooks(), scheduler: scheduler)
-            .run(id: "parallel", context: [:], initiator: "betsy", horizon: scheduler.now.addingTimeInterval(input.delayMs / 1000))
-        log += parallel.log.filter { $0.hasPrefix("#") }
+    // The other processes of the file: started first (betsy's ParallelProcess), or by a message.
+    let partners = definitions.processes.filter { $0.id != processID }.compactMap { try? Engine(process: $0, scripts: TokenScriptRunner()) }
+    var starts: [Simulation.Start] = []
+    if input.startParallelFirst, let other = partners.first(where: { $0.process.id == "ParallelProcess" }) {
+        starts.append(Simulation.Start(engine: other, id: "parallel", context: [:]))
     }
+    starts.append(Simulation.Start(engine: engine, id: "main", context: input.variables))
     let start = scheduler.now
-    let instance = await Simulation(engine: engine, performer: NoWebhooks(), scheduler: scheduler)
-        .run(id: "main", context: input.variables, initiator: "betsy", horizon: start.addingTimeInterval(max(input.delayMs, 1) / 1000))
+    let instances = await Simulation(engine: engine, performer: NoWebhooks(), scheduler: scheduler)
+        .runAll(starts, partners: partners, initiator: "betsy", horizon: start.addingTimeInterval(max(input.delayMs, 1) / 1000))
+    let instance = instances[starts.count - 1]
+    var log: [String] = []
+    for other in instances where other.id != instance.id { log += other.log.filter { $0.hasPrefix("#") } }
     log += instance.log
     trace += instance.log.filter { !$0.hasPrefix("#") }
     if instance.status == .incident { trace.append("ERROR_runtime") }

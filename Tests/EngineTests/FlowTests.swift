@@ -240,7 +240,7 @@ import Values
 
     @Test func engineRefusesProcessesWithUnsupportedElements() throws {
         let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P"><startEvent id="s"/><eventBasedGateway id="c"/></process></definitions>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P"><startEvent id="s"/><choreographyTask id="c"/></process></definitions>
             """
         let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "x.bpmn")
         let process = try #require(result.definitions?.processes.first)

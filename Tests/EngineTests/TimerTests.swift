@@ -234,6 +234,6 @@ import Values
         #expect(scheduler.sleeps == [5])
         let dangling = xml.replacingOccurrences(of: "<eventDefinitionRef>T<", with: "<eventDefinitionRef>Nope<")
         #expect(BPMNLoader.load(bytes: Array(dangling.utf8), file: "r.bpmn").errors.first?.message
-            == "unsupported element 'eventDefinitionRef' to 'Nope', which is not an event definition of this file in intermediateCatchEvent (id wait)")
+            == "intermediateCatchEvent 'wait' refers to event definition 'Nope', which is not declared at the root of this file")
     }
 }

@@ -174,24 +174,24 @@ func process(_ body: String) -> String {
         #expect(badFlag.stderr.hasPrefix("procrun: error: "))
         #expect(badFlag.stderr.split(separator: "\n").count == 1)
 
-        let unsupported = try CLI.temporaryFile("u.bpmn", process("<startEvent id=\"s\"/>\n<eventBasedGateway id=\"Gateway_1\"/>"))
+        let unsupported = try CLI.temporaryFile("u.bpmn", process("<startEvent id=\"s\"/>\n<choreographyTask id=\"Gateway_1\"/>"))
         let refused = try CLI.run([unsupported])
         #expect(refused.status == 2)
-        #expect(refused.stderr == "\(unsupported):5:1: error: unsupported element 'eventBasedGateway' (id Gateway_1)\n")
+        #expect(refused.stderr == "\(unsupported):5:1: error: unsupported element 'choreographyTask' (id Gateway_1)\n")
     }
 
     @Test func nonExecutableProcessWithUnsupportedElementsIsRefusedWhenRun() throws {
         let file = try CLI.temporaryFile("n.bpmn", """
             <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
-            <process id="P"><startEvent id="s"/><eventBasedGateway id="c"/></process>
+            <process id="P"><startEvent id="s"/><choreographyTask id="c"/></process>
             </definitions>
             """)
         let validate = try CLI.run(["validate", file])
         #expect(validate.status == 0)
-        #expect(validate.stderr.contains("warning: unsupported element 'eventBasedGateway' (id c) in a process that is not executable"))
+        #expect(validate.stderr.contains("warning: unsupported element 'choreographyTask' (id c) in a process that is not executable"))
         let run = try CLI.run([file])
         #expect(run.status == 2)
-        #expect(run.stderr.contains("\(file):2:37: error: unsupported element 'eventBasedGateway' (id c)"))
+        #expect(run.stderr.contains("\(file):2:37: error: unsupported element 'choreographyTask' (id c)"))
     }
 }
 
