@@ -109,6 +109,9 @@ struct ModelBuilder {
                 continue
             }
         }
+        var rules = StaticRules(index: index, stripPrefix: stripPrefix)
+        rules.check(root: root, executable: Set(processes.filter(\.isExecutable).map(\.id)))
+        diagnostics += rules.diagnostics
         let originals = processes
         for i in processes.indices {
             diagnostics += processes[i].inlineCalls(from: originals)
@@ -159,6 +162,8 @@ struct ModelBuilder {
         var gatewayDirection: [Int: String] = [:]
         /// `association` source → target ids (compensation boundary event → handler).
         var associations: [(source: String, target: String)] = []
+        /// Event-based gateways (and receive tasks) marked `instantiate="true"`.
+        var instantiating: Set<Int> = []
     }
 
     /// A broken BPMN rule: an error in an executable process, a warning (kept for `run`) elsewhere.
@@ -277,6 +282,7 @@ struct ModelBuilder {
         }
 
         validate(nodes: nodes, flows: flows, processID: id, problem: { builder, location, message in problem(&builder, location, message) })
+        validateEvents(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
         validateDeclarations(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
 
         if !nodes.isEmpty && !nodes.contains(where: { $0.scope == nil && ($0.kind == .startEvent || { if case .eventStart = $0 { true } else { false } }($0.kind)) }) {
@@ -382,6 +388,45 @@ struct ModelBuilder {
         }
     }
 
+    /// Where events may stand: start and end events, cancel end events, link pairs, event-based
+    /// gateways that instantiate.
+    mutating func validateEvents(nodes: [FlowNode], flows: [SequenceFlow], scan: ProcessScan, problem: (inout ModelBuilder, SourceLocation, String) -> Void) {
+        for node in nodes {
+            let what = "\(node.kind.elementName) '\(node.id)'"
+            let parent = node.scope.map { nodes[$0].kind }
+            switch node.kind {
+            case .startEvent, .eventStart, .endEvent:
+                if case .subProcess(.adHoc)? = parent {
+                    problem(&self, node.location, "\(what) stands in ad-hoc sub-process '\(nodes[node.scope!].id)'; BPMN forbids start and end events in an ad-hoc sub-process")
+                }
+            default:
+                break
+            }
+            if case .endEvent(.throwing(let triggers)) = node.kind, triggers.contains(.cancel), parent != .subProcess(.transaction) {
+                problem(&self, node.location, "cancel \(what) is not directly inside a transaction; BPMN allows cancel end events only in a transaction sub-process")
+            }
+            if case .catchEvent(let triggers, _) = node.kind {
+                for case .link(let name) in triggers {
+                    let sources = nodes.filter { $0.scope == node.scope && $0.kind == .throwEvent([.link(name)]) }
+                    if sources.isEmpty {
+                        problem(&self, node.location, "link catch event '\(node.id)' (link '\(name)') has no link throw event of the same name on its level; BPMN requires at least one source")
+                    }
+                }
+            }
+            if node.kind == .eventBasedGateway {
+                for flow in node.outgoing {
+                    let target = nodes[flows[flow].target]
+                    if target.kind == .task(.receiveTask), !target.boundaryEvents.isEmpty {
+                        problem(&self, target.location, "receive task '\(target.id)' follows event-based gateway '\(node.id)' and has boundary events; BPMN forbids attached events on receive tasks of an event gateway")
+                    }
+                }
+            }
+        }
+        for i in scan.instantiating where nodes[i].kind == .eventBasedGateway && !nodes[i].incoming.isEmpty {
+            problem(&self, nodes[i].location, "event-based gateway '\(nodes[i].id)' instantiates the process and has incoming sequence flows; BPMN allows none on an instantiating gateway")
+        }
+    }
+
     /// Rules about what nodes declare: their incoming/outgoing references, gateway directions,
     /// lone conditional flows, and nodes a started process could never reach.
     mutating func validateDeclarations(
@@ -435,7 +480,7 @@ struct ModelBuilder {
         "dataObjectReference", "dataStoreReference", "property", "ioSpecification", "dataInputAssociation",
         "dataOutputAssociation", "auditing", "monitoring", "incoming", "outgoing", "categoryValue",
         "resourceRole", "performer", "humanPerformer", "potentialOwner", "rendering", "dataInput", "dataOutput",
-        "inputSet", "outputSet",
+        "inputSet", "outputSet", "supportedInterfaceRef", "ioBinding", "correlationSubscription",
     ]
 
     mutating func unsupported(_ element: XMLElement, id: String?, location: SourceLocation, detail: String = "", into scan: inout ProcessScan) {
@@ -562,6 +607,7 @@ struct ModelBuilder {
                     if !declaredIn.isEmpty { scan.declaredIncoming[countBefore] = declaredIn }
                     if !declaredOut.isEmpty { scan.declaredOutgoing[countBefore] = declaredOut }
                     if let direction = element.attribute("gatewayDirection") { scan.gatewayDirection[countBefore] = direction }
+                    if element.attribute("instantiate")?.trimmingWhitespace() == "true" { scan.instantiating.insert(countBefore) }
                 }
             }
             func node(_ kind: NodeKind) -> FlowNode {
@@ -733,10 +779,15 @@ struct ModelBuilder {
                     continue
                 }
                 // Error and cancel boundary events always interrupt.
-                let interrupts = read.triggers.contains { if case .error = $0 { true } else { $0 == .cancel } }
+                let interrupts = read.triggers.contains {
+                    switch $0 {
+                    case .error, .cancel, .compensate: true
+                    default: false
+                    }
+                }
                 let cancel = interrupts || element.attribute("cancelActivity")?.trimmingWhitespace() != "false"
                 if interrupts, element.attribute("cancelActivity")?.trimmingWhitespace() == "false" {
-                    structural(location, "boundary event '\(nodeID)' catches \(read.triggers[0].name) with cancelActivity=\"false\"; BPMN requires error and cancel boundary events to interrupt", &scan)
+                    structural(location, "boundary event '\(nodeID)' catches \(read.triggers[0].name) with cancelActivity=\"false\"; BPMN requires error, cancel and compensation boundary events to have cancelActivity=\"true\"", &scan)
                 }
                 let index = addNode(node(.boundary(attachedTo: -1, triggers: read.triggers, cancelActivity: cancel)), into: &scan)
                 scan.attachments.append((index, attachedTo, nil))

@@ -137,6 +137,13 @@ struct LocationIndex {
         return SourceLocation(file: file, line: low + 1, column: column)
     }
 
+    /// Locates an element out of document order: its first start tag on its line.
+    func locateOnLine(_ element: XMLElement) -> SourceLocation {
+        var copy = self
+        copy.cursor = lineStarts[min(max(0, element.line - 1), lineStarts.count - 1)]
+        return copy.locate(element)
+    }
+
     mutating func locate(_ element: XMLElement) -> SourceLocation {
         let line = max(1, element.line)
         let needle = Array(("<" + element.qualifiedName).utf8)
