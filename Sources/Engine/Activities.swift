@@ -34,6 +34,13 @@ extension Step {
             if let code = outcome.thrownError {
                 return throwFromActivity(token, code: code)
             }
+            if outcome.duration > 0 {
+                // A script that works for a while: the task waits on a timer of its own.
+                instance.tokens[index].state = .waitingEvent
+                record(.entered, node: token.node, note: "working for \(outcome.duration) s")
+                activateBoundaryEvents(token)
+                return arm(TimerDefinition(seconds: outcome.duration), node: token.node, token: token.id)
+            }
             leave(token.id)
         default:
             leave(token.id)

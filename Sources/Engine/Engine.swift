@@ -258,7 +258,8 @@ struct Step {
                 guard instance.token(token.id)?.node == token.node else { return }
                 throwTrigger(trigger, from: token)
             }
-            if instance.token(token.id)?.node == token.node, !triggers.contains(where: { if case .link = $0 { true } else { false } }) {
+            // A link moved the token; a compensation makes it wait for its handlers.
+            if let current = instance.token(token.id), current.node == token.node, current.state == .ready {
                 leave(token.id)
             }
         case .eventBasedGateway:
@@ -369,6 +370,7 @@ struct Step {
         instance.timers.removeAll { $0.token == tokenID }
         if flows.isEmpty {
             remove(token: tokenID)
+            if !instance.awaitingCompensation.isEmpty { compensationHandlerEnded(tokenID) }
             scopeMayHaveFinished(token.scope)
             return
         }

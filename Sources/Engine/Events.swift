@@ -40,7 +40,7 @@ extension Step {
                 pendingSignals = []
                 for name in signals { deliver(.signal(name)) }
             }
-            if instance.token(token.id) != nil { finish(token) }
+            if let current = instance.token(token.id), current.state == .ready { finish(current) }
         }
     }
 

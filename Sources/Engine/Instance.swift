@@ -150,6 +150,8 @@ public struct Instance: Sendable, Codable {
     public var compensable: [Int] = []
     /// For tokens at a parallel multiple catch event: the triggers (by index) that have fired.
     public var caughtTriggers: [Int: [Int]] = [:]
+    /// Tokens at compensation throw events, waiting for the handler tokens they started.
+    public var awaitingCompensation: [Int: [Int]] = [:]
 
     var nextTokenID = 1
     var nextScopeID = 1

@@ -12,12 +12,18 @@ public struct ScriptOutcome: Sendable {
     public var thrownError: String?
     /// The script failed: the instance stops in an incident.
     public var failure: String?
+    /// How long the script works, in seconds: the task stays active that long (on the
+    /// runner's clock, so a boundary timer can interrupt it) before the token moves on.
+    public var duration: Double
 
-    public init(variables: JSONObject = JSONObject(), log: [String] = [], thrownError: String? = nil, failure: String? = nil) {
+    public init(
+        variables: JSONObject = JSONObject(), log: [String] = [], thrownError: String? = nil, failure: String? = nil, duration: Double = 0
+    ) {
         self.variables = variables
         self.log = log
         self.thrownError = thrownError
         self.failure = failure
+        self.duration = duration
     }
 }
 

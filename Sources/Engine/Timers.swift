@@ -48,6 +48,10 @@ extension Step {
                 return catchAt(token: copy.id, index: index)
             }
             catchAt(token: token.id, index: index)
+        case .task:
+            // A script's working time is over.
+            guard token.node == pending.node, token.state == .waitingEvent else { return }
+            leave(token.id)
         case .boundary(let host, let triggers, let cancelActivity):
             guard token.node == host, isActive(token) else { return }
             if !cancelActivity, case .timer(let timer)? = triggers.first(where: { if case .timer = $0 { true } else { false } }) {

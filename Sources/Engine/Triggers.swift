@@ -297,7 +297,12 @@ extension Step {
         case .escalation(let code):
             throwEscalation(code: code, from: token)
         case .compensate(let activity):
-            compensate(activity: activity, inScope: token.scope, nodeScope: process.nodes[token.node].scope)
+            // The throw event waits for its handlers (BPMN's waitForCompletion).
+            let handlers = compensate(activity: activity, inScope: token.scope, nodeScope: process.nodes[token.node].scope)
+            if !handlers.isEmpty, let index = tokenIndex(token.id) {
+                instance.tokens[index].state = .waitingEvent
+                instance.awaitingCompensation[token.id] = handlers
+            }
         case .link(let name):
             jump(token, toLink: name)
         case .cancel:
@@ -349,19 +354,36 @@ extension Step {
 
     /// Runs the compensation handlers of completed activities, newest first: of `activity`
     /// only, or of every activity inside the node scope `nodeScope`. Handlers run in `scope`.
-    mutating func compensate(activity: String?, inScope scope: Int, nodeScope: Int?) {
+    /// Returns the handler tokens.
+    @discardableResult
+    mutating func compensate(activity: String?, inScope scope: Int, nodeScope: Int?) -> [Int] {
         var handled: [Int] = []
+        var tokens: [Int] = []
         for node in instance.compensable.reversed() {
             if let activity, process.nodes[node].id != activity { continue }
             if activity == nil, !isInside(node, nodeScope) { continue }
             guard let handler = process.nodes[node].compensationHandler else { continue }
             record(.waiting, node: node, note: "compensated by '\(process.nodes[handler].id)'")
+            tokens.append(instance.nextTokenID)
             spawn(at: handler, scope: scope, via: nil)
             handled.append(node)
         }
         for node in handled {
             if let i = instance.compensable.lastIndex(of: node) { instance.compensable.remove(at: i) }
         }
+        return tokens
+    }
+
+    /// A compensation handler's token ended: the throw event that waits for it goes on once
+    /// all its handlers are done.
+    mutating func compensationHandlerEnded(_ id: Int) {
+        guard let thrower = instance.awaitingCompensation.first(where: { $0.value.contains(id) })?.key else { return }
+        instance.awaitingCompensation[thrower]?.removeAll { $0 == id }
+        guard instance.awaitingCompensation[thrower]?.isEmpty == true else { return }
+        instance.awaitingCompensation[thrower] = nil
+        guard let token = instance.token(thrower) else { return }
+        if case .endEvent = process.nodes[token.node].kind { return finish(token) }
+        leave(thrower)
     }
 
     /// Whether a node lies (at any depth) inside the sub-process node `scope` (nil: the process).

@@ -42,6 +42,12 @@ public struct TimerDefinition: Sendable, Equatable {
         }
     }
 
+    /// A duration of `seconds`.
+    public init(seconds: Double) {
+        kind = .duration(seconds)
+        source = "PT\(seconds)S"
+    }
+
     /// When the `firing`-th firing (from 1) is due, for a timer started at `start`; nil when a
     /// cycle has no more repetitions.
     public func due(firing: Int, startedAt start: Date) -> Date? {
