@@ -93,6 +93,8 @@ struct InstanceInputs: ParsableArguments {
         var process: ProcessDefinition
         /// The process prepared to run: elements procrun cannot run are refused here.
         var engine: Engine
+        /// The file's other runnable processes: messages and signals may start them.
+        var partners: [Engine]
         var xml: [UInt8]
         var context: JSONObject
         var answers: Answers
@@ -104,7 +106,8 @@ struct InstanceInputs: ParsableArguments {
 
     /// Reads and checks every input; any problem is a diagnostic and exit 2.
     func load() throws(ExitWith) -> Loaded {
-        let (_, process) = try Inputs.process(file, id: self.process)
+        let (definitions, process) = try Inputs.process(file, id: self.process)
+        let partners = definitions.processes.filter { $0.id != process.id && $0.isExecutable }.compactMap { try? Engine(process: $0) }
         let engine: Engine
         do {
             engine = try Engine(process: process)
@@ -123,7 +126,7 @@ struct InstanceInputs: ParsableArguments {
             throw Inputs.fail([error])
         }
         return Loaded(
-            process: process, engine: engine, xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
+            process: process, engine: engine, partners: partners, xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
             answers: parsedAnswers, answersJSON: answersJSON, directory: parsedDirectory, directoryJSON: directoryJSON,
             initiator: Inputs.initiator(initiator, context: context))
     }

@@ -55,11 +55,19 @@ struct RunCommand: AsyncParsableCommand {
         if !json { trace.header(instanceID: id) }
         let observe: (([HistoryEntry], Instance) -> Void)? =
             json ? nil : { entries, instance in trace.print(entries, instance: instance) }
-        let instance = await simulation.run(id: id, context: loaded.context, initiator: loaded.initiator, observe: observe)
+        // Messages and signals may start the file's other processes (another pool).
+        let instances = await simulation.runAll(
+            [Simulation.Start(engine: engine, id: id, context: loaded.context)], partners: loaded.partners, initiator: loaded.initiator,
+            observe: observe)
+        let instance = instances[0]
         if json {
             Swift.print(JSONWriter.string(Report.json(instance, process: process), pretty: true))
         } else {
             trace.summary(instance)
+            for other in instances.dropFirst() {
+                let name = loaded.partners.first { $0.process.id == other.processID }?.process.displayName ?? other.processID
+                Swift.print("also ran: \(name) (\(other.id)), started by a message or signal: \(other.status.rawValue)")
+            }
         }
         try Inputs.exit(for: instance.status)
     }
