@@ -285,7 +285,12 @@ struct ModelBuilder {
         validateEvents(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
         validateDeclarations(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
 
-        if !nodes.isEmpty && !nodes.contains(where: { $0.scope == nil && ($0.kind == .startEvent || { if case .eventStart = $0 { true } else { false } }($0.kind)) }) {
+        let startsSomewhere = nodes.contains { node in
+            guard node.scope == nil else { return false }
+            if case .eventStart = node.kind { return true }
+            return node.kind == .startEvent || (node.instantiate && node.incoming.isEmpty)
+        }
+        if !nodes.isEmpty && !startsSomewhere {
             problem(&self, location, "process '\(id)' has no start event; BPMN needs a start event to start an instance")
         }
 
@@ -422,6 +427,55 @@ struct ModelBuilder {
                 }
             }
         }
+        // A level with a start event has an end event, and one with an end event has a start event.
+        let levels: [Int?] = [nil] + nodes.indices.filter { if case .subProcess(let kind) = nodes[$0].kind { kind != .adHoc(sequential: true) && kind != .adHoc(sequential: false) } else { false } }
+        for level in levels {
+            let inside = nodes.filter { $0.scope == level }
+            let hasStart = inside.contains { if case .eventStart = $0.kind { true } else { $0.kind == .startEvent } }
+            let hasEnd = inside.contains { if case .endEvent = $0.kind { true } else { false } }
+            let owner = level.map { "\(nodes[$0].kind.elementName) '\(nodes[$0].id)'" } ?? "the process"
+            let location = level.map { nodes[$0].location } ?? inside.first?.location
+            if hasStart && !hasEnd, let location {
+                problem(&self, location, "\(owner) has a start event but no end event; BPMN requires an end event where a start event is used")
+            } else if hasEnd && !hasStart, let location {
+                problem(&self, location, "\(owner) has an end event but no start event; BPMN requires a start event where an end event is used")
+            }
+        }
+        for (i, node) in nodes.enumerated() {
+            let what = "\(node.kind.elementName) '\(node.id)'"
+            switch node.kind {
+            case .catchEvent(let triggers, _):
+                let link = triggers.contains { if case .link = $0 { true } else { false } }
+                if !link && node.incoming.isEmpty {
+                    problem(&self, node.location, "\(what) has no incoming sequence flow; BPMN requires one on an intermediate event (only a link catch event has none)")
+                }
+                if node.outgoing.isEmpty {
+                    problem(&self, node.location, "\(what) has no outgoing sequence flow; BPMN requires one on an intermediate catch event")
+                }
+            case .throwEvent(let triggers), .endEvent(.throwing(let triggers)):
+                let link = triggers.contains { if case .link = $0 { true } else { false } }
+                if case .throwEvent = node.kind {
+                    if node.incoming.isEmpty {
+                        problem(&self, node.location, "\(what) has no incoming sequence flow; BPMN requires one on an intermediate throw event")
+                    }
+                    if link && !node.outgoing.isEmpty {
+                        problem(&self, node.location, "link throw \(what) has outgoing sequence flows; BPMN continues a link at its catch event, so the throw event has none")
+                    } else if !link && node.outgoing.isEmpty {
+                        problem(&self, node.location, "\(what) has no outgoing sequence flow; BPMN requires one on an intermediate throw event (only a link throw event has none)")
+                    }
+                }
+            case .intermediateEvent:
+                if node.incoming.isEmpty || node.outgoing.isEmpty {
+                    problem(&self, node.location, "\(what) needs an incoming and an outgoing sequence flow, as every intermediate event does")
+                }
+            case .subProcess(.adHoc):
+                if !nodes.contains(where: { $0.scope == i && $0.kind.isActivity }) {
+                    problem(&self, node.location, "ad-hoc sub-process '\(node.id)' contains no activity; BPMN requires at least one")
+                }
+            default:
+                break
+            }
+        }
         for i in scan.instantiating where nodes[i].kind == .eventBasedGateway && !nodes[i].incoming.isEmpty {
             problem(&self, nodes[i].location, "event-based gateway '\(nodes[i].id)' instantiates the process and has incoming sequence flows; BPMN allows none on an instantiating gateway")
         }
@@ -449,8 +503,14 @@ struct ModelBuilder {
                 problem(&self, node.location, "converging \(what) has \(node.outgoing.count) outgoing flows; a converging gateway has at most one")
             case "Diverging" where node.incoming.count > 1:
                 problem(&self, node.location, "diverging \(what) has \(node.incoming.count) incoming flows; a diverging gateway has at most one")
+            case "Diverging" where node.outgoing.count < 2:
+                problem(&self, node.location, "diverging \(what) has \(node.outgoing.count) outgoing flow(s); a diverging gateway has more than one")
+            case "Converging" where node.incoming.count < 2:
+                problem(&self, node.location, "converging \(what) has \(node.incoming.count) incoming flow(s); a converging gateway has more than one")
             case "Mixed" where node.incoming.count < 2 || node.outgoing.count < 2:
                 problem(&self, node.location, "mixed \(what) has \(node.incoming.count) incoming and \(node.outgoing.count) outgoing flows; a mixed gateway needs more than one of each")
+            case _ where node.kind.isGateway && node.incoming.count == 1 && node.outgoing.count == 1:
+                problem(&self, node.location, "\(what) has one incoming and one outgoing flow; BPMN requires a gateway to split or join (more than one of either)")
             default:
                 break
             }
@@ -462,7 +522,7 @@ struct ModelBuilder {
             switch node.kind {
             case .startEvent, .eventStart, .boundary, .subProcess(.event): needsIncoming = false
             case .catchEvent(let triggers, _) where triggers.contains(where: { if case .link = $0 { true } else { false } }): needsIncoming = false
-            case _ where node.isForCompensation: needsIncoming = false
+            case _ where node.isForCompensation || node.instantiate: needsIncoming = false
             case _ where node.scope.map({ if case .subProcess(.adHoc) = nodes[$0].kind { true } else { false } }) ?? false: needsIncoming = false
             case .unsupported: needsIncoming = false  // already reported as unsupported
             default: needsIncoming = true
@@ -694,6 +754,7 @@ struct ModelBuilder {
                 taskNode.isForCompensation = element.attribute("isForCompensation") == "true"
                 if name == "sendTask" || name == "receiveTask", let ref = element.attribute("messageRef").map(stripPrefix) {
                     taskNode.message = messageNames[ref] ?? ref
+                    taskNode.instantiate = name == "receiveTask" && element.attribute("instantiate")?.trimmingWhitespace() == "true"
                 }
                 // Children are located in document order: extensionElements, then loop
                 // characteristics, then the script.
@@ -879,6 +940,7 @@ struct ModelBuilder {
     mutating func readMultiInstance(_ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan) -> MultiInstance? {
         var cardinality: FEELExpression?
         var completion: FEELExpression?
+        var complexBehaviors: [ComplexBehavior] = []
         var ok = true
         for child in element.children where child.namespace == Namespaces.bpmn {
             let childLocation = index.locate(child)
@@ -901,7 +963,13 @@ struct ModelBuilder {
                     structural(childLocation, "cannot parse the \(child.localName) of '\(id)': \(error.message) in '\(text)'", &scan)
                     ok = false
                 }
-            case "complexBehaviorDefinition", "loopDataInputRef", "inputDataItem", "loopDataOutputRef", "outputDataItem":
+            case "complexBehaviorDefinition":
+                if let behavior = readComplexBehavior(child, id: id, location: childLocation, scan: &scan) {
+                    complexBehaviors.append(behavior)
+                } else {
+                    ok = false
+                }
+            case "loopDataInputRef", "inputDataItem", "loopDataOutputRef", "outputDataItem":
                 unsupported(child, id: id, location: childLocation, detail: " in multiInstanceLoopCharacteristics", into: &scan)
                 ok = false
             default:
@@ -930,7 +998,27 @@ struct ModelBuilder {
         var multi = MultiInstance(cardinality: cardinality, sequential: element.attribute("isSequential")?.trimmingWhitespace() == "true", completionCondition: completion)
         multi.behaviorEvent = behaviorEvent
         multi.behaviorOnce = behavior == "One"
+        multi.complexBehaviors = behavior == "Complex" ? complexBehaviors : []
         return multi
+    }
+
+    /// A `complexBehaviorDefinition`: its `condition` and the signal its `event` throws.
+    mutating func readComplexBehavior(_ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan) -> ComplexBehavior? {
+        let conditionText = element.children.first { $0.isBPMN("condition") }?.text ?? ""
+        guard let condition = try? FEELExpression(conditionText.isEmpty ? "true" : conditionText, bare: options.bareConditions) else {
+            structural(location, "cannot parse the complexBehaviorDefinition condition of '\(id)' in '\(conditionText.trimmingWhitespace())'", &scan)
+            return nil
+        }
+        guard let event = element.children.first(where: { $0.isBPMN("event") }) else {
+            structural(location, "complexBehaviorDefinition of '\(id)' has no event; BPMN requires the event it throws", &scan)
+            return nil
+        }
+        let read = readTriggers(event, id: id, allowed: ["signal"], into: &scan)
+        guard read.ok, let trigger = read.triggers.first else {
+            if read.ok { unsupported(element, id: id, location: location, detail: " without a signal event", into: &scan) }
+            return nil
+        }
+        return ComplexBehavior(condition: condition, event: trigger)
     }
 
     func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {

@@ -18,6 +18,13 @@ struct StaticRules {
         self.stripPrefix = stripPrefix
     }
 
+    /// What a message flow may connect (besides pools).
+    static let interactionNodes: Set<String> = [
+        "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask", "businessRuleTask", "subProcess",
+        "transaction", "adHocSubProcess", "callActivity", "startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent",
+        "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "complexGateway", "eventBasedGateway",
+    ]
+
     static let rootElements: Set<String> = [
         "import", "extension", "relationship", "documentation", "extensionElements", "category", "collaboration", "choreography",
         "correlationProperty", "dataStore", "endPoint", "error", "escalation", "globalBusinessRuleTask", "globalManualTask",
@@ -87,6 +94,22 @@ struct StaticRules {
             if let format = child.attribute("textFormat"), !isMimeType(format) {
                 error(child, "\(name) has textFormat=\"\(format)\"; BPMN requires a MIME type such as text/plain")
             }
+            for attribute in ["language", "expressionLanguage", "typeLanguage"] {
+                if let uri = child.attribute(attribute), !isURI(uri) {
+                    error(child, "\(name) has \(attribute)=\"\(uri)\"; BPMN requires a URI there")
+                }
+            }
+            if ["dataInput", "dataOutput", "dataObject"].contains(name), let itemRef = ref(child, "itemSubjectRef"), let item = roots[itemRef] {
+                let collection = { (e: XMLElement) in e.attribute("isCollection")?.trimmingWhitespace() == "true" }
+                if collection(child) != collection(item) {
+                    error(child, "\(name) '\(child.attribute("id") ?? "?")' has isCollection=\"\(collection(child))\" but its item definition '\(itemRef)' has isCollection=\"\(collection(item))\"; BPMN requires them to agree")
+                }
+            }
+            if let process, executable.contains(process), ["timeDuration", "timeDate", "timeCycle", "completionCondition"].contains(name) || (name == "condition" && element.isBPMN("conditionalEventDefinition")) {
+                if !isFormal(child) {
+                    error(child, "\(name) of '\(owner(of: element))' is an informal expression (no xsi:type=\"tFormalExpression\"); BPMN requires formal expressions in executable processes")
+                }
+            }
             switch name {
             case "transformation", "from", "to", "formalExpression":
                 if child.text.trimmingWhitespace().isEmpty && child.children.isEmpty {
@@ -127,6 +150,32 @@ struct StaticRules {
             walk(child, executable: executable, process: process)
         }
         currentProcess = process
+    }
+
+    /// Whether an expression element is typed `tFormalExpression` (`xsi:type`, any prefix).
+    func isFormal(_ element: XMLElement) -> Bool {
+        guard let type = element.attribute("type", namespace: Namespaces.xsi) else { return false }
+        return type == "tFormalExpression" || type.hasSuffix(":tFormalExpression")
+    }
+
+    /// The id of the element an expression belongs to, for messages.
+    func owner(of element: XMLElement) -> String {
+        element.attribute("id") ?? element.localName
+    }
+
+    /// An absolute or relative URI reference: no spaces or control characters, `%` followed by
+    /// two hex digits, and only characters RFC 3986 allows.
+    func isURI(_ text: String) -> Bool {
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%")
+        let chars = Array(text)
+        guard !chars.isEmpty else { return false }
+        for (i, c) in chars.enumerated() {
+            guard allowed.contains(c) else { return false }
+            if c == "%" {
+                guard i + 2 < chars.count, chars[i + 1].isHexDigit, chars[i + 2].isHexDigit else { return false }
+            }
+        }
+        return true
     }
 
     func isMimeType(_ text: String) -> Bool {
@@ -301,6 +350,12 @@ struct StaticRules {
             }
             if sourcePool == targetPool {
                 error(flow, "message flow '\(id)' connects '\(source)' and '\(target)' in the same pool '\(sourcePool)'; BPMN requires a message flow to connect different pools")
+            }
+            for (end, ref) in [("starts", source), ("ends", target)] {
+                guard let node = elements[ref]?.element, !pools.contains(ref) else { continue }
+                if !StaticRules.interactionNodes.contains(node.localName) {
+                    error(flow, "message flow '\(id)' \(end) at \(node.localName) '\(ref)'; BPMN connects message flows to pools, activities and events only")
+                }
             }
             if let node = elements[source]?.element, ["startEvent", "intermediateCatchEvent", "boundaryEvent"].contains(node.localName) || node.localName.hasSuffix("Gateway") {
                 error(flow, "message flow '\(id)' starts at \(node.localName) '\(source)'; BPMN forbids a \(node.localName) as the source of a message flow")

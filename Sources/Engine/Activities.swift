@@ -10,6 +10,10 @@ extension Step {
             return startWebhook(token)
         }
         switch kind {
+        case .receiveTask where node.instantiate && node.incoming.isEmpty:
+            // The message that started the instance is the one this task receives.
+            record(.entered, node: token.node)
+            leave(token.id)
         case .receiveTask where node.message != nil:
             // A receive task with a message waits for it, like a message catch event.
             instance.tokens[index].state = .waitingEvent

@@ -61,27 +61,33 @@ extension Step {
         remove(token: token.id)
         instance.multiInstances[run].completed += 1
         let state = instance.multiInstances[run]
-        // Behaviour events (`None`: after each instance, `One`: after the first) are caught by
-        // the activity's own boundary events, which let it go on.
-        if let multi = process.nodes[token.node].multiInstance, let event = multi.behaviorEvent, !multi.behaviorOnce || state.completed == 1,
-            let owner = instance.token(state.ownerToken)
-        {
-            for boundary in process.nodes[token.node].boundaryEvents {
-                if case .boundary(_, let triggers, _) = process.nodes[boundary].kind, triggers.contains(where: { event.isCaught(by: $0) }) {
-                    record(.waiting, node: token.node, note: "behavior event \(event.name) caught by '\(process.nodes[boundary].id)'")
-                    spawn(at: boundary, scope: owner.scope, via: nil)
+        // Behaviour events (`None`: after each instance, `One`: after the first, `Complex`: when
+        // a definition's condition holds) are caught by the activity's own boundary events,
+        // which let it go on.
+        var variables = instance.context
+        variables["nrOfInstances"] = .number(Double(state.total))
+        variables["nrOfCompletedInstances"] = .number(Double(state.completed))
+        variables["nrOfActiveInstances"] = .number(Double(state.started - state.completed))
+        variables["loopCounter"] = .number(Double(state.completed))
+        if let multi = process.nodes[token.node].multiInstance, let owner = instance.token(state.ownerToken) {
+            var thrown: [EventTrigger] = []
+            if let event = multi.behaviorEvent, !multi.behaviorOnce || state.completed == 1 { thrown.append(event) }
+            for behavior in multi.complexBehaviors where (try? behavior.condition.evaluateCondition(in: variables)) == true {
+                thrown.append(behavior.event)
+            }
+            for event in thrown {
+                for boundary in process.nodes[token.node].boundaryEvents {
+                    if case .boundary(_, let triggers, _) = process.nodes[boundary].kind, triggers.contains(where: { event.isCaught(by: $0) }) {
+                        record(.waiting, node: token.node, note: "behavior event \(event.name) caught by '\(process.nodes[boundary].id)'")
+                        spawn(at: boundary, scope: owner.scope, via: nil)
+                    }
                 }
             }
         }
         var done = state.completed >= state.total
         if !done, let condition = process.nodes[token.node].multiInstance?.completionCondition {
-            var scope = instance.context
-            scope["nrOfInstances"] = .number(Double(state.total))
-            scope["nrOfCompletedInstances"] = .number(Double(state.completed))
-            scope["nrOfActiveInstances"] = .number(Double(state.started - state.completed))
-            scope["loopCounter"] = .number(Double(state.completed))
             do {
-                done = try condition.evaluateCondition(in: scope)
+                done = try condition.evaluateCondition(in: variables)
             } catch {
                 return raiseIncident(at: token.node, "cannot evaluate the completionCondition of '\(process.nodes[token.node].id)': \(error.message)")
             }

@@ -108,7 +108,9 @@ public struct ProcessDefinition: Sendable {
     /// Start events of the process level that a message or signal triggers.
     public func triggeredStarts() -> [(node: Int, triggers: [EventTrigger])] {
         nodes.indices.compactMap { i in
-            if nodes[i].scope == nil, case .eventStart(let triggers, _) = nodes[i].kind { return (i, triggers) }
+            guard nodes[i].scope == nil else { return nil }
+            if case .eventStart(let triggers, _) = nodes[i].kind { return (i, triggers) }
+            if nodes[i].instantiate, nodes[i].incoming.isEmpty, let message = nodes[i].message { return (i, [.message(message)]) }
             return nil
         }
     }
@@ -292,6 +294,8 @@ public struct FlowNode: Sendable {
     public var compensationHandler: Int?
     /// The message a send task sends or a receive task waits for (by name, else id).
     public var message: String?
+    /// A receive task with `instantiate="true"` and no incoming flow: its message starts the process.
+    public var instantiate = false
     /// The innermost lane holding the node.
     public var lane: String?
     /// `camunda:assignee` / `zeebe:assignmentDefinition assignee` / a humanPerformer, if any.
@@ -362,6 +366,18 @@ public struct StandardLoop: Sendable {
     }
 }
 
+/// One `complexBehaviorDefinition`: a condition over the multi-instance variables and the event
+/// it throws.
+public struct ComplexBehavior: Sendable {
+    public var condition: FEELExpression
+    public var event: EventTrigger
+
+    public init(condition: FEELExpression, event: EventTrigger) {
+        self.condition = condition
+        self.event = event
+    }
+}
+
 /// `multiInstanceLoopCharacteristics` with a `loopCardinality`: the activity runs that many
 /// times, one after another (`isSequential`) or all at once, until they are all done or the
 /// `completionCondition` holds (evaluated with `nrOfInstances`, `nrOfCompletedInstances`,
@@ -374,6 +390,9 @@ public struct MultiInstance: Sendable {
     /// after the first (`One`, `once`), and caught by the activity's own boundary events.
     public var behaviorEvent: EventTrigger?
     public var behaviorOnce = false
+    /// `behavior="Complex"`: after each inner instance, each definition whose condition holds
+    /// throws its event (to the activity's boundary events, like the other behaviour events).
+    public var complexBehaviors: [ComplexBehavior] = []
 
     public init(cardinality: FEELExpression, sequential: Bool, completionCondition: FEELExpression?) {
         self.cardinality = cardinality

@@ -61,13 +61,12 @@ import Values
 
     @Test func gatewaysNeedTheirFlows() {
         let result = load(document("""
-            <startEvent id="s"/><exclusiveGateway id="g"/><parallelGateway id="p"/>
-            <sequenceFlow id="f" sourceRef="s" targetRef="g"/>
+            <startEvent id="s"/><exclusiveGateway id="g"/><parallelGateway id="p"/><endEvent id="e"/>
+            <sequenceFlow id="f" sourceRef="s" targetRef="g"/><sequenceFlow id="f2" sourceRef="p" targetRef="e"/>
             """))
         #expect(result.errors.map(\.description) == [
             "t.bpmn:4:21: error: exclusiveGateway 'g' has no outgoing sequence flow; a gateway needs at least one",
             "t.bpmn:4:47: error: parallelGateway 'p' has no incoming sequence flow; a gateway needs at least one",
-            "t.bpmn:4:47: error: parallelGateway 'p' has no outgoing sequence flow; a gateway needs at least one",
             "t.bpmn:4:47: error: parallelGateway 'p' has no incoming sequence flow, but its process starts at a start event, so it could never run",
         ])
     }
@@ -130,10 +129,10 @@ import Values
          ["s->g", "g->a", "g->b"], "converging exclusiveGateway 'g' has 2 outgoing flows; a converging gateway has at most one"),
         (#"<startEvent id="s"/><parallelGateway id="g" gatewayDirection="Mixed"/><endEvent id="a"/><endEvent id="b"/>"#,
          ["s->g", "g->a", "g->b"], "mixed parallelGateway 'g' has 1 incoming and 2 outgoing flows; a mixed gateway needs more than one of each"),
-        (#"<startEvent id="s"/><task id="t"><incoming>other</incoming></task>"#,
-         ["s->t"], "task 't' lists incoming flows [\"other\"] but the flows that target it are [\"f1\"] (not listed: f1) (no such flow into it: other); BPMN requires them to agree"),
-        (#"<startEvent id="s"/><task id="t" completionQuantity="0"/>"#,
-         ["s->t"], "task 't' has completionQuantity=\"0\"; BPMN requires a whole number of at least 1"),
+        (#"<startEvent id="s"/><task id="t"><incoming>other</incoming></task><endEvent id="e"/>"#,
+         ["s->t", "t->e"], "task 't' lists incoming flows [\"other\"] but the flows that target it are [\"f1\"] (not listed: f1) (no such flow into it: other); BPMN requires them to agree"),
+        (#"<startEvent id="s"/><task id="t" completionQuantity="0"/><endEvent id="e"/>"#,
+         ["s->t", "t->e"], "task 't' has completionQuantity=\"0\"; BPMN requires a whole number of at least 1"),
         (#"<startEvent id="s"/><task id="t"/><endEvent id="e"/>"#,
          ["s->t", "t->e: x = 1"], "task 't' has a single outgoing flow 'f2' and it is conditional; BPMN requires an activity's conditional flows to come with others"),
         (#"<startEvent id="s"/><endEvent id="e"/><task id="lost"/>"#,
@@ -150,6 +149,48 @@ import Values
         #expect(errors == [message])
     }
 
+    @Test(arguments: [
+        (#"<startEvent id="s"/><task id="t"/>"#, ["s->t"], "the process has a start event but no end event; BPMN requires an end event where a start event is used"),
+        (#"<startEvent id="s"/><exclusiveGateway id="g"/><endEvent id="e"/>"#, ["s->g", "g->e"],
+         "exclusiveGateway 'g' has one incoming and one outgoing flow; BPMN requires a gateway to split or join (more than one of either)"),
+        (#"<startEvent id="s"/><intermediateCatchEvent id="w"><timerEventDefinition><timeDuration>PT1M</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>"#,
+         ["s->w", "w->e"], "timeDuration of 'timerEventDefinition' is an informal expression (no xsi:type=\"tFormalExpression\"); BPMN requires formal expressions in executable processes"),
+        (#"<startEvent id="s"/><intermediateThrowEvent id="go"><linkEventDefinition name="A"/></intermediateThrowEvent><intermediateCatchEvent id="c"><linkEventDefinition name="A"/></intermediateCatchEvent><endEvent id="e"/>"#,
+         ["s->go", "go->e", "c->e"], "link throw intermediateThrowEvent(link) 'go' has outgoing sequence flows; BPMN continues a link at its catch event, so the throw event has none"),
+        (#"<startEvent id="s"/><adHocSubProcess id="a"/><endEvent id="e"/>"#, ["s->a", "a->e"], "ad-hoc sub-process 'a' contains no activity; BPMN requires at least one"),
+        (#"<startEvent id="s"/><task id="t"><ioSpecification><dataInput id="d" itemSubjectRef="Items"/></ioSpecification></task><endEvent id="e"/>"#, ["s->t", "t->e"],
+         "dataInput 'd' has isCollection=\"false\" but its item definition 'Items' has isCollection=\"true\"; BPMN requires them to agree"),
+        (#"<startEvent id="s"/><endEvent id="e"/>"#, ["s->e: x > 1"], "conditionExpression has language=\"bad uri%\"; BPMN requires a URI there"),
+    ])
+    func strictBPMNRules(nodes: String, flows: [String], message: String) {
+        let flowXML = flows.enumerated().map { i, spec in
+            let parts = spec.split(separator: ":", maxSplits: 1)
+            let ends = parts[0].split(separator: "-").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) }
+            let condition = parts.count > 1 ? "<conditionExpression language=\"bad uri%\">\(parts[1])</conditionExpression>" : ""
+            return "<sequenceFlow id=\"f\(i + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
+        }.joined()
+        let xml = document(nodes + "\n" + flowXML).replacingOccurrences(of: "<process", with: "<itemDefinition id=\"Items\" isCollection=\"true\"/><process")
+        let errors = load(xml).errors.map(\.message)
+        #expect(errors.contains { $0.hasPrefix(message) }, "\(errors)")
+    }
+
+    @Test func messageFlowsConnectDifferentPoolsAtPoolsActivitiesOrEvents() {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><message id="M"/>
+            <collaboration id="C"><participant id="A" processRef="PA"/><participant id="B" processRef="PB"/>
+            <messageFlow id="same" sourceRef="t" targetRef="A"/><messageFlow id="fromStart" sourceRef="s" targetRef="B"/>
+            <messageFlow id="toGroup" sourceRef="t" targetRef="g"/></collaboration>
+            <process id="PA" isExecutable="true"><startEvent id="s"/><task id="t"/><endEvent id="e"/><group id="g"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process>
+            <process id="PB" isExecutable="true"><startEvent id="s2"/><endEvent id="e2"/><sequenceFlow id="f3" sourceRef="s2" targetRef="e2"/></process>
+            </definitions>
+            """
+        let errors = load(xml).errors.map(\.message)
+        #expect(errors.contains("message flow 'same' connects 't' and 'A' in the same pool 'A'; BPMN requires a message flow to connect different pools"))
+        #expect(errors.contains("message flow 'fromStart' starts at startEvent 's'; BPMN forbids a startEvent as the source of a message flow"))
+        #expect(errors.contains("message flow 'toGroup' ends at group 'g'; BPMN connects message flows to pools, activities and events only"))
+    }
+
     @Test func emptyConditionIsRefused() {
         let xml = document(#"<startEvent id="s"/><endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"><conditionExpression>  </conditionExpression></sequenceFlow>"#)
         #expect(load(xml).errors.map(\.message) == ["sequence flow 'f' has an empty conditionExpression; a formal expression needs a body"])
@@ -158,7 +199,7 @@ import Values
     @Test func webhookOnAUserTaskIsRefused() {
         let xml = document("""
             <startEvent id="s"/><userTask id="u"><extensionElements><procrun:webhook url="x"/></extensionElements></userTask>
-            <sequenceFlow id="f0" sourceRef="s" targetRef="u"/>
+            <sequenceFlow id="f0" sourceRef="s" targetRef="u"/><endEvent id="e"/><sequenceFlow id="f1" sourceRef="u" targetRef="e"/>
             """)
         #expect(load(xml).errors.map(\.description) == [
             "t.bpmn:4:57: error: procrun:webhook on userTask 'u'; the webhook belongs on a serviceTask, sendTask or task"

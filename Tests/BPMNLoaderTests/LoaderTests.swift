@@ -22,37 +22,42 @@ import Values
         #expect(result.process?.flows.map(\.id) == ["f"])
     }
 
+    /// An end event after the start event `s`: BPMN requires one where a start event is used.
+    let endAfterStart = "<endEvent id=\"e\"/><sequenceFlow id=\"f\" sourceRef=\"s\" targetRef=\"e\"/>"
+
     @Test func locallyDeclaredNamespacesAndUndeclaredDefault() throws {
         let xml = """
             <ns1:definitions xmlns:ns1="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns="urn:other">
             <ns5:process xmlns:ns5="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns="" id="P" isExecutable="true">
             <startEvent xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="s"/>
             <vendor:thing xmlns:vendor="urn:vendor" id="x"/>
+            <ns1:endEvent id="e"/><ns1:sequenceFlow id="f" sourceRef="s" targetRef="e"/>
             </ns5:process></ns1:definitions>
             """
         let result = load(xml)
         #expect(!result.hasErrors)
-        #expect(result.process?.nodes.map(\.id) == ["s"])
+        #expect(result.process?.nodes.map(\.id) == ["s", "e"])
     }
 
     @Test func diagramsAndForeignExtensionsAreSkipped() {
         let xml = document("""
             <extensionElements><foo:bar xmlns:foo="urn:foo"/></extensionElements>
             <startEvent id="s" camunda:asyncBefore="true"><extensionElements><camunda:x/></extensionElements></startEvent>
+            <endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/>
             """) + "\n"
         let withDI = xml.replacingOccurrences(of: "</definitions>", with: """
             <bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" id="Di"><bpmndi:BPMNPlane id="Pl" bpmnElement="P"/></bpmndi:BPMNDiagram></definitions>
             """)
         let result = load(withDI)
         #expect(result.diagnostics.isEmpty)
-        #expect(result.process?.nodes.count == 1)
+        #expect(result.process?.nodes.count == 2)
     }
 
     @Test func honoursDeclaredEncodings() throws {
         let name = "Größe prüfen"
         for encoding in [String.Encoding.isoLatin1, .windowsCP1252] {
             let label = encoding == .isoLatin1 ? "ISO-8859-1" : "windows-1252"
-            let xml = document("<startEvent id=\"s\" name=\"\(name) – €\"/>").replacingOccurrences(of: "UTF-8", with: label)
+            let xml = document("<startEvent id=\"s\" name=\"\(name) – €\"/>" + endAfterStart).replacingOccurrences(of: "UTF-8", with: label)
             let bytes = [UInt8](xml.replacingOccurrences(of: " – €", with: encoding == .isoLatin1 ? "" : " – €").data(using: encoding)!)
             let result = BPMNLoader.load(bytes: bytes, file: "latin.bpmn")
             #expect(!result.hasErrors, "\(result.lines)")
@@ -62,10 +67,10 @@ import Values
     }
 
     @Test func bomAndMissingDeclaration() {
-        let bom: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(document("<startEvent id=\"s\" name=\"Старт\"/>").utf8)
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(document("<startEvent id=\"s\" name=\"Старт\"/>" + endAfterStart).utf8)
         let result = BPMNLoader.load(bytes: bom, file: "bom.bpmn")
         #expect(result.process?.nodes.first?.name == "Старт")
-        let noDeclaration = document("<startEvent id=\"s\" name=\"Старт\"/>").split(separator: "\n").dropFirst().joined(separator: "\n")
+        let noDeclaration = document("<startEvent id=\"s\" name=\"Старт\"/>" + endAfterStart).split(separator: "\n").dropFirst().joined(separator: "\n")
         #expect(load(noDeclaration).process?.nodes.first?.name == "Старт")
     }
 

@@ -17,7 +17,7 @@ func engines(_ xml: String) throws -> [String: Engine] {
 func definitions(_ body: String) -> String {
     """
     <?xml version="1.0" encoding="UTF-8"?>
-    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D">
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D">
     \(body)
     </definitions>
     """
@@ -102,8 +102,8 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
     @Test func nonInterruptingTimerEventSubProcessRunsOncePerCycleWhileItsScopeRuns() async throws {
         let e = try engine("""
             <startEvent id="s"/><scriptTask id="init"><script>reminders = 0</script></scriptTask>
-            <subProcess id="work"><startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
-            <subProcess id="remind" triggeredByEvent="true"><startEvent id="every" isInterrupting="false"><timerEventDefinition><timeCycle>R10/PT25M</timeCycle></timerEventDefinition></startEvent>
+            <subProcess id="work"><startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
+            <subProcess id="remind" triggeredByEvent="true"><startEvent id="every" isInterrupting="false"><timerEventDefinition><timeCycle xsi:type="tFormalExpression">R10/PT25M</timeCycle></timerEventDefinition></startEvent>
             <scriptTask id="count"><script>reminders = reminders + 1</script></scriptTask><endEvent id="re"/>
             <sequenceFlow id="r1" sourceRef="every" targetRef="count"/><sequenceFlow id="r2" sourceRef="count" targetRef="re"/></subProcess>
             <sequenceFlow id="i1" sourceRef="s2" targetRef="wait"/><sequenceFlow id="i2" sourceRef="wait" targetRef="e2"/></subProcess>
@@ -124,7 +124,7 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
         let e = try engine("""
             <startEvent id="s"/>
             <subProcess id="sub"><startEvent id="s2"/><endEvent id="e2"/><sequenceFlow id="i1" sourceRef="s2" targetRef="e2"/></subProcess>
-            <boundaryEvent id="big" attachedToRef="sub"><conditionalEventDefinition><condition>amount &gt; 100</condition></conditionalEventDefinition></boundaryEvent>
+            <boundaryEvent id="big" attachedToRef="sub"><conditionalEventDefinition><condition xsi:type="tFormalExpression">amount &gt; 100</condition></conditionalEventDefinition></boundaryEvent>
             <task id="review"/><endEvent id="e"/>
             \(flows("s->sub", "sub->e", "big->review", "review->e"))
             """)
@@ -146,7 +146,7 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
 
     @Test func timeCycleOnACatchEventSendsATokenOnPerFiring() async throws {
         let e = try engine("""
-            <startEvent id="s"/><intermediateCatchEvent id="tick"><timerEventDefinition><timeCycle>R3/PT10S</timeCycle></timerEventDefinition></intermediateCatchEvent>
+            <startEvent id="s"/><intermediateCatchEvent id="tick"><timerEventDefinition><timeCycle xsi:type="tFormalExpression">R3/PT10S</timeCycle></timerEventDefinition></intermediateCatchEvent>
             <task id="work"/><endEvent id="e"/>
             \(flows("s->tick", "tick->work", "work->e"))
             """)
@@ -239,7 +239,7 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
             <messageFlow id="m1" sourceRef="send" targetRef="gotOrder"/><messageFlow id="m2" sourceRef="confirm" targetRef="ready"/></collaboration>
             <process id="SalesP" isExecutable="true"><startEvent id="s"/><sendTask id="send" messageRef="M_Order"/>
             <eventBasedGateway id="wait"/><intermediateCatchEvent id="ready"><messageEventDefinition messageRef="M_Ready"/></intermediateCatchEvent>
-            <intermediateCatchEvent id="deadline"><timerEventDefinition><timeDuration>P1D</timeDuration></timerEventDefinition></intermediateCatchEvent>
+            <intermediateCatchEvent id="deadline"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">P1D</timeDuration></timerEventDefinition></intermediateCatchEvent>
             <endEvent id="shipped"/><endEvent id="late"/>
             \(flows("s->send", "send->wait", "wait->ready", "wait->deadline", "ready->shipped", "deadline->late"))</process>
             <process id="StockP" isExecutable="true"><startEvent id="gotOrder"><messageEventDefinition messageRef="M_Order"/></startEvent>
@@ -320,6 +320,25 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
         #expect(runs(of: "report", in: instance, e) == 3)
         #expect(instance.pathIDs(e).contains("e"))
     }
+
+    @Test(arguments: [
+        ("behavior=\"One\" oneBehaviorEventRef=\"SigDef\"", "", 3, 1),
+        ("behavior=\"Complex\"", "<complexBehaviorDefinition><condition>nrOfCompletedInstances = 2</condition><event id=\"ev\"><eventDefinitionRef>SigDef</eventDefinitionRef></event></complexBehaviorDefinition><completionCondition xsi:type=\"tFormalExpression\">nrOfCompletedInstances &gt;= 2</completionCondition>", 2, 1),
+    ])
+    func oneAndComplexBehavioursThrowWhenTheyShould(attributes: String, children: String, instances: Int, reports: Int) async throws {
+        let e = try engines(definitions("""
+            <signal id="Sig" name="progress"/><signalEventDefinition id="SigDef" signalRef="Sig"/>
+            <process id="P" isExecutable="true"><startEvent id="s"/>
+            <task id="pick"><multiInstanceLoopCharacteristics isSequential="true" \(attributes)><loopCardinality>3</loopCardinality>\(children)</multiInstanceLoopCharacteristics></task>
+            <boundaryEvent id="each" attachedToRef="pick"><signalEventDefinition signalRef="Sig"/></boundaryEvent>
+            <task id="report"/><endEvent id="e"/><endEvent id="re"/>
+            \(flows("s->pick", "pick->e", "each->report", "report->re"))</process>
+            """))["P"]!
+        let instance = await run(e)
+        #expect(instance.status == .completed)
+        #expect(runs(of: "pick", in: instance, e) == instances + 1)
+        #expect(runs(of: "report", in: instance, e) == reports)
+    }
 }
 
 /// A script runner whose scripts take time.
@@ -333,7 +352,7 @@ struct SlowScripts: ScriptRunner {
     @Test func aBoundaryTimerInterruptsAScriptThatTakesLonger() async throws {
         let xml = definitions("""
             <process id="P" isExecutable="true"><startEvent id="s"/><scriptTask id="slow"><script>600</script></scriptTask>
-            <boundaryEvent id="timeout" attachedToRef="slow"><timerEventDefinition><timeDuration>PT2M</timeDuration></timerEventDefinition></boundaryEvent>
+            <boundaryEvent id="timeout" attachedToRef="slow"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT2M</timeDuration></timerEventDefinition></boundaryEvent>
             <task id="after"/><endEvent id="e"/><endEvent id="te"/>
             \(flows("s->slow", "slow->after", "after->e", "timeout->te"))</process>
             """)

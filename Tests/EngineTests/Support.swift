@@ -9,7 +9,7 @@ import Values
 func engine(_ body: String, file: String = "t.bpmn") throws -> Engine {
     let xml = """
         <?xml version="1.0" encoding="UTF-8"?>
-        <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D">
+        <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:procrun="urn:procrun:bpmn:1" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D">
         <error id="Err_A" errorCode="A"/><error id="Err_B" errorCode="B"/>
         <process id="P" name="Тест" isExecutable="true">
         <laneSet id="LS"><lane id="L1" name="Склад"><flowNodeRef>lane_task</flowNodeRef></lane><lane id="L2" name="Бухгалтерия"><flowNodeRef>group_task</flowNodeRef></lane></laneSet>

@@ -8,7 +8,7 @@ import Values
 @Suite struct TimerTests {
     @Test func intermediateTimerWaitsOnTheClock() async throws {
         let e = try engine("""
-            <startEvent id="s"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
+            <startEvent id="s"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT10M</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
             \(flows("s->wait", "wait->e"))
             """)
         let scheduler = ManualScheduler()
@@ -20,14 +20,14 @@ import Values
     }
 
     let subProcessWithLongWait = """
-        <subProcess id="sub"><startEvent id="s2"/><intermediateCatchEvent id="long"><timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
+        <subProcess id="sub"><startEvent id="s2"/><intermediateCatchEvent id="long"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
         <sequenceFlow id="i1" sourceRef="s2" targetRef="long"/><sequenceFlow id="i2" sourceRef="long" targetRef="e2"/></subProcess>
         """
 
     @Test func interruptingBoundaryTimerCancelsTheActivity() async throws {
         let e = try engine("""
             <startEvent id="s"/>\(subProcessWithLongWait)
-            <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></boundaryEvent>
+            <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT10M</timeDuration></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><task id="escalate"/><endEvent id="escalated"/>
             \(flows("s->sub", "sub->done", "late->escalate", "escalate->escalated"))
             """)
@@ -41,7 +41,7 @@ import Values
     @Test func nonInterruptingCycleFiresRepeatedlyWhileTheActivityRuns() async throws {
         let e = try engine("""
             <startEvent id="s"/>\(subProcessWithLongWait)
-            <boundaryEvent id="remind" attachedToRef="sub" cancelActivity="false"><timerEventDefinition><timeCycle>R3/PT10M</timeCycle></timerEventDefinition></boundaryEvent>
+            <boundaryEvent id="remind" attachedToRef="sub" cancelActivity="false"><timerEventDefinition><timeCycle xsi:type="tFormalExpression">R3/PT10M</timeCycle></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><task id="reminder"/><endEvent id="reminded"/>
             \(flows("s->sub", "sub->done", "remind->reminder", "reminder->reminded"))
             """)
@@ -56,7 +56,7 @@ import Values
     @Test func boundaryTimerOfAFinishedActivityNeverFires() async throws {
         let e = try engine("""
             <startEvent id="s"/><userTask id="u"/>
-            <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration>P1D</timeDuration></timerEventDefinition></boundaryEvent>
+            <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">P1D</timeDuration></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><endEvent id="escalated"/>
             \(flows("s->u", "u->done", "late->escalated"))
             """)
@@ -68,7 +68,7 @@ import Values
 
     @Test func dateInThePastFiresAtOnce() async throws {
         let e = try engine("""
-            <startEvent id="s"/><intermediateCatchEvent id="at"><timerEventDefinition><timeDate>2020-01-01T00:00:00Z</timeDate></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
+            <startEvent id="s"/><intermediateCatchEvent id="at"><timerEventDefinition><timeDate xsi:type="tFormalExpression">2020-01-01T00:00:00Z</timeDate></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
             \(flows("s->at", "at->e"))
             """)
         let scheduler = ManualScheduler()
@@ -89,9 +89,9 @@ import Values
 
     @Test func unreadableTimerIsADiagnostic() throws {
         let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s"/>
-            <intermediateCatchEvent id="t"><timerEventDefinition><timeDuration>${later}</timeDuration></timerEventDefinition></intermediateCatchEvent>
-            <sequenceFlow id="f" sourceRef="s" targetRef="t"/></process></definitions>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><process id="P" isExecutable="true"><startEvent id="s"/>
+            <intermediateCatchEvent id="t"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">${later}</timeDuration></timerEventDefinition></intermediateCatchEvent>
+            <endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>
             """
         let errors = BPMNLoader.load(bytes: Array(xml.utf8), file: "t.bpmn").errors.map(\.description)
         #expect(errors == ["t.bpmn:2:54: error: timer of 't' has timeDuration '${later}'; procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"])
@@ -137,8 +137,9 @@ import Values
 
     @Test func negativeLoopMaximumIsRefused() {
         let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s"/>
-            <task id="t"><standardLoopCharacteristics loopMaximum="-1"/></task><sequenceFlow id="f" sourceRef="s" targetRef="t"/></process></definitions>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><process id="P" isExecutable="true"><startEvent id="s"/>
+            <task id="t"><standardLoopCharacteristics loopMaximum="-1"/></task><sequenceFlow id="f" sourceRef="s" targetRef="t"/>
+            <endEvent id="e"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>
             """
         #expect(BPMNLoader.load(bytes: Array(xml.utf8), file: "l.bpmn").errors.map(\.message) == [
             "loop of 't' has loopMaximum=\"-1\"; BPMN requires a whole number that is not negative"
@@ -164,7 +165,7 @@ import Values
     @Test func parallelUserTasksWaitTogetherAndCompletionConditionStopsEarly() async throws {
         let e = try engine("""
             <startEvent id="s"/><userTask id="approve"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality>
-            <completionCondition>${nrOfCompletedInstances &gt;= 2}</completionCondition></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
+            <completionCondition xsi:type="tFormalExpression">${nrOfCompletedInstances &gt;= 2}</completionCondition></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
             \(flows("s->approve", "approve->e"))
             """)
         var (instance, effects) = e.start(id: "i", context: [:], initiator: "x", now: Date())
@@ -192,9 +193,9 @@ import Values
         let e = try engine("""
             <startEvent id="s"/>
             <subProcess id="sub"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>
-              <startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration>PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
+              <startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
               <sequenceFlow id="i1" sourceRef="s2" targetRef="wait"/><sequenceFlow id="i2" sourceRef="wait" targetRef="e2"/></subProcess>
-            <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration>PT10M</timeDuration></timerEventDefinition></boundaryEvent>
+            <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT10M</timeDuration></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><endEvent id="timedOut"/>
             \(flows("s->sub", "sub->done", "late->timedOut"))
             """)
@@ -207,9 +208,9 @@ import Values
 
     @Test func negativeCardinalityIsRefused() {
         let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="P" isExecutable="true"><startEvent id="s"/>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><process id="P" isExecutable="true"><startEvent id="s"/>
             <task id="t"><multiInstanceLoopCharacteristics><loopCardinality>-1</loopCardinality></multiInstanceLoopCharacteristics></task>
-            <sequenceFlow id="f" sourceRef="s" targetRef="t"/></process></definitions>
+            <sequenceFlow id="f" sourceRef="s" targetRef="t"/><endEvent id="e"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>
             """
         #expect(BPMNLoader.load(bytes: Array(xml.utf8), file: "m.bpmn").errors.map(\.message) == [
             "multi-instance 't' has loopCardinality -1; BPMN requires a whole number that is not negative"
@@ -220,8 +221,8 @@ import Values
 @Suite struct EventDefinitionRefTests {
     @Test func timerDeclaredAtTheRootIsUsedByReference() async throws {
         let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
-            <timerEventDefinition id="T"><timeDuration>PT5S</timeDuration></timerEventDefinition>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+            <timerEventDefinition id="T"><timeDuration xsi:type="tFormalExpression">PT5S</timeDuration></timerEventDefinition>
             <process id="P" isExecutable="true"><startEvent id="s"/>
             <intermediateCatchEvent id="wait"><eventDefinitionRef>T</eventDefinitionRef></intermediateCatchEvent><endEvent id="e"/>
             <sequenceFlow id="f1" sourceRef="s" targetRef="wait"/><sequenceFlow id="f2" sourceRef="wait" targetRef="e"/></process></definitions>

@@ -18,7 +18,7 @@ import Values
     func webhook(_ xmlAttributes: String, _ children: String = "") throws -> WebhookConfig {
         let process = try loadProcess("""
             <startEvent id="s"/><serviceTask id="w"><extensionElements><procrun:webhook \(xmlAttributes)>\(children)</procrun:webhook></extensionElements></serviceTask>
-            <sequenceFlow id="f" sourceRef="s" targetRef="w"/>
+            <endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="w"/><sequenceFlow id="f2" sourceRef="w" targetRef="e"/>
             """)
         return process.nodes[1].webhook!
     }

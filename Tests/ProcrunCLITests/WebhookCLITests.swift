@@ -116,7 +116,7 @@ final class Inbox: @unchecked Sendable {
             <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
             <process id="P" isExecutable="true"><startEvent id="s"/>
             <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:1/x"/></extensionElements></serviceTask>
-            <sequenceFlow id="f1" sourceRef="s" targetRef="w"/></process></definitions>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="w"/><endEvent id="e"/><sequenceFlow id="f2" sourceRef="w" targetRef="e"/></process></definitions>
             """)
         let result = try CLI.run([bpmn, "--json"])
         #expect(result.status == 3)

@@ -30,7 +30,7 @@ final class CountingPerformer: WebhookPerformer, @unchecked Sendable {
 
 let xml = """
     <?xml version="1.0" encoding="UTF-8"?>
-    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:procrun="urn:procrun:bpmn:1">
     <process id="P" name="Склад" isExecutable="true">
     <startEvent id="s"/><userTask id="u" name="Собрать"/>
     <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:9/x"><procrun:onError retries="2" delay="30"/></procrun:webhook></extensionElements></serviceTask>
@@ -168,9 +168,9 @@ func temporaryStore() -> String {
 @Suite struct StoredTimerTests {
     @Test func timersAreStoredJobsThatAWorkerFires() async throws {
         let timerXML = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="T" isExecutable="true">
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"><process id="T" isExecutable="true">
             <startEvent id="s"/><userTask id="u"/>
-            <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration>PT2H</timeDuration></timerEventDefinition></boundaryEvent>
+            <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT2H</timeDuration></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><endEvent id="escalated"/>
             <sequenceFlow id="f1" sourceRef="s" targetRef="u"/><sequenceFlow id="f2" sourceRef="u" targetRef="done"/><sequenceFlow id="f3" sourceRef="late" targetRef="escalated"/>
             </process></definitions>
