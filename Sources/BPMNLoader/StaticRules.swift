@@ -238,6 +238,12 @@ struct StaticRules {
             if (send ? inputSets : outputSets) > 1 {
                 return error(task, "\(what) '\(id)' references message '\(messageRef)' and has \(send ? inputSets : outputSets) \(send ? "input" : "output") sets; BPMN allows at most one")
             }
+            if (send ? inputs : outputs).count > 1 {
+                return error(task, "\(what) '\(id)' references message '\(messageRef)' and has \((send ? inputs : outputs).count) data \(send ? "inputs" : "outputs"); BPMN allows at most one, the message")
+            }
+            if let operationRef = ref(task, "operationRef"), !(elements[operationRef]?.element.isBPMN("operation") ?? false) {
+                return error(task, "\(what) '\(id)' has operationRef '\(operationRef)', which is not an operation of an interface in this file")
+            }
             if let data = (send ? inputs : outputs).first, !sameItem(item(of: data), item(of: message)) {
                 error(data, "\(send ? "data input" : "data output") '\(data.attribute("id") ?? "?")' of \(what) '\(id)' has item '\(item(of: data) ?? "none")', but message '\(messageRef)' carries item '\(item(of: message) ?? "none")'; BPMN requires the message's item")
             }
@@ -272,6 +278,9 @@ struct StaticRules {
     // MARK: Resources
 
     mutating func checkResourceRole(_ role: XMLElement) {
+        if ref(role, "resourceRef") != nil && !bpmnChildren(role, "resourceAssignmentExpression").isEmpty {
+            error(role, "\(role.localName) '\(role.attribute("id") ?? "?")' has both a resourceRef and a resourceAssignmentExpression; BPMN allows one or the other")
+        }
         let bindings = bpmnChildren(role, "resourceParameterBinding")
         guard !bindings.isEmpty else { return }
         guard let resourceRef = ref(role, "resourceRef"), let resource = roots[resourceRef], resource.isBPMN("resource") else {

@@ -161,6 +161,10 @@ import Values
         (#"<startEvent id="s"/><task id="t"><ioSpecification><dataInput id="d" itemSubjectRef="Items"/></ioSpecification></task><endEvent id="e"/>"#, ["s->t", "t->e"],
          "dataInput 'd' has isCollection=\"false\" but its item definition 'Items' has isCollection=\"true\"; BPMN requires them to agree"),
         (#"<startEvent id="s"/><endEvent id="e"/>"#, ["s->e: x > 1"], "conditionExpression has language=\"bad uri%\"; BPMN requires a URI there"),
+        (#"<startEvent id="s"/><userTask id="u"><performer id="p"><resourceRef>R</resourceRef><resourceAssignmentExpression><formalExpression>x</formalExpression></resourceAssignmentExpression></performer></userTask><endEvent id="e"/>"#,
+         ["s->u", "u->e"], "performer 'p' has both a resourceRef and a resourceAssignmentExpression; BPMN allows one or the other"),
+        (#"<startEvent id="s"/><receiveTask id="r" messageRef="Items"><ioSpecification><dataOutput id="o1"/><dataOutput id="o2"/><outputSet/></ioSpecification></receiveTask><endEvent id="e"/>"#,
+         ["s->r", "r->e"], "receive task 'r' has messageRef 'Items', which is not a message of this file"),
     ])
     func strictBPMNRules(nodes: String, flows: [String], message: String) {
         let flowXML = flows.enumerated().map { i, spec in
