@@ -54,6 +54,14 @@ let package = Package(
             name: "conformance",
             dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine"]
         ),
+        // Benchmarks against SpiffWorkflow and the limits of libxml2, libcurl and SQLite.
+        .executableTarget(
+            name: "bench",
+            dependencies: [
+                "CLibXML2", "Values", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Store",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
         .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
         .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
         .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),

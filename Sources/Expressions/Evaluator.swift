@@ -1,4 +1,5 @@
 import Values
+import Foundation
 
 /// Evaluates expression trees. Every failure is an error, never a silent `false`: an unknown
 /// variable, a missing field, a type mismatch, a division by zero.
@@ -135,6 +136,14 @@ struct Evaluator {
             return .bool(try string(arguments[0], in: builtin).hasPrefix(try string(arguments[1], in: builtin)))
         case .endsWith:
             return .bool(try string(arguments[0], in: builtin).hasSuffix(try string(arguments[1], in: builtin)))
+        case .decimal:
+            let value = try evaluate(arguments[0])
+            let scaleValue = try evaluate(arguments[1])
+            guard case .number(let n) = value, case .number(let scale) = scaleValue, scale == scale.rounded(), abs(scale) <= 15 else {
+                throw ExpressionError("decimal() needs a number and a whole scale, got \(value.typeName) and \(scaleValue.typeName)")
+            }
+            let factor = pow(10, scale)
+            return .number((n * factor).rounded(.toNearestOrEven) / factor)
         }
     }
 }

@@ -22,11 +22,13 @@ public enum Builtin: String, Sendable, CaseIterable {
     case endsWith = "ends with"
     case upperCase = "upper case"
     case lowerCase = "lower case"
+    /// `decimal(n, scale)`: n rounded to `scale` digits, half to even (FEEL's rule).
+    case decimal
 
     var arity: Int {
         switch self {
         case .not, .stringLength, .upperCase, .lowerCase: 1
-        case .contains, .startsWith, .endsWith: 2
+        case .contains, .startsWith, .endsWith, .decimal: 2
         }
     }
 }

@@ -145,3 +145,21 @@ public final class InstanceStore: Sendable {
         return String(value, radix: 16) + "-" + String(bytes.count)
     }
 }
+
+/// Figures about the store, for `procrun instances` and the benchmarks.
+extension InstanceStore {
+    /// The average size in bytes of a stored instance state.
+    public func averageStateSize() throws -> Int {
+        try database.read { try Int.fetchOne($0, sql: "SELECT CAST(AVG(LENGTH(state)) AS INTEGER) FROM instance") ?? 0 }
+    }
+
+    /// How many instances have this status.
+    public func countInstances(status: String) throws -> Int {
+        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0 }
+    }
+
+    /// Moves the write-ahead log into the database file, so its size is the store's size.
+    public func checkpoint() throws {
+        try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)") }
+    }
+}

@@ -44,6 +44,9 @@ import Values
 
     @Test func builtins() throws {
         #expect(try eval("string length(name)") == 4)
+        #expect(try eval("decimal(1500 * 0.02, 2)") == 30)
+        #expect(try eval("decimal(2.5, 0)") == 2)
+        #expect(try eval("decimal(3.5, 0)") == 4)
         #expect(try eval("contains(name, \"ва\")") == true)
         #expect(try eval("contains(tags, \"b\")") == true)
         #expect(try eval("starts with(customer.tier, \"go\")") == true)

@@ -1,0 +1,366 @@
+import BPMNLoader
+import CLibXML2
+import Engine
+import Foundation
+import Integrations
+import ProcessModel
+import Store
+import Values
+
+/// `swift build -c release && .build/release/bench [FIGURE…]`: procrun's benchmarks, each the
+/// median of several runs, beside the reference it is measured against in the same run.
+/// Figures: interpreter, loader, webhooks, durable, memory, startup (default: all).
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ message: String) { description = message }
+}
+
+struct Options {
+    var figures: [String] = []
+    var rounds = 5
+    var peers = "../shared/peers"
+    var corpus = "../shared/corpus/miwg"
+    var python = ProcessInfo.processInfo.environment["SPIFF_PYTHON"] ?? "/tmp/spiff/bin/python"
+    var waitingInstances = 100_000
+    var deliveries = 20_000
+}
+
+func parseOptions() -> Options {
+    var options = Options()
+    var arguments = CommandLine.arguments.dropFirst()
+    while let argument = arguments.popFirst() {
+        switch argument {
+        case "--rounds": options.rounds = Int(arguments.popFirst() ?? "") ?? options.rounds
+        case "--peers": options.peers = arguments.popFirst() ?? options.peers
+        case "--corpus": options.corpus = arguments.popFirst() ?? options.corpus
+        case "--python": options.python = arguments.popFirst() ?? options.python
+        case "--instances": options.waitingInstances = Int(arguments.popFirst() ?? "") ?? options.waitingInstances
+        case "--deliveries": options.deliveries = Int(arguments.popFirst() ?? "") ?? options.deliveries
+        case "-h", "--help":
+            print("usage: bench [interpreter|loader|webhooks|durable|memory|startup]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]")
+            exit(0)
+        default: options.figures.append(argument)
+        }
+    }
+    if options.figures.isEmpty { options.figures = ["interpreter", "loader", "webhooks", "durable", "memory", "startup"] }
+    return options
+}
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    guard !sorted.isEmpty else { return 0 }
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func secondsAsync(_ body: () async throws -> Void) async rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try await body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func format(_ value: Double) -> String {
+    value >= 100 ? String(Int(value.rounded())) : String(format: "%.2f", value)
+}
+
+func report(_ figure: String, _ value: Double, _ unit: String, runs: [Double], reference: (name: String, value: Double)? = nil, target: String) {
+    var line = "\(figure): procrun \(format(value)) \(unit) (median of \(runs.count): \(runs.map(format).joined(separator: ", ")))"
+    if let reference {
+        line += "; \(reference.name) \(format(reference.value)) \(unit); ratio \(String(format: "%.2f", value / reference.value))×"
+    }
+    line += "; target: \(target)"
+    print(line)
+}
+
+func run(_ executable: String, _ arguments: [String], stdout: FileHandle? = nil) throws -> (status: Int32, output: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let pipe = Pipe()
+    process.standardOutput = stdout ?? pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = stdout == nil ? pipe.fileHandleForReading.readDataToEndOfFile() : Data()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+func residentKilobytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+    return 0
+}
+
+// MARK: 1. Interpreter
+
+/// order_simple.bpmn with its two Python scripts read as FEEL (`round(x, 2)` is FEEL's
+/// `decimal(x, 2)`), so procrun runs the same work SpiffWorkflow does.
+func orderSimple(_ options: Options) throws -> Engine {
+    let path = options.peers + "/order_simple.bpmn"
+    guard let data = FileManager.default.contents(atPath: path) else { throw BenchError("\(path): no such file") }
+    let xml = String(decoding: data, as: UTF8.self)
+        .replacingOccurrences(of: "scriptFormat=\"python\"", with: "scriptFormat=\"feel\"")
+        .replacingOccurrences(of: "round(", with: "decimal(")
+    let result = BPMNLoader.load(bytes: Array(xml.utf8), file: path)
+    guard let process = result.definitions?.process(id: "order_simple"), !result.hasErrors else {
+        throw BenchError(result.errors.map(\.description).joined(separator: "\n"))
+    }
+    return try Engine(process: process)
+}
+
+func interpreter(_ options: Options) throws {
+    let engine = try orderSimple(options)
+    let now = Date()
+    let context: JSONObject = ["amount": 1500]
+    func instance(_ i: Int) {
+        var (instance, effects) = engine.start(id: "i\(i)", context: context, initiator: "bench", now: now)
+        while case .openTask(let token, _)? = effects.first(where: { if case .openTask = $0 { true } else { false } }) {
+            effects = engine.handle(.taskCompleted(token: token, by: "bench", variables: JSONObject()), in: &instance, now: now)
+        }
+        precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete as SpiffWorkflow does")
+    }
+    for i in 0..<2_000 { instance(i) }
+    let perRound = 20_000
+    var rates: [Double] = []
+    for _ in 0..<options.rounds {
+        let time = seconds { for i in 0..<perRound { instance(i) } }
+        rates.append(Double(perRound) / time)
+    }
+    var reference: (String, Double)?
+    if FileManager.default.isExecutableFile(atPath: options.python) {
+        let (_, output) = try run(
+            options.python,
+            [options.peers + "/spiff_run.py", options.peers + "/order_simple.bpmn", "--process", "order_simple", "--data",
+             options.peers + "/order_high.json", "--repeat", "2000", "--rounds", String(options.rounds), "--warmup", "200"])
+        if case .object(let json)? = try? JSONParser.parse(Array(output.utf8), file: "spiff"), case .number(let rate)? = json["median_instances_per_second"] {
+            reference = ("SpiffWorkflow 3.2.0", rate)
+        }
+    } else {
+        print("interpreter: SpiffWorkflow not found at \(options.python) (python3 -m venv /tmp/spiff && /tmp/spiff/bin/pip install SpiffWorkflow==3.2.0)")
+    }
+    report("interpreter", median(rates), "instances/s", runs: rates, reference: reference, target: "≥ 100× SpiffWorkflow")
+}
+
+// MARK: 2. Loader
+
+func loader(_ options: Options) throws {
+    let root = URL(fileURLWithPath: options.corpus)
+    guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { throw BenchError("\(options.corpus): no such folder") }
+    var files: [(path: String, bytes: [UInt8])] = []
+    for case let url as URL in walker where url.pathExtension == "bpmn" && !url.path.contains("/malformed/") {
+        if let data = FileManager.default.contents(atPath: url.path) { files.append((url.path, [UInt8](data))) }
+    }
+    let total = Double(files.reduce(0) { $0 + $1.bytes.count })
+    let repeats = 20
+    func procrun() {
+        for file in files { _ = BPMNLoader.load(bytes: file.bytes, file: file.path) }
+    }
+    func libxml2() {
+        for file in files {
+            file.bytes.withUnsafeBufferPointer { buffer in
+                buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
+                    if let document = xmlReadMemory(chars, Int32(buffer.count), file.path, nil, procrun_xml_safe_options()) { xmlFreeDoc(document) }
+                }
+            }
+        }
+    }
+    procrun()
+    libxml2()
+    var ours: [Double] = []
+    var theirs: [Double] = []
+    for _ in 0..<options.rounds {
+        ours.append(total * Double(repeats) / 1e6 / seconds { for _ in 0..<repeats { procrun() } })
+        theirs.append(total * Double(repeats) / 1e6 / seconds { for _ in 0..<repeats { libxml2() } })
+    }
+    print("loader: \(files.count) files, \(Int(total)) bytes")
+    report("loader", median(ours), "MB/s", runs: ours, reference: ("libxml2 alone (parse to tree)", median(theirs)), target: "≥ 0.5× libxml2")
+}
+
+// MARK: 3. Webhooks
+
+func webhookProcess(port: UInt16, userTasks: Int = 0) throws -> (xml: [UInt8], process: ProcessDefinition) {
+    let tasks = (0..<userTasks).map { "<userTask id=\"t\($0)\" name=\"Задача \($0)\"/>" }.joined()
+    let chain = ["s"] + (0..<userTasks).map { "t\($0)" } + ["w", "e"]
+    let flows = zip(chain, chain.dropFirst()).enumerated().map { "<sequenceFlow id=\"f\($0.offset)\" sourceRef=\"\($0.element.0)\" targetRef=\"\($0.element.1)\"/>" }
+    let xml = """
+        <?xml version="1.0" encoding="UTF-8"?>
+        <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1" id="Bench">
+        <process id="bench" name="Заказ" isExecutable="true"><startEvent id="s"/>\(tasks)
+        <serviceTask id="w" name="Передать заказ"><extensionElements>
+        <procrun:webhook url="http://127.0.0.1:\(port)/orders/{$serial}" method="POST" type="json" timeout="10">
+        <procrun:param field="serial" name="serial_number"/><procrun:param field="customer"/><procrun:param field="amount"/>
+        </procrun:webhook></extensionElements></serviceTask><endEvent id="e"/>
+        \(flows.joined())
+        </process></definitions>
+        """
+    let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "bench.bpmn")
+    guard let process = result.definitions?.processes.first, !result.hasErrors else { throw BenchError(result.errors.map(\.description).joined(separator: "\n")) }
+    return (Array(xml.utf8), process)
+}
+
+let benchContext: JSONObject = ["serial": "SN-0001", "customer": "ООО Ромашка", "amount": 1500]
+
+func webhooks(_ options: Options) async throws {
+    let receiver = try Receiver()
+    let engine = try Engine(process: try webhookProcess(port: receiver.port).process)
+    let simulation = Simulation(engine: engine, performer: HTTPWebhookPerformer(userAgent: "procrun-bench"))
+    let inFlight = 64
+    let total = options.deliveries
+    func procrun() async -> Double {
+        let before = receiver.count
+        let time = await secondsAsync {
+            await withTaskGroup(of: Void.self) { group in
+                for worker in 0..<inFlight {
+                    group.addTask {
+                        var i = worker
+                        while i < total {
+                            let instance = await simulation.run(id: "w\(i)", context: benchContext, initiator: "bench")
+                            precondition(instance.status == .completed, "webhook instance did not complete: \(instance.incident?.message ?? "")")
+                            i += inFlight
+                        }
+                    }
+                }
+            }
+        }
+        precondition(receiver.count - before == total)
+        return Double(total) / time
+    }
+    // curl: the same requests, 64 at a time, from a config file of URLs.
+    let body = #"{"serial_number":"SN-0001","customer":"ООО Ромашка","amount":1500}"#
+    let config = FileManager.default.temporaryDirectory.appendingPathComponent("bench-curl-\(UUID().uuidString).cfg")
+    var lines = ["silent", "header = \"Content-Type: application/json\"", "data-binary = \"\(body.replacingOccurrences(of: "\"", with: "\\\""))\""]
+    for _ in 0..<total { lines.append("url = \"http://127.0.0.1:\(receiver.port)/orders/SN-0001\"") }
+    try lines.joined(separator: "\n").write(to: config, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: config) }
+    func curl() throws -> Double {
+        let before = receiver.count
+        let time = try seconds {
+            _ = try run("/usr/bin/curl", ["--parallel", "--parallel-max", String(inFlight), "-K", config.path], stdout: FileHandle.nullDevice)
+        }
+        precondition(receiver.count - before == total, "curl delivered \(receiver.count - before) of \(total)")
+        return Double(total) / time
+    }
+    _ = await procrun()
+    _ = try curl()
+    var ours: [Double] = []
+    var theirs: [Double] = []
+    for _ in 0..<options.rounds {
+        ours.append(await procrun())
+        theirs.append(try curl())
+    }
+    report("webhooks", median(ours), "deliveries/s", runs: ours, reference: ("curl --parallel --parallel-max 64", median(theirs)), target: "≥ 0.5× curl")
+}
+
+// MARK: 4. Durable steps
+
+func durable(_ options: Options) async throws {
+    let receiver = try Receiver()
+    let (xml, process) = try webhookProcess(port: receiver.port, userTasks: 3)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let store = try InstanceStore(path: directory.appendingPathComponent("store.sqlite").path)
+    let runner = DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun-bench"))
+    let instances = 200
+    let stepsPerInstance = 5.0  // start, three completed tasks, the webhook's outcome
+    func procrun() async throws -> Double {
+        let time = try await secondsAsync {
+            for _ in 0..<instances {
+                let id = try runner.start(file: "bench.bpmn", xml: xml, process: process, context: benchContext, answers: nil, directory: nil, initiator: "bench")
+                for task in ["t0", "t1", "t2"] { _ = try runner.complete(instance: id, task: task, by: "bench", variables: JSONObject()) }
+                try await runner.runDueJobs(instance: id)
+            }
+        }
+        return Double(instances) * stepsPerInstance / time
+    }
+    _ = try await procrun()
+    // Raw SQLite: the same number of transactions, each writing a row as large as an instance's state.
+    let size = try store.averageStateSize()
+    let raw = try RawSQLite(path: directory.appendingPathComponent("raw.sqlite").path)
+    let blob = [UInt8](repeating: 0x7B, count: size)
+    func rawRate() throws -> Double {
+        let time = try seconds {
+            for i in 0..<instances {
+                try raw.transaction(insert: "r\(i)-\(UUID().uuidString)", blob: blob, updates: Int(stepsPerInstance) - 1)
+            }
+        }
+        return Double(instances) * stepsPerInstance / time
+    }
+    _ = try rawRate()
+    var ours: [Double] = []
+    var theirs: [Double] = []
+    for _ in 0..<options.rounds {
+        ours.append(try await procrun())
+        theirs.append(try rawRate())
+    }
+    print("durable: \(instances) instances × 5 committed steps; state \(size) bytes; WAL, synchronous=FULL, on \(directory.path)")
+    report("durable", median(ours), "steps/s", runs: ours, reference: ("raw SQLite transactions (same size, same disk)", median(theirs)), target: "≥ 1/3 raw")
+}
+
+// MARK: 5. Memory
+
+func memory(_ options: Options) throws {
+    let (xml, process) = try webhookProcess(port: 9, userTasks: 1)
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-bench-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let path = directory.appendingPathComponent("store.sqlite").path
+    let store = try InstanceStore(path: path)
+    let runner = DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun-bench"))
+    let rssBefore = residentKilobytes()
+    let count = options.waitingInstances
+    let time = try seconds {
+        for _ in 0..<count {
+            _ = try runner.start(file: "bench.bpmn", xml: xml, process: process, context: benchContext, answers: nil, directory: nil, initiator: "bench")
+        }
+    }
+    try store.checkpoint()
+    let waiting = try store.countInstances(status: "waiting")
+    precondition(waiting == count, "\(waiting) of \(count) instances wait")
+    let bytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
+    let rssAfter = residentKilobytes()
+    print("memory: \(count) instances waiting at a user task, started in \(format(time)) s (\(format(Double(count) / time))/s)")
+    print("memory: store \(bytes) bytes = \(bytes / count) bytes per waiting instance (instance state \(try store.averageStateSize()) bytes, task and row overhead the rest); process RSS grew \(max(0, rssAfter - rssBefore)) KB (instances live in the store, not in memory)")
+}
+
+// MARK: 6. Start-up
+
+func startup(_ options: Options) throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("procrun").path
+    guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("\(binary) is missing: swift build -c release first") }
+    let file = "Processes/order.bpmn"
+    var times: [Double] = []
+    _ = try run(binary, ["validate", file])
+    for _ in 0..<max(options.rounds, 11) {
+        var status: Int32 = 0
+        times.append(try seconds { status = try run(binary, ["validate", file]).status } * 1000)
+        precondition(status == 0, "procrun validate \(file) failed")
+    }
+    report("startup", median(times), "ms", runs: times, target: "< 20 ms for procrun validate \(file)")
+}
+
+let options = parseOptions()
+do {
+    for figure in options.figures {
+        switch figure {
+        case "interpreter": try interpreter(options)
+        case "loader": try loader(options)
+        case "webhooks": try await webhooks(options)
+        case "durable": try await durable(options)
+        case "memory": try memory(options)
+        case "startup": try startup(options)
+        default: throw BenchError("unknown figure '\(figure)' (interpreter, loader, webhooks, durable, memory, startup)")
+        }
+    }
+} catch {
+    FileHandle.standardError.write(Data("bench: error: \(error)\n".utf8))
+    exit(2)
+}
