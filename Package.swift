@@ -17,11 +17,8 @@ let package = Package(
             pkgConfig: "libxml-2.0",
             providers: [.apt(["libxml2-dev"])]
         ),
-        .systemLibrary(
-            name: "CCurl",
-            pkgConfig: "libcurl",
-            providers: [.apt(["libcurl4-openssl-dev"])]
-        ),
+        // libcurl behind a shim that loads it on the first request (see include/ccurl.h).
+        .target(name: "CCurl", linkerSettings: [.linkedLibrary("dl")]),
         // JSON values, source locations and diagnostics: the vocabulary every other target speaks.
         .target(name: "Values"),
         // FEEL-subset conditions and ELMA365-style templates.

@@ -40,22 +40,28 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
 public final class CurlTransport: Sendable {
     public static let shared = CurlTransport()
 
+    /// libcurl is loaded here, on first use (see CCurl): nil when it cannot be.
     private static let globalInit: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        return true
+        guard procrun_curl_load() == 0 else { return false }
+        return procrun_curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
     }()
 
-    private let loop: MultiLoop
+    private let loop: MultiLoop?
 
     public init() {
-        _ = CurlTransport.globalInit
-        loop = MultiLoop()
-        let thread = Thread { [loop] in loop.run() }
+        guard CurlTransport.globalInit else {
+            loop = nil
+            return
+        }
+        let loop = MultiLoop()
+        self.loop = loop
+        let thread = Thread { loop.run() }
         thread.name = "procrun.curl"
         thread.start()
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        guard let loop else { throw TransportError(message: String(cString: procrun_curl_load_error())) }
         let result: Result<HTTPResponse, TransportError> = await withCheckedContinuation { continuation in
             do {
                 let transfer = try Transfer(request: request, continuation: continuation)
@@ -81,7 +87,7 @@ final class Transfer: @unchecked Sendable {
     var headers: [(name: String, value: String)] = []
 
     init(request: HTTPRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
-        guard let handle = curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
+        guard let handle = procrun_curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
         self.handle = handle
         self.continuation = continuation
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
@@ -106,9 +112,9 @@ final class Transfer: @unchecked Sendable {
             if request.method != "POST" { procrun_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
         }
         // An empty Expect: stops curl from waiting for "100 Continue" on larger bodies.
-        var list: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Expect:")
+        var list: UnsafeMutablePointer<curl_slist>? = procrun_curl_slist_append(nil, "Expect:")
         for header in request.headers {
-            list = curl_slist_append(list, "\(header.name): \(header.value)")
+            list = procrun_curl_slist_append(list, "\(header.name): \(header.value)")
         }
         headerList = list
         procrun_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
@@ -144,14 +150,14 @@ final class Transfer: @unchecked Sendable {
             continuation.resume(returning: .success(HTTPResponse(status: status, headers: headers, body: body)))
         } else {
             var detail = String(cString: errorBuffer)
-            if detail.isEmpty { detail = String(cString: curl_easy_strerror(code)) }
+            if detail.isEmpty { detail = String(cString: procrun_curl_easy_strerror(code)) }
             continuation.resume(returning: .failure(TransportError(message: detail)))
         }
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headerList)
+        procrun_curl_easy_cleanup(handle)
+        procrun_curl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }
 }
@@ -165,13 +171,13 @@ final class MultiLoop: @unchecked Sendable {
     private var active: [UnsafeMutableRawPointer: Transfer] = [:]
 
     init() {
-        multi = curl_multi_init()
-        curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 64)
+        multi = procrun_curl_multi_init()
+        procrun_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, 64)
     }
 
     func submit(_ transfer: Transfer) {
         lock.withLock { pending.append(transfer) }
-        curl_multi_wakeup(multi)
+        procrun_curl_multi_wakeup(multi)
     }
 
     func run() {
@@ -184,17 +190,17 @@ final class MultiLoop: @unchecked Sendable {
             }
             for transfer in submitted {
                 active[transfer.handle] = transfer
-                curl_multi_add_handle(multi, transfer.handle)
+                procrun_curl_multi_add_handle(multi, transfer.handle)
             }
-            curl_multi_perform(multi, &running)
+            procrun_curl_multi_perform(multi, &running)
             var left: Int32 = 0
-            while let message = curl_multi_info_read(multi, &left) {
+            while let message = procrun_curl_multi_info_read(multi, &left) {
                 guard procrun_curl_msg_done(message) != 0, let easy = message.pointee.easy_handle else { continue }
                 let code = procrun_curl_msg_result(message)
-                curl_multi_remove_handle(multi, easy)
+                procrun_curl_multi_remove_handle(multi, easy)
                 if let transfer = active.removeValue(forKey: easy) { transfer.finish(code) }
             }
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            procrun_curl_multi_poll(multi, nil, 0, 1000, nil)
         }
     }
 }
