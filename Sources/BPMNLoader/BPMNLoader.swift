@@ -63,7 +63,7 @@ public enum BPMNLoader {
         }
         let document = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
-                xmlCtxtReadMemory(context, chars, Int32(buffer.count), file, nil, procrun_xml_safe_options())
+                xmlCtxtReadMemory(context, chars, Int32(buffer.count), file, nil, procrun_xml_loader_options())
             }
         }
         defer { if let document { xmlFreeDoc(document) } }

@@ -1,4 +1,7 @@
 import CLibXML2
+#if canImport(Glibc)
+import Glibc
+#endif
 import Values
 
 enum Namespaces {
@@ -31,7 +34,17 @@ struct XMLElement {
         return localName
     }
 
-    func isBPMN(_ name: String) -> Bool { namespace == Namespaces.bpmn && localName == name }
+    /// BPMN's namespace as a C string, compared without making Swift strings (the loader asks
+    /// this of every element, often several times).
+    nonisolated(unsafe) static let bpmnHref: UnsafeMutablePointer<xmlChar> = xmlStrdup(Namespaces.bpmn)
+
+    /// Whether the element is in BPMN's namespace.
+    var isInBPMN: Bool {
+        guard let ns = node.pointee.ns, let href = ns.pointee.href else { return false }
+        return xmlStrEqual(href, XMLElement.bpmnHref) != 0
+    }
+
+    func isBPMN(_ name: String) -> Bool { isInBPMN && xmlStrEqual(node.pointee.name, name) != 0 }
 
     var line: Int { Int(xmlGetLineNo(node)) }
 
@@ -50,14 +63,16 @@ struct XMLElement {
 
     /// An attribute in no namespace (BPMN's own attributes are unqualified).
     func attribute(_ name: String) -> String? {
-        var attr = node.pointee.properties
-        while let a = attr {
-            if a.pointee.ns == nil, xmlStrEqual(a.pointee.name, name) != 0 {
-                return XMLElement.text(of: a.pointee.children)
+        guard var attr = node.pointee.properties else { return nil }
+        return name.withCString { wanted in
+            while true {
+                if attr.pointee.ns == nil, strcmp(UnsafeRawPointer(attr.pointee.name).assumingMemoryBound(to: CChar.self), wanted) == 0 {
+                    return XMLElement.text(of: attr.pointee.children)
+                }
+                guard let next = attr.pointee.next else { return nil }
+                attr = next
             }
-            attr = a.pointee.next
         }
-        return nil
     }
 
     func attribute(_ name: String, namespace: String) -> String? {
@@ -83,22 +98,38 @@ struct XMLElement {
         return result
     }
 
-    /// Child elements, in document order.
-    var children: [XMLElement] {
-        var result: [XMLElement] = []
-        var child = node.pointee.children
-        while let c = child {
-            if c.pointee.type == XML_ELEMENT_NODE { result.append(XMLElement(node: c)) }
-            child = c.pointee.next
-        }
-        return result
-    }
+    /// Child elements, in document order: a walk along libxml2's sibling pointers, no array.
+    var children: XMLChildren { XMLChildren(first: node.pointee.children) }
 
     /// The concatenated text of the element (text and CDATA).
     var text: String {
         guard let content = xmlNodeGetContent(node) else { return "" }
         defer { procrun_xml_free(content) }
         return String(cString: content)
+    }
+}
+
+/// The element children of a node, read lazily.
+struct XMLChildren: Sequence {
+    let first: xmlNodePtr?
+
+    struct Iterator: IteratorProtocol {
+        var current: xmlNodePtr?
+
+        mutating func next() -> XMLElement? {
+            while let node = current {
+                current = node.pointee.next
+                if node.pointee.type == XML_ELEMENT_NODE { return XMLElement(node: node) }
+            }
+            return nil
+        }
+    }
+
+    func makeIterator() -> Iterator { Iterator(current: first) }
+
+    var isEmpty: Bool {
+        var iterator = makeIterator()
+        return iterator.next() == nil
     }
 }
 
@@ -116,7 +147,14 @@ struct LocationIndex {
         self.file = file
         self.bytes = bytes
         self.countsCharacters = utf8
-        for (i, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") { lineStarts.append(i + 1) }
+        bytes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            var i = 0
+            while i < buffer.count, let next = memchr(base + i, Int32(UInt8(ascii: "\n")), buffer.count - i) {
+                i = base.distance(to: next.assumingMemoryBound(to: UInt8.self)) + 1
+                lineStarts.append(i)
+            }
+        }
     }
 
     func location(ofOffset offset: Int) -> SourceLocation {
@@ -146,20 +184,38 @@ struct LocationIndex {
 
     mutating func locate(_ element: XMLElement) -> SourceLocation {
         let line = max(1, element.line)
-        let needle = Array(("<" + element.qualifiedName).utf8)
-        var i = cursor
-        let limit = line < lineStarts.count ? lineStarts[line] : bytes.count
-        while i + needle.count < bytes.count && i < limit {
-            if bytes[i] == needle[0] && bytes[i..<(i + needle.count)].elementsEqual(needle) {
-                let after = bytes[i + needle.count]
-                if after == UInt8(ascii: " ") || after == UInt8(ascii: ">") || after == UInt8(ascii: "/")
-                    || after == UInt8(ascii: "\n") || after == UInt8(ascii: "\t") || after == UInt8(ascii: "\r")
-                {
-                    cursor = i + needle.count
-                    return location(ofOffset: i)
+        // The start tag as written, `<prefix:name`, from libxml2's own C strings.
+        var needle: [UInt8] = [UInt8(ascii: "<")]
+        if let ns = element.node.pointee.ns, let prefix = ns.pointee.prefix {
+            needle.append(contentsOf: UnsafeBufferPointer(start: prefix, count: strlen(UnsafeRawPointer(prefix).assumingMemoryBound(to: CChar.self))))
+            needle.append(UInt8(ascii: ":"))
+        }
+        let name = element.node.pointee.name!
+        needle.append(contentsOf: UnsafeBufferPointer(start: name, count: strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))))
+        let limit = min(line < lineStarts.count ? lineStarts[line] : bytes.count, bytes.count - needle.count)
+        let found: Int? = bytes.withUnsafeBufferPointer { buffer in
+            needle.withUnsafeBufferPointer { tag in
+                var i = cursor
+                while i < limit {
+                    // Jump to the next '<'.
+                    guard let next = memchr(buffer.baseAddress! + i, Int32(UInt8(ascii: "<")), limit - i) else { return nil }
+                    i = buffer.baseAddress!.distance(to: next.assumingMemoryBound(to: UInt8.self))
+                    if memcmp(buffer.baseAddress! + i, tag.baseAddress!, tag.count) == 0 {
+                        let after = buffer[i + tag.count]
+                        if after == UInt8(ascii: " ") || after == UInt8(ascii: ">") || after == UInt8(ascii: "/")
+                            || after == UInt8(ascii: "\n") || after == UInt8(ascii: "\t") || after == UInt8(ascii: "\r")
+                        {
+                            return i
+                        }
+                    }
+                    i += 1
                 }
+                return nil
             }
-            i += 1
+        }
+        if let found {
+            cursor = found + needle.count
+            return location(ofOffset: found)
         }
         return SourceLocation(file: file, line: line, column: 1)
     }
