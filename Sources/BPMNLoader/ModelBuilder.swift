@@ -68,10 +68,10 @@ struct ModelBuilder {
         let children = root.children
         // Error codes are needed before processes refer to them; errors are root-level and cheap to
         // pre-scan without touching the location cursor.
-        for child in children where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("EventDefinition") {
+        for child in children where child.isInBPMN && child.localName.hasSuffix("EventDefinition") {
             if let id = child.attribute("id") { rootEventDefinitions[id] = child }
         }
-        for child in children where child.namespace == Namespaces.bpmn {
+        for child in children where child.isInBPMN {
             guard let id = child.attribute("id") else { continue }
             switch child.localName {
             case "error": errorCodes[id] = child.attribute("errorCode") ?? child.attribute("name") ?? id
@@ -86,14 +86,14 @@ struct ModelBuilder {
         var processes: [ProcessDefinition] = []
         var participants: [Participant] = []
         for child in children {
-            guard child.namespace == Namespaces.bpmn else { continue }
+            guard child.isInBPMN else { continue }
             switch child.localName {
             case "process":
                 if let process = buildProcess(child) { processes.append(process) }
             case "collaboration":
                 let location = index.locate(child)
                 register(id: child.attribute("id"), location, element: "collaboration")
-                for element in child.children where element.namespace == Namespaces.bpmn {
+                for element in child.children where element.isInBPMN {
                     let elementLocation = index.locate(element)
                     if element.localName == "participant" {
                         register(id: element.attribute("id"), elementLocation, element: "participant")
@@ -567,7 +567,7 @@ struct ModelBuilder {
         var triggers: [EventTrigger] = []
         var terminate = false
         var ok = true
-        for child in element.children where child.namespace == Namespaces.bpmn {
+        for child in element.children where child.isInBPMN {
             guard child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" else { continue }
             let location = index.locate(child)
             var definition = child
@@ -636,7 +636,7 @@ struct ModelBuilder {
 
     mutating func scanFlowElements(_ container: XMLElement, scope: Int?, into scan: inout ProcessScan) {
         for element in container.children {
-            guard element.namespace == Namespaces.bpmn else { continue }
+            guard element.isInBPMN else { continue }
             let name = element.localName
             if name == "laneSet" {
                 scanLaneSet(element, into: &scan)
@@ -662,12 +662,21 @@ struct ModelBuilder {
             }
             defer {
                 if scan.nodes.count > countBefore, scan.nodes[countBefore].id == nodeID {
-                    let declaredIn = element.children.filter { $0.isBPMN("incoming") }.map { stripPrefix($0.text) }
-                    let declaredOut = element.children.filter { $0.isBPMN("outgoing") }.map { stripPrefix($0.text) }
+                    var declaredIn: [String] = []
+                    var declaredOut: [String] = []
+                    for child in element.children where child.isInBPMN {
+                        if child.isBPMN("incoming") {
+                            declaredIn.append(stripPrefix(child.text))
+                        } else if child.isBPMN("outgoing") {
+                            declaredOut.append(stripPrefix(child.text))
+                        }
+                    }
                     if !declaredIn.isEmpty { scan.declaredIncoming[countBefore] = declaredIn }
                     if !declaredOut.isEmpty { scan.declaredOutgoing[countBefore] = declaredOut }
-                    if let direction = element.attribute("gatewayDirection") { scan.gatewayDirection[countBefore] = direction }
-                    if element.attribute("instantiate")?.trimmingWhitespace() == "true" { scan.instantiating.insert(countBefore) }
+                    if name.hasSuffix("Gateway") {
+                        if let direction = element.attribute("gatewayDirection") { scan.gatewayDirection[countBefore] = direction }
+                        if element.attribute("instantiate")?.trimmingWhitespace() == "true" { scan.instantiating.insert(countBefore) }
+                    }
                 }
             }
             func node(_ kind: NodeKind) -> FlowNode {
@@ -871,7 +880,7 @@ struct ModelBuilder {
     mutating func readTimer(_ definition: XMLElement, nodeID: String, scan: inout ProcessScan) -> TimerDefinition? {
         var texts: [String: String] = [:]
         var location = SourceLocation(file: file, line: definition.line, column: 1)
-        for child in definition.children where child.namespace == Namespaces.bpmn {
+        for child in definition.children where child.isInBPMN {
             let childLocation = index.locate(child)
             if texts.isEmpty { location = childLocation }
             texts[child.localName] = child.text
@@ -900,7 +909,7 @@ struct ModelBuilder {
         var loop: StandardLoop?
         var multi: MultiInstance?
         for child in element.children
-        where child.namespace == Namespaces.bpmn && child.localName.hasSuffix("LoopCharacteristics") {
+        where child.isInBPMN && child.localName.hasSuffix("LoopCharacteristics") {
             let location = index.locate(child)
             if child.localName == "multiInstanceLoopCharacteristics" {
                 multi = readMultiInstance(child, id: id, location: location, scan: &scan)
@@ -942,7 +951,7 @@ struct ModelBuilder {
         var completion: FEELExpression?
         var complexBehaviors: [ComplexBehavior] = []
         var ok = true
-        for child in element.children where child.namespace == Namespaces.bpmn {
+        for child in element.children where child.isInBPMN {
             let childLocation = index.locate(child)
             let text = child.text.trimmingWhitespace()
             switch child.localName {

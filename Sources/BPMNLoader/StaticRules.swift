@@ -57,11 +57,11 @@ struct StaticRules {
 
     mutating func check(root: XMLElement, executable: Set<String>) {
         self.executable = executable
-        for child in root.children where child.namespace == Namespaces.bpmn {
+        for child in root.children where child.isInBPMN {
             if let id = child.attribute("id") { roots[id] = child }
         }
         func collect(_ element: XMLElement, process: String?) {
-            for child in element.children where child.namespace == Namespaces.bpmn {
+            for child in element.children where child.isInBPMN {
                 let inProcess = child.localName == "process" ? child.attribute("id") : process
                 if let id = child.attribute("id") { elements[id] = (child, inProcess) }
                 collect(child, process: inProcess)
@@ -73,7 +73,12 @@ struct StaticRules {
             if let t = ref(entry.element, "targetRef") { messageFlowEnds.insert(t) }
         }
 
-        for child in root.children where child.namespace == Namespaces.bpmn && !child.localName.hasSuffix("EventDefinition") {
+        for attribute in ["expressionLanguage", "typeLanguage"] {
+            if let uri = root.attribute(attribute), !isURI(uri) {
+                error(root, "definitions has \(attribute)=\"\(uri)\"; BPMN requires a URI there")
+            }
+        }
+        for child in root.children where child.isInBPMN && !child.localName.hasSuffix("EventDefinition") {
             if !StaticRules.rootElements.contains(child.localName) {
                 error(child, "'\(child.localName)' cannot stand at the root of definitions; BPMN allows only root elements there (process, collaboration, message, signal, itemDefinition, …)")
             }
@@ -87,16 +92,17 @@ struct StaticRules {
 
     /// Rules on single elements, anywhere in the file.
     mutating func walk(_ element: XMLElement, executable: Set<String>, process: String? = nil) {
-        for child in element.children where child.namespace == Namespaces.bpmn {
+        for child in element.children where child.isInBPMN {
             let process = child.localName == "process" ? child.attribute("id") : process
             currentProcess = process
             let name = child.localName
-            if let format = child.attribute("textFormat"), !isMimeType(format) {
-                error(child, "\(name) has textFormat=\"\(format)\"; BPMN requires a MIME type such as text/plain")
-            }
-            for attribute in ["language", "expressionLanguage", "typeLanguage"] {
-                if let uri = child.attribute(attribute), !isURI(uri) {
-                    error(child, "\(name) has \(attribute)=\"\(uri)\"; BPMN requires a URI there")
+            // Attributes are looked up only where BPMN defines them: most elements have none.
+            if child.node.pointee.properties != nil {
+                if name == "documentation" || name == "textAnnotation", let format = child.attribute("textFormat"), !isMimeType(format) {
+                    error(child, "\(name) has textFormat=\"\(format)\"; BPMN requires a MIME type such as text/plain")
+                }
+                if let uri = child.attribute("language"), !isURI(uri) {
+                    error(child, "\(name) has language=\"\(uri)\"; BPMN requires a URI there")
                 }
             }
             if ["dataInput", "dataOutput", "dataObject"].contains(name), let itemRef = ref(child, "itemSubjectRef"), let item = roots[itemRef] {
@@ -147,7 +153,10 @@ struct StaticRules {
             default:
                 break
             }
-            walk(child, executable: executable, process: process)
+            // Nothing below these is checked here.
+            if !["extensionElements", "incoming", "outgoing", "flowNodeRef", "text", "script", "documentation"].contains(name) {
+                walk(child, executable: executable, process: process)
+            }
         }
         currentProcess = process
     }
@@ -258,7 +267,7 @@ struct StaticRules {
         let throwing = event.localName == "endEvent" || event.localName == "intermediateThrowEvent"
         let data = bpmnChildren(event, throwing ? "dataInput" : "dataOutput")
         guard !data.isEmpty else { return }
-        let definitions = event.children.filter { $0.namespace == Namespaces.bpmn && $0.localName.hasSuffix("EventDefinition") }
+        let definitions = event.children.filter { $0.isInBPMN && $0.localName.hasSuffix("EventDefinition") }
         for (definition, datum) in zip(definitions, data) {
             let target: XMLElement?
             switch definition.localName {
