@@ -58,12 +58,12 @@ public final class DurableRunner {
         initiator: String, simulatePeople: Bool = false
     ) throws -> String {
         let now = scheduler.now
-        let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now)
-        let engine = try Engine(process: process)
-        engines[definition.id] = engine
         let id = UUID().uuidString.lowercased()
-        var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now)
         try store.write { db in
+            let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now, in: db)
+            let engine = try engines[definition.id] ?? Engine(process: process)
+            engines[definition.id] = engine
+            var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now)
             try commit(
                 &instance, effects: effects, engine: engine, answers: answers, directory: directory, simulated: simulatePeople, now: now,
                 insert: definition.id, in: db)
@@ -94,7 +94,7 @@ public final class DurableRunner {
             throw StoreError("no open task '\(task)' in instance '\(id)'")
         }
         return try apply(.taskCompleted(token: open.token, by: user, variables: variables), to: id) { _, db in
-            try db.execute(sql: "DELETE FROM task WHERE instanceId = ? AND token = ?", arguments: [id, open.token])
+            try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token = ?").execute(arguments: [id, open.token])
         }
     }
 
@@ -194,7 +194,7 @@ public final class DurableRunner {
     }
 
     func delete(_ job: Job, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [job.id])
+        try db.cachedStatement(sql: "DELETE FROM job WHERE id = ?").execute(arguments: [job.id])
     }
 
     /// The simulated people of an instance: its answers and directory.
@@ -262,6 +262,7 @@ public final class DurableRunner {
         for row in rows { try row() }
         // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.
         let waiting = instance.tokens.filter { $0.state == .waitingTask }.map { String($0.id) }.joined(separator: ",")
-        try db.execute(sql: "DELETE FROM task WHERE instanceId = ? AND token NOT IN (\(waiting.isEmpty ? "-1" : waiting))", arguments: [instanceID])
+        try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token NOT IN (SELECT value FROM json_each(?))")
+            .execute(arguments: [instanceID, "[\(waiting)]"])
     }
 }

@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import Synchronization
 import Values
 
 /// The embedded SQLite store: deployed definitions, instances with their whole state, open user
@@ -12,6 +13,20 @@ import Values
 public final class InstanceStore: Sendable {
     let database: DatabaseQueue
     public let path: String
+    /// Instances this process decoded or wrote lately, with the exact bytes stored: a load whose
+    /// row still holds those bytes takes the value instead of decoding JSON again.
+    private let recent = Mutex<[String: (state: Data, instance: Instance)]>([:])
+
+    func recalled(_ id: String, state: Data) -> Instance? {
+        recent.withLock { cache in cache[id].flatMap { $0.state == state ? $0.instance : nil } }
+    }
+
+    func remember(_ instance: Instance, state: Data) {
+        recent.withLock { cache in
+            if cache.count >= 1024, cache[instance.id] == nil { cache.removeAll(keepingCapacity: true) }
+            cache[instance.id] = (state, instance)
+        }
+    }
 
     /// Opens (creating if needed) the store at `path`; `:memory:` keeps it in memory.
     public init(path: String) throws {
@@ -110,9 +125,16 @@ public final class InstanceStore: Sendable {
     /// Deploys a file's process by content hash: the same bytes deploy once; changed bytes
     /// deploy a new version.
     public func deploy(file: String, xml: [UInt8], processID: String, now: Date) throws -> StoredDefinition {
+        try database.write { try deploy(file: file, xml: xml, processID: processID, now: now, in: $0) }
+    }
+
+    /// Deploys inside the caller's transaction (starting an instance deploys and inserts in one).
+    func deploy(file: String, xml: [UInt8], processID: String, now: Date, in db: Database) throws -> StoredDefinition {
         let hash = InstanceStore.hash(xml)
-        return try database.write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT id, version FROM definition WHERE hash = ? AND processId = ?", arguments: [hash, processID]) {
+        do {
+            if let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT id, version FROM definition WHERE hash = ? AND processId = ?"), arguments: [hash, processID])
+            {
                 return StoredDefinition(id: row["id"], processID: processID, version: row["version"], file: file, xml: xml)
             }
             let version = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM definition WHERE processId = ?", arguments: [processID]) ?? 0) + 1

@@ -49,27 +49,29 @@ extension InstanceStore {
     ) throws {
         let state = try InstanceStore.encoder.encode(instance)
         if let definitionID {
-            try db.execute(
+            try db.cachedStatement(
                 sql: """
                     INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, simulated, createdAt, updatedAt)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+                    """
+            ).execute(
                 arguments: [
                     instance.id, definitionID, instance.processID, instance.status.rawValue, state,
                     answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) }, simulated,
                     now.timeIntervalSince1970, now.timeIntervalSince1970,
                 ])
         } else {
-            try db.execute(
-                sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ? WHERE id = ?",
-                arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id])
+            try db.cachedStatement(sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ? WHERE id = ?")
+                .execute(arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id])
         }
+        remember(instance, state: state)
     }
 
     func load(_ id: String, in db: Database) throws -> StoredInstance? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]) else { return nil }
+        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM instance WHERE id = ?"), arguments: [id]) else { return nil }
         let state: Data = row["state"]
-        let instance = try InstanceStore.decoder.decode(Instance.self, from: state)
+        let instance = try recalled(id, state: state) ?? InstanceStore.decoder.decode(Instance.self, from: state)
+        remember(instance, state: state)
         let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
         let directory = (row["directory"] as String?).flatMap { try? JSONParser.parse($0) }
         return StoredInstance(
@@ -98,7 +100,7 @@ extension InstanceStore {
     public func openTasks(instance: String? = nil) throws -> [OpenTask] {
         try database.read { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM task WHERE ? IS NULL OR instanceId = ? ORDER BY createdAt, instanceId, token",
+                try db.cachedStatement(sql: "SELECT * FROM task WHERE ? IS NULL OR instanceId = ? ORDER BY createdAt, instanceId, token"),
                 arguments: [instance, instance])
             return rows.map { row in
                 let candidates: String = row["candidates"]
@@ -110,16 +112,18 @@ extension InstanceStore {
     }
 
     func insertTask(_ task: OpenTask, now: Date, in db: Database) throws {
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [task.instanceID, task.token, task.nodeID, task.name, task.lane, task.candidates.joined(separator: ","), now.timeIntervalSince1970])
     }
 
     /// `lease`: how long a worker may hold the job before others may take it over (a webhook
     /// job: its timeout and a margin).
     func insertJob(instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, lease: Double = 30, now: Date, in db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, lease, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(
+            sql: "INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, lease, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+        ).execute(
             arguments: [instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, lease, now.timeIntervalSince1970])
     }
 
@@ -127,17 +131,17 @@ extension InstanceStore {
     /// and an expiry in one atomic UPDATE, so two workers never run the same job; a job whose
     /// worker died becomes claimable again when its lock expires.
     public func claimJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
-        try database.write { db in
+        try write { db in
             let row = try Row.fetchOne(
-                db,
-                sql: """
+                try db.cachedStatement(
+                    sql: """
                     UPDATE job SET lockOwner = ?, lockExpiresAt = ? + lease
                     WHERE id = (
                         SELECT id FROM job
                         WHERE dueAt <= ? AND (lockOwner IS NULL OR lockExpiresAt < ?) AND (? IS NULL OR instanceId = ?)
                         ORDER BY dueAt, id LIMIT 1)
                     RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey
-                    """,
+                    """),
                 arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
             guard let row, let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
             return Job(
@@ -150,7 +154,7 @@ extension InstanceStore {
     public func nextJobTime(instance: String? = nil) throws -> Date? {
         try database.read { db in
             let time = try Double.fetchOne(
-                db, sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE ? IS NULL OR instanceId = ?",
+                try db.cachedStatement(sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE ? IS NULL OR instanceId = ?"),
                 arguments: [instance, instance])
             return time.map(Date.init(timeIntervalSince1970:))
         }
