@@ -40,14 +40,13 @@ public struct StoredInstance: Sendable {
 }
 
 extension InstanceStore {
-    static let encoder = JSONEncoder()
     static let decoder = JSONDecoder()
 
     func save(
         _ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
         now: Date, in db: Database
     ) throws {
-        let state = try InstanceStore.encoder.encode(instance)
+        let state = Data(StateEncoding.encode(instance))
         if let definitionID {
             try db.cachedStatement(
                 sql: """
