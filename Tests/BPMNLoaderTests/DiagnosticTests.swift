@@ -139,14 +139,18 @@ import Values
          ["s->e"], "task 'lost' has no incoming sequence flow, but its process starts at a start event, so it could never run"),
     ])
     func bpmnStructureRules(nodes: String, flows: [String], message: String) {
-        let flowXML = flows.enumerated().map { i, spec in
+        let errors = load(document(nodes + "\n" + flowElements(flows))).errors.map(\.message)
+        #expect(errors == [message])
+    }
+
+    /// Sequence flows written "a->b" or "a->b: condition", with ids f1, f2, …
+    func flowElements(_ flows: [String], conditionAttributes: String = "") -> String {
+        flows.enumerated().map { i, spec in
             let parts = spec.split(separator: ":", maxSplits: 1)
             let ends = parts[0].split(separator: "-").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) }
-            let condition = parts.count > 1 ? "<conditionExpression>\(parts[1])</conditionExpression>" : ""
+            let condition = parts.count > 1 ? "<conditionExpression\(conditionAttributes)>\(parts[1])</conditionExpression>" : ""
             return "<sequenceFlow id=\"f\(i + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
         }.joined()
-        let errors = load(document(nodes + "\n" + flowXML)).errors.map(\.message)
-        #expect(errors == [message])
     }
 
     @Test(arguments: [
@@ -167,12 +171,7 @@ import Values
          ["s->r", "r->e"], "receive task 'r' has messageRef 'Items', which is not a message of this file"),
     ])
     func strictBPMNRules(nodes: String, flows: [String], message: String) {
-        let flowXML = flows.enumerated().map { i, spec in
-            let parts = spec.split(separator: ":", maxSplits: 1)
-            let ends = parts[0].split(separator: "-").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "> ")) }
-            let condition = parts.count > 1 ? "<conditionExpression language=\"bad uri%\">\(parts[1])</conditionExpression>" : ""
-            return "<sequenceFlow id=\"f\(i + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
-        }.joined()
+        let flowXML = flowElements(flows, conditionAttributes: " language=\"bad uri%\"")
         let xml = document(nodes + "\n" + flowXML).replacingOccurrences(of: "<process", with: "<itemDefinition id=\"Items\" isCollection=\"true\"/><process")
         let errors = load(xml).errors.map(\.message)
         #expect(errors.contains { $0.hasPrefix(message) }, "\(errors)")
