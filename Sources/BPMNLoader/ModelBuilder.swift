@@ -151,7 +151,7 @@ struct ModelBuilder {
         var nodes: [FlowNode] = []
         var flows: [PendingFlow] = []
         var defaultRefs: [(node: Int, ref: String)] = []
-        var attachments: [(node: Int, ref: String, code: String?)] = []
+        var attachments: [(node: Int, ref: String)] = []
         var laneOf: [String: String] = [:]
         var lanes: [Lane] = []
         var deferred: [Diagnostic] = []
@@ -251,7 +251,7 @@ struct ModelBuilder {
             nodes[nodeIdx].defaultFlow = flowIdx
         }
 
-        for (boundary, ref, _) in scan.attachments {
+        for (boundary, ref) in scan.attachments {
             guard let host = resolve(ref) else {
                 error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(ref)', which is not a flow node of process '\(id)'")
                 continue
@@ -860,7 +860,7 @@ struct ModelBuilder {
                     structural(location, "boundary event '\(nodeID)' catches \(read.triggers[0].name) with cancelActivity=\"false\"; BPMN requires error, cancel and compensation boundary events to have cancelActivity=\"true\"", &scan)
                 }
                 let index = addNode(node(.boundary(attachedTo: -1, triggers: read.triggers, cancelActivity: cancel)), into: &scan)
-                scan.attachments.append((index, attachedTo, nil))
+                scan.attachments.append((index, attachedTo))
 
             case "association":
                 if let source = element.attribute("sourceRef"), let target = element.attribute("targetRef") {

@@ -162,6 +162,9 @@ public struct Simulation: Sendable {
         await runAll([Start(engine: engine, id: id, context: context)], initiator: initiator, horizon: horizon, observe: observe)[0]
     }
 
+    /// At most this many instances run side by side in one `runAll`.
+    public static let instanceLimit = 1_000
+
     /// An instance to start: which process, its id and variables.
     public struct Start: Sendable {
         public var engine: Engine
@@ -202,6 +205,8 @@ public struct Simulation: Sendable {
         var timed: [(due: Date, order: Int, instance: Int, event: EngineEvent)] = []
         var order = 0
         func begin(_ engine: Engine, id: String, context: JSONObject, at start: Int? = nil) {
+            // Processes that start each other by signals could otherwise start instances forever.
+            guard instances.count < Simulation.instanceLimit else { return }
             let (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now, at: start)
             engines.append(engine)
             instances.append(instance)
