@@ -133,6 +133,8 @@ struct StaticRules {
                 }
             case "performer", "humanPerformer", "potentialOwner", "resourceRole":
                 checkResourceRole(child)
+            case "ioSpecification":
+                checkSets(child)
             case "serviceTask", "sendTask", "receiveTask":
                 checkTaskInterface(child)
             case "startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent", "boundaryEvent":
@@ -280,6 +282,44 @@ struct StaticRules {
             guard let target, let expected = item(of: target) else { continue }
             if !sameItem(item(of: datum), expected) {
                 error(datum, "\(datum.localName) '\(datum.attribute("id") ?? "?")' of '\(event.attribute("id") ?? "?")' has item '\(item(of: datum) ?? "none")', but its \(definition.localName) carries item '\(expected)'; BPMN requires each event definition's item to match its data")
+            }
+        }
+    }
+
+    /// An ioSpecification's sets reference its own data, and input and output sets that name
+    /// each other do so both ways.
+    mutating func checkSets(_ io: XMLElement) {
+        let inputs = Set(bpmnChildren(io, "dataInput").compactMap { $0.attribute("id") })
+        let outputs = Set(bpmnChildren(io, "dataOutput").compactMap { $0.attribute("id") })
+        let inputSets = bpmnChildren(io, "inputSet")
+        let outputSets = bpmnChildren(io, "outputSet")
+        func refs(_ set: XMLElement, _ name: String) -> [String] { bpmnChildren(set, name).map { stripPrefix($0.text) } }
+        for set in inputSets {
+            for ref in refs(set, "dataInputRefs") + refs(set, "optionalInputRefs") + refs(set, "whileExecutingInputRefs") where !inputs.contains(ref) {
+                error(set, "input set '\(set.attribute("id") ?? "?")' refers to '\(ref)', which is not a data input of its ioSpecification")
+            }
+            for ref in refs(set, "outputSetRefs") {
+                guard let other = outputSets.first(where: { $0.attribute("id") == ref }) else {
+                    error(set, "input set '\(set.attribute("id") ?? "?")' refers to output set '\(ref)', which is not in its ioSpecification")
+                    continue
+                }
+                if !refs(other, "inputSetRefs").contains(set.attribute("id") ?? "") {
+                    error(set, "input set '\(set.attribute("id") ?? "?")' refers to output set '\(ref)', which does not refer back to it; BPMN requires input and output sets to reference each other")
+                }
+            }
+        }
+        for set in outputSets {
+            for ref in refs(set, "dataOutputRefs") + refs(set, "optionalOutputRefs") + refs(set, "whileExecutingOutputRefs") where !outputs.contains(ref) {
+                error(set, "output set '\(set.attribute("id") ?? "?")' refers to '\(ref)', which is not a data output of its ioSpecification")
+            }
+            for ref in refs(set, "inputSetRefs") {
+                guard let other = inputSets.first(where: { $0.attribute("id") == ref }) else {
+                    error(set, "output set '\(set.attribute("id") ?? "?")' refers to input set '\(ref)', which is not in its ioSpecification")
+                    continue
+                }
+                if !refs(other, "outputSetRefs").contains(set.attribute("id") ?? "") {
+                    error(set, "output set '\(set.attribute("id") ?? "?")' refers to input set '\(ref)', which does not refer back to it; BPMN requires input and output sets to reference each other")
+                }
             }
         }
     }

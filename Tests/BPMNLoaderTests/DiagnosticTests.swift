@@ -169,6 +169,8 @@ import Values
          ["s->u", "u->e"], "performer 'p' has both a resourceRef and a resourceAssignmentExpression; BPMN allows one or the other"),
         (#"<startEvent id="s"/><receiveTask id="r" messageRef="Items"><ioSpecification><dataOutput id="o1"/><dataOutput id="o2"/><outputSet/></ioSpecification></receiveTask><endEvent id="e"/>"#,
          ["s->r", "r->e"], "receive task 'r' has messageRef 'Items', which is not a message of this file"),
+        (#"<startEvent id="s"/><task id="t"><ioSpecification><dataInput id="d"/><inputSet id="in"><dataInputRefs>d</dataInputRefs><outputSetRefs>out</outputSetRefs></inputSet><outputSet id="out"/></ioSpecification></task><endEvent id="e"/>"#,
+         ["s->t", "t->e"], "input set 'in' refers to output set 'out', which does not refer back to it; BPMN requires input and output sets to reference each other"),
     ])
     func strictBPMNRules(nodes: String, flows: [String], message: String) {
         let flowXML = flowElements(flows, conditionAttributes: " language=\"bad uri%\"")
