@@ -204,16 +204,41 @@ public final class DurableRunner {
         return Simulation(engine: engine, answers: parsedAnswers, directory: parsedDirectory, performer: performer)
     }
 
+    /// A message or signal starts instances of the other processes of the sending instance's
+    /// file whose start event it names (a message: the first such process), in the same transaction.
+    func startPartners(
+        for trigger: EventTrigger, variables: JSONObject, from instanceID: String, initiator: String, answers: JSONValue?,
+        directory: JSONValue?, simulated: Bool, now: Date, in db: Database, depth: Int
+    ) throws {
+        guard depth < 8,
+            let definitionID = try Int64.fetchOne(db, sql: "SELECT definitionId FROM instance WHERE id = ?", arguments: [instanceID]),
+            let definition = try store.definition(id: definitionID, in: db),
+            let definitions = BPMNLoader.load(bytes: definition.xml, file: definition.file).definitions
+        else { return }
+        for process in definitions.processes where process.id != definition.processID && process.isExecutable {
+            guard let partner = try? Engine(process: process), let start = partner.startEvent(for: trigger) else { continue }
+            let deployed = try store.deploy(file: definition.file, xml: definition.xml, processID: process.id, now: now, in: db)
+            engines[deployed.id] = engines[deployed.id] ?? partner
+            var (instance, effects) = partner.start(
+                id: UUID().uuidString.lowercased(), context: variables, initiator: initiator, now: now, at: start)
+            try commit(
+                &instance, effects: effects, engine: partner, answers: answers, directory: directory, simulated: simulated, now: now,
+                insert: deployed.id, in: db, depth: depth + 1)
+            if case .message = trigger { return }
+        }
+    }
+
     /// Saves the instance with the work its effects ask for, inside the caller's transaction.
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        now: Date, insert definitionID: Int64? = nil, in db: Database
+        now: Date, insert definitionID: Int64? = nil, in db: Database, depth: Int = 0
     ) throws {
         let simulation = try simulation(engine, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
         let parsedDirectory = simulation.directory
         var rows: [() throws -> Void] = []
         let instanceID = instance.id
+        let initiator = instance.initiator
         for effect in effects {
             switch effect {
             case .openTask(let token, let node):
@@ -252,10 +277,21 @@ public final class DurableRunner {
                             arguments: [instanceID, notification.node, user, message, now.timeIntervalSince1970])
                     }
                 }
-            case .throwSignal, .sendMessage:
-                // The instance has caught its own signals already; routing between stored
-                // instances is not built yet (the in-memory `run` routes them).
-                break
+            case .throwSignal(let name):
+                // The instance has caught its own signal already; other processes of its file
+                // whose signal start event names it start. Waiting stored instances are not
+                // searched (the in-memory `run` routes to those too).
+                rows.append {
+                    try self.startPartners(
+                        for: .signal(name), variables: JSONObject(), from: instanceID, initiator: initiator, answers: answers,
+                        directory: directory, simulated: simulated, now: now, in: db, depth: depth)
+                }
+            case .sendMessage(let name, let variables):
+                rows.append {
+                    try self.startPartners(
+                        for: .message(name), variables: variables, from: instanceID, initiator: initiator, answers: answers,
+                        directory: directory, simulated: simulated, now: now, in: db, depth: depth)
+                }
             }
         }
         try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, now: now, in: db)

@@ -223,3 +223,31 @@ func temporaryStore() -> String {
         #expect(viaFast.context == instance.context && viaFast.history.count == instance.history.count)
     }
 }
+
+@Suite struct StoredPoolsTests {
+    @Test func aMessageToAnotherPoolStartsAStoredInstanceOfItsProcess() async throws {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><message id="M" name="order"/>
+            <collaboration id="C"><participant id="Sales" processRef="SalesP"/><participant id="Stock" processRef="StockP"/>
+            <messageFlow id="m1" sourceRef="send" targetRef="got"/></collaboration>
+            <process id="SalesP" isExecutable="true"><startEvent id="s"/><sendTask id="send" messageRef="M"/><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="send"/><sequenceFlow id="f2" sourceRef="send" targetRef="e"/></process>
+            <process id="StockP" isExecutable="true"><startEvent id="got"><messageEventDefinition messageRef="M"/></startEvent><userTask id="pick" name="Собрать"/><endEvent id="se"/>
+            <sequenceFlow id="w1" sourceRef="got" targetRef="pick"/><sequenceFlow id="w2" sourceRef="pick" targetRef="se"/></process>
+            </definitions>
+            """
+        let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "pools.bpmn")
+        let sales = try #require(result.definitions?.process(id: "SalesP"), "\(result.errors)")
+        let store = try InstanceStore(path: temporaryStore())
+        let runner = DurableRunner(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+        let id = try runner.start(file: "pools.bpmn", xml: Array(xml.utf8), process: sales, context: ["items": 3], answers: nil, directory: nil, initiator: "petrova")
+        #expect(try store.instance(id)?.instance.status == .completed)
+        // The warehouse instance exists, with the sales variables, and waits at its task.
+        let tasks = try store.openTasks()
+        #expect(tasks.map(\.nodeID) == ["pick"])
+        let stock = try #require(try store.instance(tasks[0].instanceID))
+        #expect(stock.instance.processID == "StockP" && stock.instance.context["items"] == 3 && stock.instance.initiator == "petrova")
+        let done = try runner.complete(instance: tasks[0].instanceID, task: "pick", by: "sidorov", variables: [:])
+        #expect(done.status == .completed)
+    }
+}
