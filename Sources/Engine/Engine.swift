@@ -134,6 +134,13 @@ public struct Engine: Sendable {
         return !Step(engine: self, instance: instance, now: instance.createdAt).catchers(of: trigger).isEmpty
     }
 
+    /// The messages and signals the instance waits for now, each once: what a store indexes to
+    /// route them between instances.
+    public func subscriptions(of instance: Instance) -> [EventTrigger] {
+        guard instance.status == .waiting || instance.status == .running else { return [] }
+        return Step(engine: self, instance: instance, now: instance.createdAt).awaitedTriggers()
+    }
+
     /// The process-level start event this trigger starts a new instance at, if any.
     public func startEvent(for trigger: EventTrigger) -> Int? {
         process.triggeredStarts().first { start in start.triggers.contains { trigger.isCaught(by: $0) } }?.node

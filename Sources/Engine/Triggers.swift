@@ -110,6 +110,39 @@ extension Step {
         return found
     }
 
+    /// Every message and signal something in the instance waits for now (the sources `catchers`
+    /// looks at), each once.
+    func awaitedTriggers() -> [EventTrigger] {
+        var found: [EventTrigger] = []
+        func add(_ triggers: [EventTrigger]) {
+            for trigger in triggers where !found.contains(trigger) {
+                switch trigger {
+                case .message, .signal: found.append(trigger)
+                default: break
+                }
+            }
+        }
+        for token in instance.tokens {
+            let node = process.nodes[token.node]
+            if token.state == .waitingEvent {
+                if node.kind == .eventBasedGateway {
+                    for flow in node.outgoing { add(triggers(of: process.flows[flow].target)) }
+                } else {
+                    add(triggers(of: token.node))
+                }
+            }
+            if isActive(token), !isInnerInstance(token) {
+                for boundary in node.boundaryEvents { add(triggers(of: boundary)) }
+            }
+        }
+        for scope in runningScopes {
+            for sub in process.eventSubProcesses(inScope: scope.node) {
+                if let start = process.eventStart(of: sub) { add(start.triggers) }
+            }
+        }
+        return found
+    }
+
     /// Whether the token stands inside a running activity (whose boundary events listen).
     func isActive(_ token: Token) -> Bool {
         guard process.nodes[token.node].kind.isActivity else { return false }

@@ -132,7 +132,10 @@ public final class DurableRunner {
     @discardableResult
     public func runDueJobs(instance: String? = nil) async throws -> Int {
         var count = 0
-        while let job = try store.claimJob(owner: owner, now: scheduler.now, instance: instance) {
+        // Jobs this runner made and holds first (no claiming transaction), then any due job.
+        while let job = try store.ownJob(owner: owner, now: scheduler.now, instance: instance)
+            ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance)
+        {
             try await run(job)
             count += 1
         }
@@ -204,6 +207,17 @@ public final class DurableRunner {
         return Simulation(engine: engine, answers: parsedAnswers, directory: parsedDirectory, performer: performer)
     }
 
+    /// Applies a message or signal to another stored instance inside the caller's transaction.
+    func deliver(_ event: EngineEvent, to id: String, now: Date, in db: Database, depth: Int) throws {
+        guard depth < 8, let stored = try store.load(id, in: db) else { return }
+        let engine = try engine(for: stored.definitionID, in: db)
+        var instance = stored.instance
+        let effects = engine.handle(event, in: &instance, now: now)
+        try commit(
+            &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
+            now: now, in: db, depth: depth + 1)
+    }
+
     /// A message or signal starts instances of the other processes of the sending instance's
     /// file whose start event it names (a message: the first such process), in the same transaction.
     func startPartners(
@@ -244,7 +258,10 @@ public final class DurableRunner {
             case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]
                 if simulated || parsedAnswers.answer(for: flowNode) != nil {
-                    rows.append { try self.store.insertJob(instance: instanceID, token: token, kind: .answer, dueAt: now, attempt: 0, key: nil, now: now, in: db) }
+                    rows.append {
+                        try self.store.insertJob(
+                            instance: instanceID, token: token, kind: .answer, dueAt: now, attempt: 0, key: nil, lockedBy: self.owner, now: now, in: db)
+                    }
                 } else {
                     var candidates = flowNode.candidateUsers
                     if let assignee = flowNode.assignee { candidates.insert(assignee, at: 0) }
@@ -259,7 +276,9 @@ public final class DurableRunner {
                 // A worker that dies mid-request frees the job once the try must have ended.
                 let lease = (engine.process.nodes[node].webhook?.timeout ?? 30) + 5
                 rows.append {
-                    try self.store.insertJob(instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, lease: lease, now: now, in: db)
+                    try self.store.insertJob(
+                        instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, lease: lease, lockedBy: self.owner,
+                        now: now, in: db)
                 }
             case .scheduleRetry(let token, _, let delay, let attempt):
                 rows.append {
@@ -278,16 +297,22 @@ public final class DurableRunner {
                     }
                 }
             case .throwSignal(let name):
-                // The instance has caught its own signal already; other processes of its file
-                // whose signal start event names it start. Waiting stored instances are not
-                // searched (the in-memory `run` routes to those too).
+                // The instance has caught its own signal already: it reaches the other stored
+                // instances that wait for it, and starts the file's processes whose start event names it.
                 rows.append {
+                    for other in try self.store.subscribers(kind: "signal", name: name, except: instanceID, in: db) {
+                        try self.deliver(.signal(name: name), to: other, now: now, in: db, depth: depth)
+                    }
                     try self.startPartners(
                         for: .signal(name), variables: JSONObject(), from: instanceID, initiator: initiator, answers: answers,
                         directory: directory, simulated: simulated, now: now, in: db, depth: depth)
                 }
             case .sendMessage(let name, let variables):
+                // To the stored instance that has waited longest for it, else a new instance.
                 rows.append {
+                    if let other = try self.store.subscribers(kind: "message", name: name, except: instanceID, in: db).first {
+                        return try self.deliver(.message(name: name, variables: variables), to: other, now: now, in: db, depth: depth)
+                    }
                     try self.startPartners(
                         for: .message(name), variables: variables, from: instanceID, initiator: initiator, answers: answers,
                         directory: directory, simulated: simulated, now: now, in: db, depth: depth)
@@ -295,6 +320,7 @@ public final class DurableRunner {
             }
         }
         try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, now: now, in: db)
+        try store.subscribe(instanceID, to: engine.subscriptions(of: instance), in: db)
         for row in rows { try row() }
         // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.
         let waiting = instance.tokens.filter { $0.state == .waitingTask }.map { String($0.id) }.joined(separator: ",")

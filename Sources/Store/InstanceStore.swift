@@ -109,6 +109,18 @@ public final class InstanceStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2") { db in
+            // The messages and signals each instance waits for, so that one thrown elsewhere finds it.
+            try db.execute(sql: """
+                CREATE TABLE subscription (
+                    instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                    kind TEXT NOT NULL,
+                    name TEXT NOT NULL
+                );
+                CREATE INDEX subscription_by_name ON subscription (kind, name);
+                CREATE INDEX subscription_by_instance ON subscription (instanceId);
+                """)
+        }
         return migrator
     }
 

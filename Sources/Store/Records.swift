@@ -1,6 +1,7 @@
 import Engine
 import Foundation
 import GRDB
+import ProcessModel
 import Values
 
 /// An open user task, as `procrun tasks` lists it.
@@ -119,11 +120,41 @@ extension InstanceStore {
 
     /// `lease`: how long a worker may hold the job before others may take it over (a webhook
     /// job: its timeout and a margin).
-    func insertJob(instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, lease: Double = 30, now: Date, in db: Database) throws {
+    /// `lockedBy`: a job due now that the runner that made it will run next is created already
+    /// claimed by it, so running it needs no claiming transaction; if that runner dies, the lock
+    /// expires and any worker takes the job, as with a claimed one.
+    func insertJob(
+        instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, lease: Double = 30, lockedBy owner: String? = nil,
+        now: Date, in db: Database
+    ) throws {
         try db.cachedStatement(
-            sql: "INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, lease, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            sql: """
+                INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, lease, createdAt, lockOwner, lockExpiresAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
         ).execute(
-            arguments: [instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, lease, now.timeIntervalSince1970])
+            arguments: [
+                instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, lease, now.timeIntervalSince1970, owner,
+                owner == nil ? nil : now.timeIntervalSince1970 + lease,
+            ])
+    }
+
+    /// The next due job this owner already holds the lock of (read only: no transaction to commit).
+    public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
+        try database.read { db in
+            let row = try Row.fetchOne(
+                try db.cachedStatement(
+                    sql: """
+                        SELECT id, instanceId, token, kind, dueAt, attempt, idempotencyKey FROM job
+                        WHERE lockOwner = ? AND lockExpiresAt >= ? AND dueAt <= ? AND (? IS NULL OR instanceId = ?)
+                        ORDER BY dueAt, id LIMIT 1
+                        """),
+                arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
+            guard let row, let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
+            return Job(
+                id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
+                dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"])
+        }
     }
 
     /// Claims the next due job, the way Camunda's job executor does: the job gets a lock owner
@@ -165,6 +196,28 @@ extension InstanceStore {
                 ($0["node"], $0["user"], $0["message"])
             }
         }
+    }
+
+    /// Records what the instance waits for now, replacing what it waited for before.
+    func subscribe(_ instanceID: String, to triggers: [EventTrigger], in db: Database) throws {
+        try db.cachedStatement(sql: "DELETE FROM subscription WHERE instanceId = ?").execute(arguments: [instanceID])
+        for trigger in triggers {
+            switch trigger {
+            case .message(let name), .signal(let name):
+                try db.cachedStatement(sql: "INSERT INTO subscription (instanceId, kind, name) VALUES (?, ?, ?)")
+                    .execute(arguments: [instanceID, trigger.name, name])
+            default:
+                continue
+            }
+        }
+    }
+
+    /// The instances waiting for a message or signal, oldest subscription first (an instance
+    /// subscribes anew at each step it takes).
+    func subscribers(kind: String, name: String, except instanceID: String, in db: Database) throws -> [String] {
+        try String.fetchAll(
+            try db.cachedStatement(sql: "SELECT DISTINCT instanceId FROM subscription WHERE kind = ? AND name = ? AND instanceId != ? ORDER BY rowid"),
+            arguments: [kind, name, instanceID])
     }
 
     /// Runs `body` in one write transaction.
