@@ -99,6 +99,28 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
         #expect(instance.pathIDs(e) == ["s", "s2", "fail", "onError", "note", "he", "handler", "sub", "e"])
     }
 
+    @Test func interruptingSignalEventSubProcessEndsTheRestOfItsScope() async throws {
+        let e = try engines(definitions("""
+            <signal id="Stop" name="stop"/>
+            <process id="P" isExecutable="true"><startEvent id="s"/>
+            <subProcess id="work"><startEvent id="s2"/><parallelGateway id="fork"/><userTask id="slow"/><intermediateThrowEvent id="halt"><signalEventDefinition signalRef="Stop"/></intermediateThrowEvent>
+            <endEvent id="e2"/><endEvent id="e3"/>
+            <subProcess id="onStop" triggeredByEvent="true"><startEvent id="stopped"><signalEventDefinition signalRef="Stop"/></startEvent>
+            <scriptTask id="note"><script>stopped = true</script></scriptTask><endEvent id="se"/>
+            <sequenceFlow id="h1" sourceRef="stopped" targetRef="note"/><sequenceFlow id="h2" sourceRef="note" targetRef="se"/></subProcess>
+            <sequenceFlow id="i1" sourceRef="s2" targetRef="fork"/><sequenceFlow id="i2" sourceRef="fork" targetRef="slow"/><sequenceFlow id="i3" sourceRef="fork" targetRef="halt"/>
+            <sequenceFlow id="i4" sourceRef="slow" targetRef="e2"/><sequenceFlow id="i5" sourceRef="halt" targetRef="e3"/></subProcess>
+            <endEvent id="e"/>
+            \(flows("s->work", "work->e"))</process>
+            """))["P"]!
+        // The user task never completes by itself here: the signal interrupts it.
+        let (instance, _) = e.start(id: "i", context: [:], initiator: "x", now: Date())
+        #expect(instance.status == .completed)
+        #expect(instance.context["stopped"] == true)
+        #expect(!instance.pathIDs(e).contains("slow"))
+        #expect(instance.pathIDs(e).suffix(2) == ["work", "e"])
+    }
+
     @Test func nonInterruptingTimerEventSubProcessRunsOncePerCycleWhileItsScopeRuns() async throws {
         let e = try engine("""
             <startEvent id="s"/><scriptTask id="init"><script>reminders = 0</script></scriptTask>
@@ -288,6 +310,17 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
             [Simulation.Start(engine: e["A"]!, id: "a", context: [:])], partners: [e["B"]!], initiator: "x")
         #expect(instances.map(\.processID) == ["A", "B"])
         #expect(instances[1].pathIDs(e["B"]!) == ["b", "reorder", "be"])
+    }
+
+    @Test func callActivityRunsAGlobalTask() async throws {
+        let e = try engines(definitions("""
+            <globalScriptTask id="Fee"><script>fee = price * 0.1</script></globalScriptTask>
+            <process id="Main" isExecutable="true"><startEvent id="s"/><callActivity id="charge" calledElement="Fee"/><endEvent id="e"/>
+            \(flows("s->charge", "charge->e"))</process>
+            """))
+        let instance = await run(e["Main"]!, context: ["price": 200])
+        #expect(instance.context["fee"] == 20)
+        #expect(instance.pathIDs(e["Main"]!) == ["s", "charge", "e"])
     }
 
     @Test func callActivityRunsTheCalledProcessInPlace() async throws {
