@@ -289,36 +289,30 @@ struct StaticRules {
     /// An ioSpecification's sets reference its own data, and input and output sets that name
     /// each other do so both ways.
     mutating func checkSets(_ io: XMLElement) {
-        let inputs = Set(bpmnChildren(io, "dataInput").compactMap { $0.attribute("id") })
-        let outputs = Set(bpmnChildren(io, "dataOutput").compactMap { $0.attribute("id") })
         let inputSets = bpmnChildren(io, "inputSet")
         let outputSets = bpmnChildren(io, "outputSet")
+        let inputs = Set(bpmnChildren(io, "dataInput").compactMap { $0.attribute("id") })
+        let outputs = Set(bpmnChildren(io, "dataOutput").compactMap { $0.attribute("id") })
+        checkSets(inputSets, own: "input", data: inputs, dataRefs: ["dataInputRefs", "optionalInputRefs", "whileExecutingInputRefs"], others: outputSets)
+        checkSets(outputSets, own: "output", data: outputs, dataRefs: ["dataOutputRefs", "optionalOutputRefs", "whileExecutingOutputRefs"], others: inputSets)
+    }
+
+    /// One direction of `checkSets`: `own` sets ("input" or "output") against the `others`.
+    private mutating func checkSets(_ sets: [XMLElement], own: String, data: Set<String>, dataRefs: [String], others: [XMLElement]) {
+        let other = own == "input" ? "output" : "input"
         func refs(_ set: XMLElement, _ name: String) -> [String] { bpmnChildren(set, name).map { stripPrefix($0.text) } }
-        for set in inputSets {
-            for ref in refs(set, "dataInputRefs") + refs(set, "optionalInputRefs") + refs(set, "whileExecutingInputRefs") where !inputs.contains(ref) {
-                error(set, "input set '\(set.attribute("id") ?? "?")' refers to '\(ref)', which is not a data input of its ioSpecification")
+        for set in sets {
+            let id = set.attribute("id") ?? "?"
+            for ref in dataRefs.flatMap({ refs(set, $0) }) where !data.contains(ref) {
+                error(set, "\(own) set '\(id)' refers to '\(ref)', which is not a data \(own) of its ioSpecification")
             }
-            for ref in refs(set, "outputSetRefs") {
-                guard let other = outputSets.first(where: { $0.attribute("id") == ref }) else {
-                    error(set, "input set '\(set.attribute("id") ?? "?")' refers to output set '\(ref)', which is not in its ioSpecification")
+            for ref in refs(set, "\(other)SetRefs") {
+                guard let target = others.first(where: { $0.attribute("id") == ref }) else {
+                    error(set, "\(own) set '\(id)' refers to \(other) set '\(ref)', which is not in its ioSpecification")
                     continue
                 }
-                if !refs(other, "inputSetRefs").contains(set.attribute("id") ?? "") {
-                    error(set, "input set '\(set.attribute("id") ?? "?")' refers to output set '\(ref)', which does not refer back to it; BPMN requires input and output sets to reference each other")
-                }
-            }
-        }
-        for set in outputSets {
-            for ref in refs(set, "dataOutputRefs") + refs(set, "optionalOutputRefs") + refs(set, "whileExecutingOutputRefs") where !outputs.contains(ref) {
-                error(set, "output set '\(set.attribute("id") ?? "?")' refers to '\(ref)', which is not a data output of its ioSpecification")
-            }
-            for ref in refs(set, "inputSetRefs") {
-                guard let other = inputSets.first(where: { $0.attribute("id") == ref }) else {
-                    error(set, "output set '\(set.attribute("id") ?? "?")' refers to input set '\(ref)', which is not in its ioSpecification")
-                    continue
-                }
-                if !refs(other, "outputSetRefs").contains(set.attribute("id") ?? "") {
-                    error(set, "output set '\(set.attribute("id") ?? "?")' refers to input set '\(ref)', which does not refer back to it; BPMN requires input and output sets to reference each other")
+                if !refs(target, "\(own)SetRefs").contains(id) {
+                    error(set, "\(own) set '\(id)' refers to \(other) set '\(ref)', which does not refer back to it; BPMN requires input and output sets to reference each other")
                 }
             }
         }

@@ -22,6 +22,8 @@ public final class DurableRunner {
     /// Identifies this worker in job locks.
     public let owner: String
     private var engines: [Int64: Engine] = [:]
+    /// For each definition: the other runnable processes of its file, which messages and signals may start.
+    private var partnerEngines: [Int64: [Engine]] = [:]
 
     public init(store: InstanceStore, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
@@ -226,11 +228,20 @@ public final class DurableRunner {
     ) throws {
         guard depth < 8,
             let definitionID = try Int64.fetchOne(db, sql: "SELECT definitionId FROM instance WHERE id = ?", arguments: [instanceID]),
-            let definition = try store.definition(id: definitionID, in: db),
-            let definitions = BPMNLoader.load(bytes: definition.xml, file: definition.file).definitions
+            let definition = try store.definition(id: definitionID, in: db)
         else { return }
-        for process in definitions.processes where process.id != definition.processID && process.isExecutable {
-            guard let partner = try? Engine(process: process), let start = partner.startEvent(for: trigger) else { continue }
+        // The file's other runnable processes, loaded once per definition.
+        let partners: [Engine]
+        if let known = partnerEngines[definitionID] {
+            partners = known
+        } else {
+            let processes = BPMNLoader.load(bytes: definition.xml, file: definition.file).definitions?.processes ?? []
+            partners = processes.filter { $0.id != definition.processID && $0.isExecutable }.compactMap { try? Engine(process: $0) }
+            partnerEngines[definitionID] = partners
+        }
+        for partner in partners {
+            let process = partner.process
+            guard let start = partner.startEvent(for: trigger) else { continue }
             let deployed = try store.deploy(file: definition.file, xml: definition.xml, processID: process.id, now: now, in: db)
             engines[deployed.id] = engines[deployed.id] ?? partner
             var (instance, effects) = partner.start(

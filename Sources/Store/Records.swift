@@ -30,6 +30,16 @@ public struct Job: Sendable {
     public var idempotencyKey: String?
 }
 
+extension Job {
+    /// A job from a row with its columns `id, instanceId, token, kind, dueAt, attempt, idempotencyKey`.
+    init?(row: Row) {
+        guard let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
+        self.init(
+            id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
+            dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"])
+    }
+}
+
 /// What an instance row carries besides its state.
 public struct StoredInstance: Sendable {
     public var instance: Instance
@@ -150,10 +160,7 @@ extension InstanceStore {
                         ORDER BY dueAt, id LIMIT 1
                         """),
                 arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
-            guard let row, let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
-            return Job(
-                id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
-                dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"])
+            return row.flatMap(Job.init(row:))
         }
     }
 
@@ -173,10 +180,7 @@ extension InstanceStore {
                     RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey
                     """),
                 arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
-            guard let row, let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
-            return Job(
-                id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
-                dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"])
+            return row.flatMap(Job.init(row:))
         }
     }
 
