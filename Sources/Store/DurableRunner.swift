@@ -5,12 +5,6 @@ import GRDB
 import ProcessModel
 import Values
 
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public var message: String
-    public init(_ message: String) { self.message = message }
-    public var description: String { message }
-}
-
 /// Drives stored instances: each step loads the instance, applies one event through the pure
 /// engine, and commits the new state together with the work it asks for, in one transaction.
 /// Webhook tries happen between transactions, so they are delivered at least once, always
@@ -73,47 +67,101 @@ public final class DurableRunner {
         return id
     }
 
-    /// Applies an event to a stored instance in one transaction.
+    /// Applies an event to a stored instance in one transaction. `decide` sees the instance as
+    /// this transaction read it (under the write lock) and returns the event to apply, or
+    /// throws to change nothing (a conflict: the task is no longer open, the job is gone).
     @discardableResult
-    public func apply(_ event: EngineEvent, to id: String, before: ((Instance, Database) throws -> Void)? = nil) throws -> Instance {
+    public func apply(to typedID: String, _ decide: (StoredInstance, Engine, Database) throws -> EngineEvent) throws -> Instance {
         let now = scheduler.now
         return try store.write { db in
-            guard let stored = try store.load(id, in: db) else { throw StoreError("no instance '\(id)' in the store") }
+            guard let stored = try store.load(typedID, in: db) else { throw StoreError("no instance '\(typedID)' in the store '\(store.path)'") }
             let engine = try engine(for: stored.definitionID, in: db)
             var instance = stored.instance
-            try before?(instance, db)
+            let event = try decide(stored, engine, db)
             let effects = engine.handle(event, in: &instance, now: now)
             try commit(
                 &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-                now: now, in: db)
+                expectedVersion: stored.version, now: now, in: db)
             return instance
         }
     }
 
+    /// Applies an event to a stored instance in one transaction.
+    @discardableResult
+    public func apply(_ event: EngineEvent, to id: String) throws -> Instance {
+        try apply(to: id) { _, _, _ in event }
+    }
+
     /// A person completes an open task: by task id (node id) or name.
+    ///
+    /// The task is looked up in the transaction that completes it, so of two commands completing
+    /// the same task at once exactly one succeeds; the other gets a conflict ("already
+    /// completed") and changes nothing.
     public func complete(instance id: String, task: String, by user: String, variables: JSONObject) throws -> Instance {
-        guard let open = try store.openTasks(instance: id).first(where: { $0.nodeID == task || $0.name == task }) else {
-            throw StoreError("no open task '\(task)' in instance '\(id)'")
-        }
-        return try apply(.taskCompleted(token: open.token, by: user, variables: variables), to: id) { _, db in
-            try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token = ?").execute(arguments: [id, open.token])
+        try apply(to: id) { stored, engine, db in
+            let instance = stored.instance
+            let open = try store.openTasks(instance: id, in: db)
+            guard let found = open.first(where: { $0.nodeID == task || $0.name == task }) else {
+                let nodes = engine.process.nodes.indices.filter { engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task }
+                guard !nodes.isEmpty else { throw StoreError("no open task '\(task)' in instance '\(id)'") }
+                if let done = instance.history.last(where: { $0.event == .left && nodes.contains($0.node) }) {
+                    let by = done.performer.map { " by \($0)" } ?? ""
+                    throw StoreError.conflict(
+                        "task '\(task)' of instance '\(id)' is already completed\(by) (at \(Timestamp.rfc3339(done.time))); nothing was changed")
+                }
+                let others = open.map { "'\($0.name ?? $0.nodeID)'" }.joined(separator: ", ")
+                throw StoreError.conflict(
+                    "task '\(task)' is not open in instance '\(id)' (\(instance.status.rawValue); open tasks: \(others.isEmpty ? "none" : others)); nothing was changed")
+            }
+            try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token = ? AND nodeId = ?")
+                .execute(arguments: [id, found.token, found.nodeID])
+            guard db.changesCount == 1, instance.token(found.token)?.state == .waitingTask else {
+                throw StoreError.conflict("task '\(task)' of instance '\(id)' was completed by another command meanwhile; nothing was changed")
+            }
+            return .taskCompleted(token: found.token, by: user, variables: variables)
         }
     }
 
-    /// Cancels, retries or skips, as ELMA365's incident handling does.
+    /// Cancels, retries or skips, as ELMA365's incident handling does. The instance's status is
+    /// checked in the transaction that changes it: of two such commands at once, one wins and
+    /// the other gets a conflict.
     public func operate(_ event: EngineEvent, on id: String) throws -> Instance {
-        try apply(event, to: id) { instance, db in
+        try apply(to: id) { stored, _, db in
+            let instance = stored.instance
             switch event {
             case .cancel:
                 guard instance.status != .completed && instance.status != .terminated else {
-                    throw StoreError("instance '\(id)' is already \(instance.status.rawValue)")
+                    throw StoreError.conflict("instance '\(id)' is already \(instance.status.rawValue); nothing was changed")
                 }
                 try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [id])
             case .retryIncident, .skipIncident:
-                guard instance.status == .incident else { throw StoreError("instance '\(id)' is \(instance.status.rawValue), not in an incident") }
+                guard instance.status == .incident else {
+                    throw StoreError.conflict("instance '\(id)' is \(instance.status.rawValue), not in an incident; nothing was changed")
+                }
             default:
                 break
+            }
+            return event
+        }
+    }
+
+    /// `cancel --force`: terminates an instance whose state cannot be read (or any other), without
+    /// decoding it: its open tasks, jobs and subscriptions go, its status becomes `terminated`.
+    public func forceTerminate(_ id: String) throws {
+        let now = scheduler.now
+        try store.write { db in
+            guard let status = try String.fetchOne(db, sql: "SELECT status FROM instance WHERE id = ?", arguments: [id]) else {
+                throw StoreError("no instance '\(id)' in the store '\(store.path)'")
+            }
+            guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else {
+                throw StoreError.conflict("instance '\(id)' is already \(status); nothing was changed")
+            }
+            try db.execute(
+                sql: "UPDATE instance SET status = ?, updatedAt = ?, version = version + 1 WHERE id = ?",
+                arguments: [InstanceStatus.terminated.rawValue, now.timeIntervalSince1970, id])
+            for table in ["task", "job", "subscription"] {
+                try db.execute(sql: "DELETE FROM \(table) WHERE instanceId = ?", arguments: [id])
             }
         }
     }
@@ -161,12 +209,31 @@ public final class DurableRunner {
         }
     }
 
+    /// Runs a job. Its row is deleted in the transaction that applies its outcome; if it is
+    /// gone by then (the instance was cancelled, another command moved it on), the outcome is
+    /// dropped: a job never acts on a state it was not made for.
     func run(_ job: Job) async throws {
+        do {
+            try await runClaimed(job)
+        } catch is JobGone {
+            return
+        }
+    }
+
+    private struct JobGone: Error {}
+
+    private func runClaimed(_ job: Job) async throws {
         switch job.kind {
         case .retry:
-            try apply(.retryDue(token: job.token), to: job.instanceID) { _, db in try self.delete(job, in: db) }
+            try apply(to: job.instanceID) { _, _, db in
+                try self.delete(job, in: db)
+                return .retryDue(token: job.token)
+            }
         case .timer:
-            try apply(.timerFired(timer: job.token), to: job.instanceID) { _, db in try self.delete(job, in: db) }
+            try apply(to: job.instanceID) { _, _, db in
+                try self.delete(job, in: db)
+                return .timerFired(timer: job.token)
+            }
         case .answer:
             guard let stored = try store.instance(job.instanceID), let token = stored.instance.token(job.token) else {
                 try store.write { try delete(job, in: $0) }
@@ -177,8 +244,10 @@ public final class DurableRunner {
             let node = engine.process.nodes[token.node]
             let by = people.performer(for: node, instance: stored.instance)
             let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
-            try apply(.taskCompleted(token: job.token, by: by, variables: variables), to: job.instanceID) { _, db in
+            try apply(to: job.instanceID) { current, _, db in
                 try self.delete(job, in: db)
+                guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
+                return .taskCompleted(token: job.token, by: by, variables: variables)
             }
         case .webhook:
             guard let stored = try store.instance(job.instanceID), let token = stored.instance.token(job.token) else {
@@ -187,19 +256,26 @@ public final class DurableRunner {
             }
             let engine = try engine(for: stored.definitionID)
             let node = engine.process.nodes[token.node]
-            guard let webhook = node.webhook else { return }
+            guard let webhook = node.webhook else {
+                try store.write { try delete(job, in: $0) }
+                return
+            }
             let call = WebhookCall(
                 instanceID: stored.instance.id, processName: engine.process.displayName, node: node, webhook: webhook,
                 context: stored.instance.context, attempt: job.attempt, idempotencyKey: job.idempotencyKey ?? "")
             let outcome = await performer.perform(call)
-            try apply(.webhookFinished(token: job.token, outcome: outcome), to: job.instanceID) { _, db in
+            try apply(to: job.instanceID) { current, _, db in
                 try self.delete(job, in: db)
+                guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
+                return .webhookFinished(token: job.token, outcome: outcome)
             }
         }
     }
 
+    /// Deletes a job's row; throws `JobGone` when another command removed it first.
     func delete(_ job: Job, in db: Database) throws {
         try db.cachedStatement(sql: "DELETE FROM job WHERE id = ?").execute(arguments: [job.id])
+        if db.changesCount != 1 { throw JobGone() }
     }
 
     /// The simulated people of an instance: its answers and directory.
@@ -217,7 +293,7 @@ public final class DurableRunner {
         let effects = engine.handle(event, in: &instance, now: now)
         try commit(
             &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-            now: now, in: db, depth: depth + 1)
+            expectedVersion: stored.version, now: now, in: db, depth: depth + 1)
     }
 
     /// A message or signal starts instances of the other processes of the sending instance's
@@ -256,7 +332,7 @@ public final class DurableRunner {
     /// Saves the instance with the work its effects ask for, inside the caller's transaction.
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        now: Date, insert definitionID: Int64? = nil, in db: Database, depth: Int = 0
+        expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, in db: Database, depth: Int = 0
     ) throws {
         let simulation = try simulation(engine, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
@@ -330,7 +406,9 @@ public final class DurableRunner {
                 }
             }
         }
-        try store.save(instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, now: now, in: db)
+        try store.save(
+            instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, expectedVersion: expectedVersion,
+            now: now, in: db)
         try store.subscribe(instanceID, to: engine.subscriptions(of: instance), in: db)
         for row in rows { try row() }
         // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.

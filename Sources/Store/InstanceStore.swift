@@ -4,15 +4,47 @@ import GRDB
 import Synchronization
 import Values
 
+/// Why a store command could not do what it was asked; each kind has its own exit code.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public enum Kind: Sendable {
+        /// The command names something the store does not have (an instance, a task): invalid input.
+        case notFound
+        /// The instance is not in the state the command needs, usually because another command
+        /// changed it first (a task already completed, an instance no longer in an incident).
+        /// Nothing was changed.
+        case conflict
+        /// The store could not be opened, read or written (disk full, I/O error, a busy lock that
+        /// never came free, a state that cannot be decoded). Nothing of the step was committed.
+        case unavailable
+    }
+
+    public var kind: Kind
+    public var message: String
+    public init(_ message: String, kind: Kind = .notFound) {
+        self.message = message
+        self.kind = kind
+    }
+    public var description: String { message }
+
+    static func conflict(_ message: String) -> StoreError { StoreError(message, kind: .conflict) }
+}
+
 /// The embedded SQLite store: deployed definitions, instances with their whole state, open user
 /// tasks, scheduled jobs (webhook tries and retries) and the notification outbox.
 ///
 /// Every step of an instance is one transaction that saves the new state together with the
 /// work it asks for (jobs, tasks, notifications), so a crash at any point loses nothing: on
 /// restart the instance continues from its last committed state.
+///
+/// Concurrency: every write transaction is `BEGIN IMMEDIATE` (it holds the write lock from its
+/// first read, so what it read is what it changes), and every instance row carries a `version`
+/// that each step's update checks and raises: a step computed from a state that another
+/// process changed meanwhile fails with a conflict instead of overwriting it.
 public final class InstanceStore: Sendable {
     let database: DatabaseQueue
     public let path: String
+    /// Opened with `readOnly`: nothing is written, not even migrations.
+    public let isReadOnly: Bool
     /// Instances this process decoded or wrote lately, with the exact bytes stored: a load whose
     /// row still holds those bytes takes the value instead of decoding JSON again.
     private let recent = Mutex<[String: (state: Data, instance: Instance)]>([:])
@@ -28,100 +60,208 @@ public final class InstanceStore: Sendable {
         }
     }
 
-    /// Opens (creating if needed) the store at `path`; `:memory:` keeps it in memory.
-    public init(path: String) throws {
+    /// Opens (creating and migrating if needed) the store at `path`; `:memory:` keeps it in memory.
+    ///
+    /// With `readOnly`, the store is opened without write access and is not migrated, so
+    /// read-only files and stores of other users can be inspected; a store that does not exist
+    /// yet reads as an empty one and is not created.
+    public init(path: String, readOnly: Bool = false) throws {
         self.path = path
+        self.isReadOnly = readOnly
         var configuration = Configuration()
         // Several workers may share the file: wait for each other's transactions.
         configuration.busyMode = .timeout(30)
         configuration.foreignKeysEnabled = true
-        if path == ":memory:" {
-            database = try DatabaseQueue(configuration: configuration)
-        } else {
-            let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            database = try DatabaseQueue(path: path, configuration: configuration)
-            try database.writeWithoutTransaction { try $0.execute(sql: "PRAGMA journal_mode = WAL") }
+        configuration.readonly = readOnly
+        do {
+            if path == ":memory:" || (readOnly && !FileManager.default.fileExists(atPath: path)) {
+                // A store nobody has written yet reads as an empty one; nothing is created.
+                configuration.readonly = false
+                database = try DatabaseQueue(configuration: configuration)
+            } else if readOnly {
+                var file: DatabaseQueue
+                let hasSchema: Bool
+                do {
+                    file = try DatabaseQueue(path: path, configuration: configuration)
+                    hasSchema = try file.read { try $0.tableExists("grdb_migrations") }
+                } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN {
+                    // A WAL store needs a shared-memory file beside it, which a folder the user
+                    // cannot write cannot hold: read the file as it is (nobody can write it either).
+                    let uri = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+                    file = try DatabaseQueue(path: "file:\(uri)?immutable=1", configuration: configuration)
+                    hasSchema = try file.read { try $0.tableExists("grdb_migrations") }
+                }
+                if hasSchema {
+                    database = file
+                    return
+                }
+                // A store another process is creating right now, with no tables yet: empty.
+                configuration.readonly = false
+                database = try DatabaseQueue(configuration: configuration)
+            } else {
+                let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+                try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                database = try DatabaseQueue(path: path, configuration: configuration)
+                try database.writeWithoutTransaction { db in
+                    if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                        try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    }
+                }
+            }
+            try migrate()
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw InstanceStore.failure(error, path: path, writing: !readOnly)
         }
-        try InstanceStore.migrator.migrate(database)
     }
 
-    /// Versioned schema migrations; a new version appends a migration, never edits one.
-    static var migrator: DatabaseMigrator {
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE definition (
-                    id INTEGER PRIMARY KEY,
-                    hash TEXT NOT NULL,
-                    processId TEXT NOT NULL,
-                    version INTEGER NOT NULL,
-                    file TEXT NOT NULL,
-                    xml BLOB NOT NULL,
-                    deployedAt REAL NOT NULL,
-                    UNIQUE (hash, processId)
-                );
-                CREATE TABLE instance (
-                    id TEXT PRIMARY KEY,
-                    definitionId INTEGER NOT NULL REFERENCES definition(id),
-                    processId TEXT NOT NULL,
-                    status TEXT NOT NULL,
-                    state BLOB NOT NULL,
-                    answers BLOB,
-                    directory BLOB,
-                    simulated INTEGER NOT NULL DEFAULT 0,
-                    createdAt REAL NOT NULL,
-                    updatedAt REAL NOT NULL
-                );
-                CREATE INDEX instance_status ON instance(status);
-                CREATE TABLE task (
-                    instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
-                    token INTEGER NOT NULL,
-                    nodeId TEXT NOT NULL,
-                    name TEXT,
-                    lane TEXT,
-                    candidates TEXT NOT NULL,
-                    createdAt REAL NOT NULL,
-                    PRIMARY KEY (instanceId, token)
-                );
-                CREATE TABLE job (
-                    id INTEGER PRIMARY KEY,
-                    instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
-                    token INTEGER NOT NULL,
-                    kind TEXT NOT NULL,
-                    dueAt REAL NOT NULL,
-                    attempt INTEGER NOT NULL,
-                    idempotencyKey TEXT,
-                    lease REAL NOT NULL,
-                    lockOwner TEXT,
-                    lockExpiresAt REAL,
-                    createdAt REAL NOT NULL
-                );
-                CREATE INDEX job_due ON job(dueAt);
-                CREATE TABLE outbox (
-                    id INTEGER PRIMARY KEY,
-                    instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
-                    node TEXT NOT NULL,
-                    user TEXT NOT NULL,
-                    message TEXT NOT NULL,
-                    createdAt REAL NOT NULL,
-                    sentAt REAL
-                );
-                """)
+    /// A database error as the user should read it: what happened to which store.
+    static func failure(_ error: any Error, path: String, writing: Bool) -> StoreError {
+        guard let error = error as? DatabaseError else {
+            return StoreError("the store '\(path)' could not be \(writing ? "written" : "read"): \(error)", kind: .unavailable)
         }
-        migrator.registerMigration("v2") { db in
+        let detail = "SQLite error \(error.extendedResultCode.rawValue): \(error.message ?? "\(error.resultCode)")"
+        switch error.resultCode {
+        case .SQLITE_FULL, .SQLITE_IOERR:
+            return StoreError(
+                "the store '\(path)' could not be written: disk full or I/O error (\(detail)); nothing of this step was committed",
+                kind: .unavailable)
+        case .SQLITE_READONLY:
+            return StoreError("the store '\(path)' is read-only (\(detail)); nothing of this step was committed", kind: .unavailable)
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return StoreError(
+                "the store '\(path)' stayed locked by another process for 30 s (\(detail)); nothing of this step was committed",
+                kind: .unavailable)
+        case .SQLITE_CORRUPT, .SQLITE_NOTADB:
+            return StoreError("the store '\(path)' is damaged or not a procrun store (\(detail))", kind: .unavailable)
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
+            return StoreError("the store '\(path)' cannot be opened (\(detail))", kind: .unavailable)
+        default:
+            return StoreError("the store '\(path)' failed (\(detail)); nothing of this step was committed", kind: .unavailable)
+        }
+    }
+
+    /// The schema, one migration per version; a new version appends a migration, never edits one.
+    /// The identifiers are recorded in `grdb_migrations`, where stores made with GRDB's
+    /// migrator recorded them too.
+    static let migrations: [(identifier: String, sql: String)] = [
+        (
+            "v1",
+            """
+            CREATE TABLE definition (
+                id INTEGER PRIMARY KEY,
+                hash TEXT NOT NULL,
+                processId TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                file TEXT NOT NULL,
+                xml BLOB NOT NULL,
+                deployedAt REAL NOT NULL,
+                UNIQUE (hash, processId)
+            );
+            CREATE TABLE instance (
+                id TEXT PRIMARY KEY,
+                definitionId INTEGER NOT NULL REFERENCES definition(id),
+                processId TEXT NOT NULL,
+                status TEXT NOT NULL,
+                state BLOB NOT NULL,
+                answers BLOB,
+                directory BLOB,
+                simulated INTEGER NOT NULL DEFAULT 0,
+                createdAt REAL NOT NULL,
+                updatedAt REAL NOT NULL
+            );
+            CREATE INDEX instance_status ON instance(status);
+            CREATE TABLE task (
+                instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                token INTEGER NOT NULL,
+                nodeId TEXT NOT NULL,
+                name TEXT,
+                lane TEXT,
+                candidates TEXT NOT NULL,
+                createdAt REAL NOT NULL,
+                PRIMARY KEY (instanceId, token)
+            );
+            CREATE TABLE job (
+                id INTEGER PRIMARY KEY,
+                instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                token INTEGER NOT NULL,
+                kind TEXT NOT NULL,
+                dueAt REAL NOT NULL,
+                attempt INTEGER NOT NULL,
+                idempotencyKey TEXT,
+                lease REAL NOT NULL,
+                lockOwner TEXT,
+                lockExpiresAt REAL,
+                createdAt REAL NOT NULL
+            );
+            CREATE INDEX job_due ON job(dueAt);
+            CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY,
+                instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                node TEXT NOT NULL,
+                user TEXT NOT NULL,
+                message TEXT NOT NULL,
+                createdAt REAL NOT NULL,
+                sentAt REAL
+            );
+            """
+        ),
+        (
             // The messages and signals each instance waits for, so that one thrown elsewhere finds it.
-            try db.execute(sql: """
-                CREATE TABLE subscription (
-                    instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
-                    kind TEXT NOT NULL,
-                    name TEXT NOT NULL
-                );
-                CREATE INDEX subscription_by_name ON subscription (kind, name);
-                CREATE INDEX subscription_by_instance ON subscription (instanceId);
-                """)
+            "v2",
+            """
+            CREATE TABLE subscription (
+                instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                kind TEXT NOT NULL,
+                name TEXT NOT NULL
+            );
+            CREATE INDEX subscription_by_name ON subscription (kind, name);
+            CREATE INDEX subscription_by_instance ON subscription (instanceId);
+            """
+        ),
+        (
+            // Optimistic concurrency: every step's update checks and raises the version it read.
+            // Per-instance look-ups of tasks and jobs use an index instead of scanning the table.
+            "v3",
+            """
+            ALTER TABLE instance ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+            CREATE INDEX IF NOT EXISTS task_by_instance ON task (instanceId);
+            CREATE INDEX IF NOT EXISTS job_by_instance ON job (instanceId);
+            """
+        ),
+    ]
+
+    /// Runs the migrations this store lacks, all in one `BEGIN IMMEDIATE` transaction: several
+    /// processes opening a new store at once take turns, and each finds the work done by the
+    /// one before it. A store migrated by a newer procrun is refused rather than misread.
+    func migrate() throws {
+        let known = Set(InstanceStore.migrations.map(\.identifier))
+        let applied = try database.read { db -> Set<String> in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
         }
-        return migrator
+        if applied == known { return }
+        try write { db in
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
+            if let unknown = applied.subtracting(known).sorted().first {
+                throw StoreError(
+                    "the store '\(path)' was written by a newer procrun (schema \(unknown)); upgrade procrun to open it", kind: .unavailable)
+            }
+            for migration in InstanceStore.migrations where !applied.contains(migration.identifier) {
+                try db.execute(sql: migration.sql)
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
+            }
+        }
+    }
+
+    /// The schema versions this store has, for tests and `check`.
+    public func schemaVersions() throws -> [String] {
+        try read { db in
+            guard try db.tableExists("grdb_migrations") else { return [] }
+            return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
+        }
     }
 
     // MARK: Definitions
@@ -137,7 +277,7 @@ public final class InstanceStore: Sendable {
     /// Deploys a file's process by content hash: the same bytes deploy once; changed bytes
     /// deploy a new version.
     public func deploy(file: String, xml: [UInt8], processID: String, now: Date) throws -> StoredDefinition {
-        try database.write { try deploy(file: file, xml: xml, processID: processID, now: now, in: $0) }
+        try write { try deploy(file: file, xml: xml, processID: processID, now: now, in: $0) }
     }
 
     /// Deploys inside the caller's transaction (starting an instance deploys and inserts in one).
@@ -158,7 +298,7 @@ public final class InstanceStore: Sendable {
     }
 
     public func definition(id: Int64) throws -> StoredDefinition? {
-        try database.read { try definition(id: id, in: $0) }
+        try read { try definition(id: id, in: $0) }
     }
 
     func definition(id: Int64, in db: Database) throws -> StoredDefinition? {
@@ -184,12 +324,12 @@ public final class InstanceStore: Sendable {
 extension InstanceStore {
     /// The average size in bytes of a stored instance state.
     public func averageStateSize() throws -> Int {
-        try database.read { try Int.fetchOne($0, sql: "SELECT CAST(AVG(LENGTH(state)) AS INTEGER) FROM instance") ?? 0 }
+        try read { try Int.fetchOne($0, sql: "SELECT CAST(AVG(LENGTH(state)) AS INTEGER) FROM instance") ?? 0 }
     }
 
     /// How many instances have this status.
     public func countInstances(status: String) throws -> Int {
-        try database.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0 }
+        try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0 }
     }
 
     /// Moves the write-ahead log into the database file, so its size is the store's size.

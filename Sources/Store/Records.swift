@@ -48,14 +48,31 @@ public struct StoredInstance: Sendable {
     public var directory: JSONValue?
     /// Every task completes by itself (`procrun run --store`).
     public var simulated: Bool
+    /// Raised by every step; a step's update checks the version it read.
+    public var version: Int64
+}
+
+/// What `procrun check` and `show` can tell of an instance row without decoding its state.
+public struct InstanceRow: Sendable {
+    public var id: String
+    public var processID: String
+    public var status: String
+    public var definitionID: Int64
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var version: Int64
+    /// Why its state cannot be read, if it cannot.
+    public var problem: String?
 }
 
 extension InstanceStore {
     static let decoder = JSONDecoder()
 
+    /// Saves an instance row: a new one (`definitionID`), or the next state of one read at
+    /// `expectedVersion`, which must still be the stored version (else a conflict).
     func save(
         _ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
-        now: Date, in db: Database
+        expectedVersion: Int64? = nil, now: Date, in db: Database
     ) throws {
         let state = Data(StateEncoding.encode(instance))
         if let definitionID {
@@ -71,30 +88,116 @@ extension InstanceStore {
                     now.timeIntervalSince1970, now.timeIntervalSince1970,
                 ])
         } else {
-            try db.cachedStatement(sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ? WHERE id = ?")
-                .execute(arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id])
+            try db.cachedStatement(
+                sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ?, version = version + 1 WHERE id = ? AND (? IS NULL OR version = ?)"
+            ).execute(arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id, expectedVersion, expectedVersion])
+            if db.changesCount != 1 {
+                throw StoreError.conflict("instance '\(instance.id)' was changed by another command meanwhile; nothing of this step was committed")
+            }
         }
         remember(instance, state: state)
+    }
+
+    /// The message for an instance whose stored state cannot be decoded.
+    func corruption(_ id: String, _ error: any Error) -> String {
+        let detail: String
+        switch error {
+        case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
+            DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context):
+            let path = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            detail = (path.isEmpty ? "" : "at '\(path)': ") + context.debugDescription
+        default:
+            detail = "\(error)"
+        }
+        return "instance '\(id)' in the store '\(path)' has a corrupted state (\(detail))"
     }
 
     func load(_ id: String, in db: Database) throws -> StoredInstance? {
         guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM instance WHERE id = ?"), arguments: [id]) else { return nil }
         let state: Data = row["state"]
-        let instance = try recalled(id, state: state) ?? InstanceStore.decoder.decode(Instance.self, from: state)
+        let instance: Instance
+        do {
+            instance = try recalled(id, state: state) ?? InstanceStore.decoder.decode(Instance.self, from: state)
+        } catch {
+            throw StoreError(
+                corruption(id, error) + "; `procrun cancel \(id) --force` terminates it, `procrun check` lists every such instance",
+                kind: .unavailable)
+        }
         remember(instance, state: state)
         let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
         let directory = (row["directory"] as String?).flatMap { try? JSONParser.parse($0) }
         return StoredInstance(
-            instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory, simulated: row["simulated"])
+            instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory, simulated: row["simulated"],
+            version: row["version"] ?? 0)
+    }
+
+    /// An instance row without decoding its state; `problem` says if the state cannot be decoded.
+    public func row(_ id: String) throws -> InstanceRow? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]).map { instanceRow($0, decode: true) }
+        }
+    }
+
+    func instanceRow(_ row: Row, decode: Bool) -> InstanceRow {
+        let id: String = row["id"]
+        var problem: String?
+        if decode {
+            let state: Data = row["state"]
+            if recalled(id, state: state) == nil {
+                do { _ = try InstanceStore.decoder.decode(Instance.self, from: state) } catch { problem = corruption(id, error) }
+            }
+        }
+        return InstanceRow(
+            id: id, processID: row["processId"], status: row["status"], definitionID: row["definitionId"],
+            createdAt: Date(timeIntervalSince1970: row["createdAt"]), updatedAt: Date(timeIntervalSince1970: row["updatedAt"]),
+            version: row["version"] ?? 0, problem: problem)
+    }
+
+    /// Every instance whose state cannot be decoded (`procrun check`), oldest first; and how many were checked.
+    public func corruptInstances() throws -> (checked: Int, corrupt: [InstanceRow]) {
+        try read { db in
+            var checked = 0
+            var corrupt: [InstanceRow] = []
+            let rows = try Row.fetchCursor(db, sql: "SELECT * FROM instance ORDER BY createdAt, id")
+            while let row = try rows.next() {
+                checked += 1
+                let instance = instanceRow(row, decode: true)
+                if instance.problem != nil { corrupt.append(instance) }
+            }
+            return (checked, corrupt)
+        }
+    }
+
+    /// The instance id a user typed: the id itself, or a unique prefix of at least 4 characters
+    /// (as git accepts abbreviated commit ids).
+    public func resolve(_ typed: String) throws -> String {
+        try read { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM instance WHERE id = ?", arguments: [typed]) == true { return typed }
+            let escaped = typed.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
+                .replacingOccurrences(of: "_", with: "\\_")
+            let matches = typed.count >= 4
+                ? try String.fetchAll(db, sql: "SELECT id FROM instance WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6", arguments: [escaped + "%"])
+                : []
+            switch matches.count {
+            case 0:
+                let hint = typed.count < 4 ? " (an abbreviated id needs at least 4 characters)" : ""
+                throw StoreError("no instance '\(typed)' in the store '\(path)'\(hint)")
+            case 1:
+                return matches[0]
+            default:
+                let shown = matches.prefix(5).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
+                throw StoreError("instance id '\(typed)' is ambiguous in the store '\(path)': \(shown)")
+            }
+        }
     }
 
     public func instance(_ id: String) throws -> StoredInstance? {
-        try database.read { try load(id, in: $0) }
+        try read { try load(id, in: $0) }
     }
 
     /// Instance ids with their status, newest first.
     public func instances(status: InstanceStatus?) throws -> [(id: String, processID: String, status: InstanceStatus, updatedAt: Date)] {
-        try database.read { db in
+        try read { db in
             let rows: [Row]
             if let status {
                 rows = try Row.fetchAll(db, sql: "SELECT id, processId, status, updatedAt FROM instance WHERE status = ? ORDER BY createdAt DESC", arguments: [status.rawValue])
@@ -108,10 +211,18 @@ extension InstanceStore {
     }
 
     public func openTasks(instance: String? = nil) throws -> [OpenTask] {
-        try database.read { db in
-            let rows = try Row.fetchAll(
-                try db.cachedStatement(sql: "SELECT * FROM task WHERE ? IS NULL OR instanceId = ? ORDER BY createdAt, instanceId, token"),
-                arguments: [instance, instance])
+        try read { try openTasks(instance: instance, in: $0) }
+    }
+
+    func openTasks(instance: String?, in db: Database) throws -> [OpenTask] {
+        do {
+            let rows =
+                if let instance {
+                    try Row.fetchAll(
+                        try db.cachedStatement(sql: "SELECT * FROM task WHERE instanceId = ? ORDER BY createdAt, token"), arguments: [instance])
+                } else {
+                    try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM task ORDER BY createdAt, instanceId, token"))
+                }
             return rows.map { row in
                 let candidates: String = row["candidates"]
                 return OpenTask(
@@ -151,7 +262,7 @@ extension InstanceStore {
 
     /// The next due job this owner already holds the lock of (read only: no transaction to commit).
     public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
-        try database.read { db in
+        try read { db in
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
@@ -186,7 +297,7 @@ extension InstanceStore {
 
     /// When the next job (of the instance, or of any) falls due or its lock expires; nil when none is left.
     public func nextJobTime(instance: String? = nil) throws -> Date? {
-        try database.read { db in
+        try read { db in
             let time = try Double.fetchOne(
                 try db.cachedStatement(sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE ? IS NULL OR instanceId = ?"),
                 arguments: [instance, instance])
@@ -195,7 +306,7 @@ extension InstanceStore {
     }
 
     public func notifications(instance: String) throws -> [(node: String, user: String, message: String)] {
-        try database.read { db in
+        try read { db in
             try Row.fetchAll(db, sql: "SELECT node, user, message FROM outbox WHERE instanceId = ? ORDER BY id", arguments: [instance]).map {
                 ($0["node"], $0["user"], $0["message"])
             }
@@ -224,8 +335,30 @@ extension InstanceStore {
             arguments: [kind, name, instanceID])
     }
 
-    /// Runs `body` in one write transaction.
+    /// Runs `body` in one write transaction, begun IMMEDIATE: it holds the write lock from its
+    /// first read, so another process cannot change what it read before it commits. Database
+    /// failures become `StoreError`s that name the store; nothing of a failed transaction is kept.
     public func write<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.write(body)
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as DatabaseError {
+            throw InstanceStore.failure(error, path: path, writing: true)
+        }
+    }
+
+    /// Runs `body` in one read transaction; database failures become `StoreError`s.
+    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as DatabaseError {
+            throw InstanceStore.failure(error, path: path, writing: false)
+        }
     }
 }

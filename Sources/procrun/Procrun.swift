@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Store
 
 /// Exit codes, documented in the README.
 enum Exit {
@@ -13,6 +14,12 @@ enum Exit {
     static let incident: Int32 = 3
     /// The instance is waiting.
     static let waiting: Int32 = 4
+    /// Conflict: the task or instance is not in the state the command needs (another command got
+    /// there first: the task is already completed, the instance no longer in an incident). Nothing changed.
+    static let conflict: Int32 = 5
+    /// The store could not be opened, read or written (disk full, I/O error, read-only, locked for
+    /// too long, a state that cannot be decoded). Nothing of the step was committed.
+    static let storeUnavailable: Int32 = 6
 }
 
 /// Raised by commands to end the process with a code after printing what they had to say.
@@ -28,12 +35,15 @@ struct Procrun: AsyncParsableCommand {
         abstract: "Run BPMN 2.0 processes: load, validate and simulate instances, with ELMA365-style webhooks.",
         discussion: """
             Exit codes: 0 the instance reached an end event (or the files are valid); 2 invalid input and \
-            nothing ran; 3 the instance stopped in an incident; 4 the instance is waiting; 1 internal error.
+            nothing ran; 3 the instance stopped in an incident; 4 the instance is waiting; 5 conflict: the task or \
+            instance is no longer in the state the command needs, nothing changed; 6 the store could not be \
+            read or written, nothing of the step was committed; 1 internal error.
             """,
         version: procrunVersion,
         subcommands: [
             RunCommand.self, ValidateCommand.self, InboxCommand.self, StartCommand.self, TasksCommand.self, CompleteCommand.self,
             InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self, CancelCommand.self,
+            CheckCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )
@@ -51,6 +61,16 @@ enum Main {
         var none = sigset_t()
         sigemptyset(&none)
         pthread_sigmask(SIG_SETMASK, &none, nil)
+        // A file-size limit (`ulimit -f`) makes writes fail with EFBIG, which the store reports,
+        // instead of killing the process mid-commit.
+        signal(SIGXFSZ, SIG_IGN)
+        // Swift repairs invalid UTF-8 in arguments with U+FFFD; procrun refuses it instead, as it
+        // refuses invalid UTF-8 in files.
+        for index in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[index], String(validatingCString: raw) == nil else { continue }
+            printError("procrun: error: argument \(index) ('\(String(cString: raw))') is not valid UTF-8")
+            exit(Exit.invalidInput)
+        }
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: any ParsableCommand
         do {
@@ -71,6 +91,13 @@ enum Main {
             }
         } catch let exitWith as ExitWith {
             exit(exitWith.code)
+        } catch let error as StoreError {
+            printError("procrun: error: \(error.message)")
+            switch error.kind {
+            case .notFound: exit(Exit.invalidInput)
+            case .conflict: exit(Exit.conflict)
+            case .unavailable: exit(Exit.storeUnavailable)
+            }
         } catch {
             let code = Procrun.exitCode(for: error)
             if code == .success || error is CleanExit { Procrun.exit(withError: error) }

@@ -21,14 +21,21 @@ struct StoreOptions: ParsableArguments {
         store ?? ProcessInfo.processInfo.environment["PROCRUN_STORE"] ?? ".procrun/procrun.sqlite"
     }
 
-    func runner() throws(ExitWith) -> DurableRunner {
+    /// A runner over the store, opened for writing (created and migrated if needed).
+    func runner() throws -> DurableRunner {
+        try runner(readOnly: false)
+    }
+
+    /// A runner over the store opened read-only: for commands that only look (`tasks`,
+    /// `instances`, `show`, `check`), which then work on read-only files and never migrate.
+    func reader() throws -> DurableRunner {
+        try runner(readOnly: true)
+    }
+
+    private func runner(readOnly: Bool) throws -> DurableRunner {
         let timeZone = try Inputs.timeZone(timezone)
-        do {
-            let store = try InstanceStore(path: path)
-            return DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
-        } catch {
-            throw Inputs.fail([.error(at: nil, "cannot open the store '\(path)': \(error)")])
-        }
+        let store = try InstanceStore(path: path, readOnly: readOnly)
+        return DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
     }
 }
 
@@ -41,7 +48,7 @@ struct StoredView {
 
     init(_ runner: DurableRunner, _ id: String) throws {
         guard let stored = try runner.store.instance(id), let definition = try runner.store.definition(id: stored.definitionID) else {
-            throw Inputs.fail([.error(at: nil, "no instance '\(id)' in the store")])
+            throw StoreError("no instance '\(id)' in the store '\(runner.store.path)'")
         }
         self.stored = stored
         version = definition.version
@@ -103,7 +110,7 @@ struct TasksCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let tasks = try storeOptions.runner().store.openTasks()
+        let tasks = try storeOptions.reader().store.openTasks()
         if storeOptions.json {
             print(JSONWriter.string(.array(tasks.map(taskJSON)), pretty: true))
             return
@@ -115,8 +122,13 @@ struct TasksCommand: AsyncParsableCommand {
 }
 
 struct CompleteCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "complete", abstract: "Complete an open task and run the instance on.")
-    @Argument(help: "The instance id.") var instance: String
+    static let configuration = CommandConfiguration(
+        commandName: "complete", abstract: "Complete an open task and run the instance on.",
+        discussion: """
+            Exit 5 (conflict) when the task is no longer open, for example because someone else completed it first; \
+            nothing is changed then. System variables (names starting with __) are read-only.
+            """)
+    @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @Argument(help: "The task id or name.") var task: String
     @Option(help: "The user completing the task.") var by: String
     @Option(name: .customLong("set"), help: "Set a variable: name=value (value as JSON, else text). Repeatable.") var assignments: [String] = []
@@ -138,29 +150,36 @@ struct CompleteCommand: AsyncParsableCommand {
             let text = String(assignment[assignment.index(after: equals)...])
             values[String(assignment[..<equals])] = (try? JSONParser.parse(text)) ?? .string(text)
         }
-        let runner = try storeOptions.runner()
-        do {
-            _ = try runner.complete(instance: instance, task: task, by: by, variables: values)
-        } catch let error as StoreError {
-            throw Inputs.fail([.error(at: nil, error.message)])
+        if let system = values.keys.first(where: { $0.hasPrefix("__") }) {
+            throw Inputs.fail([.error(at: nil, "variable '\(system)' is a system variable and read-only (names starting with __ are set by procrun)")])
         }
-        try await runner.runDueJobs(instance: instance)
-        try finish(runner, instance, json: storeOptions.json)
+        let runner = try storeOptions.runner()
+        let id = try runner.store.resolve(instance)
+        _ = try runner.complete(instance: id, task: task, by: by, variables: values)
+        try await runner.runDueJobs(instance: id)
+        try finish(runner, id, json: storeOptions.json)
     }
 }
 
 struct InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "instances", abstract: "List instances in the store.")
-    @Option(help: "Only instances with this status (running, waiting, completed, incident, terminated).") var status: String?
+    @Option(help: "Only instances with this status (running, waiting, completed, incident, terminated), or corrupt: those whose state cannot be read.") var status: String?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
         var filter: InstanceStatus?
-        if let status {
+        if let status, status != "corrupt" {
             guard let parsed = InstanceStatus(rawValue: status) else { throw Inputs.fail([.error(at: nil, "unknown status '\(status)'")]) }
             filter = parsed
         }
-        let rows = try storeOptions.runner().store.instances(status: filter)
+        let store = try storeOptions.reader().store
+        if status == "corrupt" {
+            for row in try store.corruptInstances().corrupt {
+                print("\(row.id)  \(Trace.pad(row.processID, 16)) \(Trace.pad("corrupt", 10)) \(row.problem ?? "")")
+            }
+            return
+        }
+        let rows = try store.instances(status: filter)
         if storeOptions.json {
             print(JSONWriter.string(.array(rows.map { ["instance": .string($0.id), "process": .string($0.processID), "status": .string($0.status.rawValue), "updatedAt": .string(Timestamp.rfc3339($0.updatedAt))] }), pretty: true))
             return
@@ -170,22 +189,71 @@ struct InstancesCommand: AsyncParsableCommand {
 }
 
 struct ShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an instance: status, context, history, open tasks, incident.")
-    @Argument(help: "The instance id.") var instance: String
+    static let configuration = CommandConfiguration(
+        commandName: "show", abstract: "Show an instance: status, context, history, open tasks, incident.",
+        discussion: "Exit 0 when the instance was shown, whatever its status; 6 when its stored state cannot be read (what can be read is shown).")
+    @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
-        let view = try StoredView(try storeOptions.runner(), instance)
+        let runner = try storeOptions.reader()
+        let id = try runner.store.resolve(instance)
+        let view: StoredView
+        do {
+            view = try StoredView(runner, id)
+        } catch let error as StoreError where error.kind == .unavailable {
+            // The state cannot be decoded: show the row, then the error.
+            guard let row = try runner.store.row(id), row.problem != nil else { throw error }
+            let version = try runner.store.definition(id: row.definitionID)?.version
+            if storeOptions.json {
+                let report: JSONValue = [
+                    "instance": .string(row.id), "process": .string(row.processID), "status": .string(row.status),
+                    "version": version.map { .number(Double($0)) } ?? .null, "updatedAt": .string(Timestamp.rfc3339(row.updatedAt)),
+                    "error": .string(error.message),
+                ]
+                print(JSONWriter.string(report, pretty: true))
+            } else {
+                print("instance \(row.id) of process \(row.processID)\(version.map { ", version \($0)" } ?? ""): \(row.status), updated \(Timestamp.rfc3339(row.updatedAt))")
+            }
+            throw error
+        }
         let stored = view.stored
         if storeOptions.json {
             print(JSONWriter.string(view.report, pretty: true))
             return
         }
-        print("instance \(instance) of «\(view.process.displayName)» (\(view.process.id), version \(view.version)): \(stored.instance.status.rawValue)")
+        print("instance \(id) of «\(view.process.displayName)» (\(view.process.id), version \(view.version)): \(stored.instance.status.rawValue)")
         print("context: \(JSONWriter.string(.object(stored.instance.context)))")
         Trace(process: view.process, timeZone: .current).print(stored.instance.history, instance: stored.instance)
         for task in view.tasks { print("open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
         if let incident = stored.instance.incident { print("incident at '\(incident.node)': \(incident.message)") }
+    }
+}
+
+struct CheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check", abstract: "Check every stored instance's state; list those that cannot be read.",
+        discussion: """
+            Opens the store read-only. Exit 0 when every state reads (or those that do not have ended), 6 when an instance \
+            that has not ended cannot be read (each is listed; `cancel --force` terminates one).
+            """)
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let store = try storeOptions.reader().store
+        let (checked, corrupt) = try store.corruptInstances()
+        if storeOptions.json {
+            let list: [JSONValue] = corrupt.map { row in
+                ["instance": .string(row.id), "process": .string(row.processID), "status": .string(row.status), "problem": .string(row.problem ?? "")]
+            }
+            print(JSONWriter.string(["checked": .number(Double(checked)), "corrupt": .array(list)], pretty: true))
+        } else {
+            for row in corrupt { print("\(row.id)  \(Trace.pad(row.processID, 16)) \(row.problem ?? "")") }
+            print("\(checked) instances checked, \(corrupt.count) corrupt")
+        }
+        // A corrupt instance that ended (say, by `cancel --force`) needs nothing more.
+        let ended = [InstanceStatus.completed.rawValue, InstanceStatus.terminated.rawValue]
+        if corrupt.contains(where: { !ended.contains($0.status) }) { throw ExitWith(code: Exit.storeUnavailable) }
     }
 }
 
@@ -209,33 +277,45 @@ struct WorkerCommand: AsyncParsableCommand {
 struct OperateCommand {
     static func run(_ event: EngineEvent, instance: String, options: StoreOptions) async throws {
         let runner = try options.runner()
-        do {
-            _ = try runner.operate(event, on: instance)
-        } catch let error as StoreError {
-            throw Inputs.fail([.error(at: nil, error.message)])
-        }
-        try await runner.runDueJobs(instance: instance)
-        try finish(runner, instance, json: options.json)
+        let id = try runner.store.resolve(instance)
+        _ = try runner.operate(event, on: id)
+        try await runner.runDueJobs(instance: id)
+        try finish(runner, id, json: options.json)
     }
 }
 
 struct RetryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "retry", abstract: "Repeat the step an instance's incident stopped at.")
-    @Argument(help: "The instance id.") var instance: String
+    @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @OptionGroup var storeOptions: StoreOptions
     func run() async throws { try await OperateCommand.run(.retryIncident, instance: instance, options: storeOptions) }
 }
 
 struct SkipCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "skip", abstract: "Leave the failed node by its success path.")
-    @Argument(help: "The instance id.") var instance: String
+    @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @OptionGroup var storeOptions: StoreOptions
     func run() async throws { try await OperateCommand.run(.skipIncident, instance: instance, options: storeOptions) }
 }
 
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Interrupt an instance.")
-    @Argument(help: "The instance id.") var instance: String
+    @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
+    @Flag(help: "Terminate the instance even if its stored state cannot be read (see `procrun check`).") var force = false
     @OptionGroup var storeOptions: StoreOptions
-    func run() async throws { try await OperateCommand.run(.cancel, instance: instance, options: storeOptions) }
+    func run() async throws {
+        guard force else { return try await OperateCommand.run(.cancel, instance: instance, options: storeOptions) }
+        let runner = try storeOptions.runner()
+        let id = try runner.store.resolve(instance)
+        // A readable state is cancelled the usual way (compensation-free interrupt, history kept).
+        if (try? runner.store.row(id))??.problem == nil {
+            return try await OperateCommand.run(.cancel, instance: id, options: storeOptions)
+        }
+        try runner.forceTerminate(id)
+        if storeOptions.json {
+            print(JSONWriter.string(["instance": .string(id), "status": "terminated", "forced": true], pretty: true))
+        } else {
+            print("\(id) terminated (forced: its stored state could not be read)")
+        }
+    }
 }
