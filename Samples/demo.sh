@@ -5,6 +5,8 @@
 #   Samples/demo.sh --fail   the system answers 503: 4 tries 2 s apart, notifications, «Завершить»
 set -euo pipefail
 cd "$(dirname "$0")/.."
+[ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
+scripts/deps.sh
 swift build
 bin=.build/debug/procrun
 inbox_args=(--port 8089)
