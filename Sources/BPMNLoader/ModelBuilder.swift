@@ -37,6 +37,13 @@ struct ModelBuilder {
         diagnostics.append(.warning(at: location, message))
     }
 
+    /// "cannot parse WHAT: problem in 'TEXT'"; an expression nested past the parser's limit is
+    /// reported in the words of the limit alone, without echoing its (huge) text.
+    func parseFailure(_ what: String, _ error: ExpressionError, in text: String) -> String {
+        if error.isNestedTooDeeply { return ExpressionError.nestedTooDeeply(offset: nil).message }
+        return "cannot parse \(what): \(error.message) in '\(text.trimmingWhitespace())'"
+    }
+
     mutating func register(id: String?, _ location: SourceLocation, element: String) {
         guard let id else { return }
         if let first = seenIDs[id] {
@@ -226,7 +233,7 @@ struct ModelBuilder {
                     condition = try FEELExpression(raw.text, bare: options.bareConditions)
                 } catch {
                     let language = raw.language.map { " (language '\($0)')" } ?? ""
-                    problem(&self, raw.location, "cannot parse the condition of sequence flow '\(pending.id)'\(language): \(error.message) in '\(raw.text.trimmingWhitespace())'")
+                    problem(&self, raw.location, parseFailure("the condition of sequence flow '\(pending.id)'\(language)", error, in: raw.text))
                 }
             }
             let flowIndex = flows.count
@@ -615,7 +622,7 @@ struct ModelBuilder {
                 do {
                     triggers.append(.conditional(try FEELExpression(text, bare: options.bareConditions)))
                 } catch {
-                    structural(condition.map { index.locate($0) } ?? location, "cannot parse the condition of conditional event '\(id)': \(error.message) in '\(text.trimmingWhitespace())'", &scan)
+                    structural(condition.map { index.locate($0) } ?? location, parseFailure("the condition of conditional event '\(id)'", error, in: text), &scan)
                     ok = false
                 }
             case "cancel":
@@ -795,7 +802,7 @@ struct ModelBuilder {
                     do {
                         gateway.activationCondition = try FEELExpression(activation.text, bare: options.bareConditions)
                     } catch {
-                        structural(activationLocation, "cannot parse the activationCondition of '\(nodeID)': \(error.message) in '\(activation.text.trimmingWhitespace())'", &scan)
+                        structural(activationLocation, parseFailure("the activationCondition of '\(nodeID)'", error, in: activation.text), &scan)
                     }
                 }
                 let index = addNode(gateway, into: &scan)
@@ -935,7 +942,7 @@ struct ModelBuilder {
                     do {
                         condition = try FEELExpression(text, bare: options.bareConditions)
                     } catch {
-                        structural(conditionLocation, "cannot parse the loop condition of '\(id)': \(error.message) in '\(text.trimmingWhitespace())'", &scan)
+                        structural(conditionLocation, parseFailure("the loop condition of '\(id)'", error, in: text), &scan)
                     }
                 }
             }
@@ -969,7 +976,7 @@ struct ModelBuilder {
                         completion = expression
                     }
                 } catch {
-                    structural(childLocation, "cannot parse the \(child.localName) of '\(id)': \(error.message) in '\(text)'", &scan)
+                    structural(childLocation, parseFailure("the \(child.localName) of '\(id)'", error, in: text), &scan)
                     ok = false
                 }
             case "complexBehaviorDefinition":
@@ -1014,8 +1021,11 @@ struct ModelBuilder {
     /// A `complexBehaviorDefinition`: its `condition` and the signal its `event` throws.
     mutating func readComplexBehavior(_ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan) -> ComplexBehavior? {
         let conditionText = element.children.first { $0.isBPMN("condition") }?.text ?? ""
-        guard let condition = try? FEELExpression(conditionText.isEmpty ? "true" : conditionText, bare: options.bareConditions) else {
-            structural(location, "cannot parse the complexBehaviorDefinition condition of '\(id)' in '\(conditionText.trimmingWhitespace())'", &scan)
+        let condition: FEELExpression
+        do {
+            condition = try FEELExpression(conditionText.isEmpty ? "true" : conditionText, bare: options.bareConditions)
+        } catch {
+            structural(location, parseFailure("the complexBehaviorDefinition condition of '\(id)'", error, in: conditionText), &scan)
             return nil
         }
         guard let event = element.children.first(where: { $0.isBPMN("event") }) else {
@@ -1082,11 +1092,12 @@ struct ModelBuilder {
         do {
             node.script = try FEELScript(scriptElement.text)
         } catch {
+            let message = error.isNestedTooDeeply ? ExpressionError.nestedTooDeeply(offset: nil).message : "cannot parse the script of '\(node.id)': \(error.message)"
             if scan.executable {
-                self.error(scriptLocation, "cannot parse the script of '\(node.id)': \(error.message)")
+                self.error(scriptLocation, message)
             } else {
-                warning(scriptLocation, "cannot parse the script of '\(node.id)': \(error.message)")
-                scan.deferred.append(.error(at: scriptLocation, "cannot parse the script of '\(node.id)': \(error.message)"))
+                warning(scriptLocation, message)
+                scan.deferred.append(.error(at: scriptLocation, message))
             }
         }
     }

@@ -6,56 +6,69 @@ import Foundation
 struct Evaluator {
     let context: JSONObject
 
+    /// Recurses only into nested nodes: an operator chain is folded by a loop, a field path is
+    /// followed by a loop, so the recursion is as deep as the parser's nesting limit allows.
     func evaluate(_ node: ExpressionNode) throws(ExpressionError) -> JSONValue {
         switch node {
         case .literal(let value):
             return value
         case .variable(let path):
-            guard var value = context[path[0]] else { throw ExpressionError("unknown variable '\(path[0])'") }
-            for (i, field) in path.enumerated().dropFirst() {
-                value = try member(value, field, describing: path[..<i].joined(separator: "."))
-            }
-            return value
-        case .member(let base, let field):
-            return try member(try evaluate(base), field, describing: "value")
+            guard let value = context[path[0]] else { throw ExpressionError("unknown variable '\(path[0])'") }
+            return try follow(path.dropFirst(), from: value, named: path[..<1])
+        case .member(let base, let fields):
+            return try follow(fields[...], from: try evaluate(base), named: nil)
         case .negate(let operand):
             let value = try evaluate(operand)
             guard case .number(let n) = value else { throw ExpressionError("cannot negate \(value.typeName)") }
             return .number(-n)
         case .binary(let op, let lhs, let rhs):
-            return try binary(op, lhs, rhs)
+            return try combine(try evaluate(lhs), op, rhs)
+        case .chain(let first, let rest):
+            var result = try evaluate(first)
+            for (op, operand) in rest { result = try combine(result, op, operand) }
+            return result
         case .call(let builtin, let arguments):
             return try call(builtin, arguments)
         }
     }
 
-    private func member(_ value: JSONValue, _ field: String, describing path: String) throws(ExpressionError) -> JSONValue {
-        guard case .object(let object) = value else {
-            throw ExpressionError("'\(path)' is \(value.typeName), it has no field '\(field)'")
+    /// Reads `fields` in turn. `named` is the path that led to `value` (nil: a computed value);
+    /// it is joined into a message only when a field is missing.
+    private func follow(_ fields: ArraySlice<String>, from value: JSONValue, named: ArraySlice<String>?) throws(ExpressionError) -> JSONValue {
+        var value = value
+        for index in fields.indices {
+            let field = fields[index]
+            func path() -> String {
+                guard let named else { return "value" }
+                return (named + fields[fields.startIndex..<index]).joined(separator: ".")
+            }
+            guard case .object(let object) = value else {
+                throw ExpressionError("'\(path())' is \(value.typeName), it has no field '\(field)'")
+            }
+            guard let next = object[field] else { throw ExpressionError("'\(path())' has no field '\(field)'") }
+            value = next
         }
-        guard let next = object[field] else { throw ExpressionError("'\(path)' has no field '\(field)'") }
-        return next
+        return value
     }
 
-    private func boolean(_ node: ExpressionNode, for op: String) throws(ExpressionError) -> Bool {
-        let value = try evaluate(node)
+    private func truth(_ value: JSONValue, for op: String) throws(ExpressionError) -> Bool {
         guard case .bool(let b) = value else {
             throw ExpressionError("'\(op)' needs booleans, got \(value.typeName) \(JSONWriter.string(value))")
         }
         return b
     }
 
-    private func binary(_ op: BinaryOperator, _ lhs: ExpressionNode, _ rhs: ExpressionNode) throws(ExpressionError) -> JSONValue {
+    /// `left op right`, the way a chain applies each of its operators in turn: `and` and `or`
+    /// do not evaluate their right operand once the result is known.
+    private func combine(_ left: JSONValue, _ op: BinaryOperator, _ right: ExpressionNode) throws(ExpressionError) -> JSONValue {
         switch op {
-        case .and:
-            return .bool(try boolean(lhs, for: "and") ? try boolean(rhs, for: "and") : false)
-        case .or:
-            return .bool(try boolean(lhs, for: "or") ? true : try boolean(rhs, for: "or"))
-        default:
-            break
+        case .and: .bool(try truth(left, for: "and") ? try truth(try evaluate(right), for: "and") : false)
+        case .or: .bool(try truth(left, for: "or") ? true : try truth(try evaluate(right), for: "or"))
+        default: try apply(op, left, try evaluate(right))
         }
-        let left = try evaluate(lhs)
-        let right = try evaluate(rhs)
+    }
+
+    private func apply(_ op: BinaryOperator, _ left: JSONValue, _ right: JSONValue) throws(ExpressionError) -> JSONValue {
         switch op {
         case .equal, .notEqual:
             let equal: Bool
@@ -99,7 +112,7 @@ struct Evaluator {
                 return .number(a / b)
             }
         case .and, .or:
-            fatalError("handled above")
+            fatalError("and/or short-circuit in combine(_:_:_:)")
         }
     }
 

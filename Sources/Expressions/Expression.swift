@@ -34,17 +34,33 @@ public enum Builtin: String, Sendable, CaseIterable {
 }
 
 /// The syntax tree of a parsed expression.
+///
+/// The tree is only as deep as the expression is nested: a chain of operators of one precedence
+/// (`a - b + c`, `x and y and z`) is one `chain` node with its operands in a list, and a run of
+/// field reads is one `variable` or `member` node with a path. So no walk over the tree
+/// (evaluation, destruction) recurses once per term of a long flat chain, and the parser's
+/// nesting limit (`FEELExpression.nestingLimit`) bounds every recursion.
 public indirect enum ExpressionNode: Sendable {
     case literal(JSONValue)
     case variable([String])
-    case member(ExpressionNode, String)
+    /// Fields read in turn from a computed value, e.g. `(a).b.c`.
+    case member(ExpressionNode, [String])
     case negate(ExpressionNode)
+    /// One operator between two operands (comparisons, which do not chain, and single operators).
     case binary(BinaryOperator, ExpressionNode, ExpressionNode)
+    /// `first op₁ x₁ op₂ x₂ …`, evaluated left to right; the operators share one precedence.
+    case chain(ExpressionNode, [(BinaryOperator, ExpressionNode)])
     case call(Builtin, [ExpressionNode])
 }
 
 /// A parsed condition or value expression. Parse once when the model loads; evaluate many times.
 public struct FEELExpression: Sendable, CustomStringConvertible {
+    /// How deeply an expression may nest: each parenthesis, function or method call, unary
+    /// operator (`-`, `!`, `not`) and each operator chain counts one level, so `(1 + (2 * 3))`
+    /// is four levels deep. A flat chain (`1 - 1 - 1 …`, `a and b and …`) is one level however
+    /// long it is. Deeper expressions are refused with "expression nested too deeply (limit N)".
+    public static let nestingLimit = 64
+
     /// The text as the user wrote it.
     public let source: String
     public let dialect: Dialect
@@ -103,10 +119,16 @@ extension String {
     }
 }
 
+/// A recursive-descent parser whose recursion is bounded: it descends only into parentheses and
+/// call arguments, which count against `FEELExpression.nestingLimit` with every node of the tree
+/// that has children (see `enter(at:)`). Operator chains, runs of prefix operators and of field
+/// reads are read by loops, never by recursion per operand.
 struct ExpressionParser {
     var tokens: [Token]
     var position = 0
     let dialect: Dialect
+    /// Nesting levels entered so far (see `enter(at:)`).
+    var depth = 0
 
     init(tokens: [Token], dialect: Dialect) {
         self.tokens = tokens
@@ -131,150 +153,192 @@ struct ExpressionParser {
         }
     }
 
+    /// Counts one more level of nesting; past the limit, the expression is refused. Every node
+    /// with children (an operator chain, a unary operator, a call, fields read from a computed
+    /// value) is entered here, as is every parenthesis, so the syntax tree is never deeper than
+    /// the limit, and neither is the parser's recursion or any recursion over the tree.
+    mutating func enter(at offset: Int) throws(ExpressionError) {
+        depth += 1
+        if depth > FEELExpression.nestingLimit { throw ExpressionError.nestedTooDeeply(offset: offset) }
+    }
+
+    /// `first op x op x …` for operators of one precedence, as one node.
+    static func chain(_ first: ExpressionNode, _ rest: [(BinaryOperator, ExpressionNode)]) -> ExpressionNode {
+        switch rest.count {
+        case 0: first
+        case 1: .binary(rest[0].0, first, rest[0].1)
+        default: .chain(first, rest)
+        }
+    }
+
     mutating func parseAll() throws(ExpressionError) -> ExpressionNode {
-        let node = try parseOr()
+        let node = try parseExpression()
         guard case .end = current.kind else {
             throw ExpressionError("unexpected \(describe(current))", offset: current.offset)
         }
         return node
     }
 
-    /// Checks an operator that exists in only one dialect and says what to write instead.
-    mutating func matchOperator(_ feel: String?, juel: [String]) throws(ExpressionError) -> Bool {
+    /// The binary operator at the current token and its precedence (1 `or`, 2 `and`,
+    /// 3 comparisons, 4 `+ -`, 5 `* /`), without consuming it. An operator of the other
+    /// dialect is an error that says what to write instead.
+    func binaryOperator() throws(ExpressionError) -> (op: BinaryOperator, precedence: Int)? {
         let token = current
-        let spelled: String
+        func foreign(_ spelled: String, _ feel: String) -> ExpressionError {
+            ExpressionError("'\(spelled)' is not FEEL; write '\(feel)' (or use the ${…} form)", offset: token.offset)
+        }
         switch token.kind {
-        case .op(let op): spelled = op
-        case .name(let name): spelled = name
-        default: return false
-        }
-        if let feel, spelled == feel, dialect == .feel || juel.contains(feel) {
-            advance()
-            return true
-        }
-        if juel.contains(spelled) {
-            if dialect == .juel {
-                advance()
-                return true
-            }
-            if case .op = token.kind {
-                let hint = feel.map { " write '\($0)'" } ?? ""
-                throw ExpressionError("'\(spelled)' is not FEEL;\(hint) (or use the ${…} form)", offset: token.offset)
-            }
-        }
-        return false
-    }
-
-    mutating func parseOr() throws(ExpressionError) -> ExpressionNode {
-        var left = try parseAnd()
-        while try matchOperator("or", juel: ["||", "or"]) {
-            left = .binary(.or, left, try parseAnd())
-        }
-        return left
-    }
-
-    mutating func parseAnd() throws(ExpressionError) -> ExpressionNode {
-        var left = try parseComparison()
-        while try matchOperator("and", juel: ["&&", "and"]) {
-            left = .binary(.and, left, try parseComparison())
-        }
-        return left
-    }
-
-    mutating func parseComparison() throws(ExpressionError) -> ExpressionNode {
-        let left = try parseAdditive()
-        let token = current
-        var op: BinaryOperator?
-        switch token.kind {
+        case .name("or"): return (.or, 1)
+        case .op("||"):
+            guard dialect == .juel else { throw foreign("||", "or") }
+            return (.or, 1)
+        case .name("and"): return (.and, 2)
+        case .op("&&"):
+            guard dialect == .juel else { throw foreign("&&", "and") }
+            return (.and, 2)
         case .op("="):
             if dialect == .juel { throw ExpressionError("'=' is not a comparison in ${…}; write '=='", offset: token.offset) }
-            op = .equal
+            return (.equal, 3)
         case .op("=="):
-            if dialect == .feel { throw ExpressionError("'==' is not FEEL; write '=' (or use the ${…} form)", offset: token.offset) }
-            op = .equal
-        case .op("!="): op = .notEqual
-        case .op("<"): op = .less
-        case .op("<="): op = .lessOrEqual
-        case .op(">"): op = .greater
-        case .op(">="): op = .greaterOrEqual
+            guard dialect == .juel else { throw foreign("==", "=") }
+            return (.equal, 3)
+        case .op("!="): return (.notEqual, 3)
+        case .op("<"): return (.less, 3)
+        case .op("<="): return (.lessOrEqual, 3)
+        case .op(">"): return (.greater, 3)
+        case .op(">="): return (.greaterOrEqual, 3)
         case .name(let word) where dialect == .juel:
-            op = ["eq": .equal, "ne": .notEqual, "lt": .less, "le": .lessOrEqual, "gt": .greater, "ge": .greaterOrEqual][word]
-        default: break
+            let words: [String: BinaryOperator] = ["eq": .equal, "ne": .notEqual, "lt": .less, "le": .lessOrEqual, "gt": .greater, "ge": .greaterOrEqual]
+            return words[word].map { ($0, 3) }
+        case .op("+"): return (.add, 4)
+        case .op("-"): return (.subtract, 4)
+        case .op("*"): return (.multiply, 5)
+        case .op("/"): return (.divide, 5)
+        default: return nil
         }
-        guard let op else { return left }
-        advance()
-        let right = try parseAdditive()
-        if case .op(let next) = current.kind, ["=", "==", "!=", "<", "<=", ">", ">="].contains(next) {
-            throw ExpressionError("comparisons cannot be chained; combine them with 'and'", offset: current.offset)
-        }
-        return .binary(op, left, right)
     }
 
-    mutating func parseAdditive() throws(ExpressionError) -> ExpressionNode {
-        var left = try parseMultiplicative()
+    /// Reads operands joined by binary operators with a loop and a stack of open chains, one
+    /// per precedence (at most five), instead of one recursive call per precedence level:
+    /// `a - b - c` is one chain, `a + b * c` a chain inside a chain. Comparisons do not chain.
+    mutating func parseExpression() throws(ExpressionError) -> ExpressionNode {
+        struct OpenChain {
+            var precedence: Int
+            var first: ExpressionNode
+            var rest: [(BinaryOperator, ExpressionNode)]
+            /// The operator whose right operand is being read.
+            var pending: BinaryOperator
+        }
+        let outer = depth
+        defer { depth = outer }
+        var open: [OpenChain] = []
+        var operand = try parseUnary()
         while true {
-            switch current.kind {
-            case .op("+"): advance(); left = .binary(.add, left, try parseMultiplicative())
-            case .op("-"): advance(); left = .binary(.subtract, left, try parseMultiplicative())
-            default: return left
+            let next = try binaryOperator()
+            let precedence = next?.precedence ?? 0
+            // Chains of a higher precedence than the next operator are complete.
+            while let top = open.last, top.precedence > precedence {
+                open.removeLast()
+                depth -= 1
+                operand = Self.chain(top.first, top.rest + [(top.pending, operand)])
             }
-        }
-    }
-
-    mutating func parseMultiplicative() throws(ExpressionError) -> ExpressionNode {
-        var left = try parseUnary()
-        while true {
-            switch current.kind {
-            case .op("*"): advance(); left = .binary(.multiply, left, try parseUnary())
-            case .op("/"): advance(); left = .binary(.divide, left, try parseUnary())
-            default: return left
-            }
-        }
-    }
-
-    mutating func parseUnary() throws(ExpressionError) -> ExpressionNode {
-        let token = current
-        switch token.kind {
-        case .op("-"):
-            advance()
-            return .negate(try parseUnary())
-        case .op("!"):
-            guard dialect == .juel else {
-                throw ExpressionError("'!' is not FEEL; write not(…) (or use the ${…} form)", offset: token.offset)
-            }
-            advance()
-            return .call(.not, [try parseUnary()])
-        case .name("not") where dialect == .juel:
-            if case .leftParen = tokens[position + 1].kind { break }
-            advance()
-            return .call(.not, [try parseUnary()])
-        default:
-            break
-        }
-        return try parsePostfix()
-    }
-
-    mutating func parsePostfix() throws(ExpressionError) -> ExpressionNode {
-        var node = try parsePrimary()
-        while case .dot = current.kind {
-            advance()
-            guard case .name(let field) = current.kind else {
-                throw ExpressionError("expected a field name after '.', found \(describe(current))", offset: current.offset)
-            }
-            advance()
-            if case .leftParen = current.kind, dialect == .juel {
-                node = try methodCall(on: node, name: field)
-            } else if case .variable(let path) = node {
-                node = .variable(path + [field])
+            guard let op = next?.op else { return operand }
+            if let last = open.indices.last, open[last].precedence == precedence {
+                if precedence == 3 {
+                    throw ExpressionError("comparisons cannot be chained; combine them with 'and'", offset: current.offset)
+                }
+                // Mutated in place: a copy of the chain held here would make each append copy it.
+                open[last].rest.append((open[last].pending, operand))
+                open[last].pending = op
             } else {
-                node = .member(node, field)
+                // A new chain is a node above everything read from here until it completes.
+                try enter(at: current.offset)
+                open.append(OpenChain(precedence: precedence, first: operand, rest: [], pending: op))
             }
+            advance()
+            operand = try parseUnary()
+        }
+    }
+
+    /// Prefix operators are read by a loop; each one is a level of nesting.
+    mutating func parseUnary() throws(ExpressionError) -> ExpressionNode {
+        let outer = depth
+        defer { depth = outer }
+        var prefixes: [Builtin?] = []  // nil: negation; .not: logical not
+        loop: while true {
+            let token = current
+            switch token.kind {
+            case .op("-"):
+                prefixes.append(nil)
+            case .op("!"):
+                guard dialect == .juel else {
+                    throw ExpressionError("'!' is not FEEL; write not(…) (or use the ${…} form)", offset: token.offset)
+                }
+                prefixes.append(.not)
+            case .name("not") where dialect == .juel:
+                if case .leftParen = tokens[position + 1].kind { break loop }
+                prefixes.append(.not)
+            default:
+                break loop
+            }
+            try enter(at: token.offset)
+            advance()
+        }
+        var node = try parsePostfix()
+        for prefix in prefixes.reversed() {
+            node = prefix == nil ? .negate(node) : .call(.not, [node])
         }
         return node
     }
 
+    /// Field reads and JUEL method calls after a value, read by a loop. A run of field reads is
+    /// one node; each method call is a level of nesting (it wraps what came before).
+    mutating func parsePostfix() throws(ExpressionError) -> ExpressionNode {
+        let outer = depth
+        defer { depth = outer }
+        var node = try parsePrimary()
+        var fields: [String] = []
+        var fieldsStart = current.offset
+        while case .dot = current.kind {
+            if fields.isEmpty { fieldsStart = current.offset }
+            advance()
+            guard case .name(let field) = current.kind else {
+                throw ExpressionError("expected a field name after '.', found \(describe(current))", offset: current.offset)
+            }
+            let fieldToken = current
+            advance()
+            if case .leftParen = current.kind, dialect == .juel {
+                node = try methodCall(on: try attach(&fields, to: node, at: fieldsStart), name: field)
+                try enter(at: fieldToken.offset)
+            } else {
+                fields.append(field)
+            }
+        }
+        return try attach(&fields, to: node, at: fieldsStart)
+    }
+
+    /// `node` with `fields` read from it (and `fields` emptied). Reading fields from a computed
+    /// value is a node of its own, so a level of nesting; a variable's path just grows.
+    mutating func attach(_ fields: inout [String], to node: ExpressionNode, at offset: Int) throws(ExpressionError) -> ExpressionNode {
+        guard !fields.isEmpty else { return node }
+        defer { fields = [] }
+        switch node {
+        case .variable(var path):
+            path.append(contentsOf: fields)
+            return .variable(path)
+        case .member(let base, var path):
+            path.append(contentsOf: fields)
+            return .member(base, path)
+        default:
+            try enter(at: offset)
+            return .member(node, fields)
+        }
+    }
+
     /// Reads `(a, b, …)`; the current token is the opening parenthesis.
     mutating func parseArguments() throws(ExpressionError) -> [ExpressionNode] {
+        try enter(at: current.offset)
+        defer { depth -= 1 }
         advance()
         var arguments: [ExpressionNode] = []
         if case .rightParen = current.kind {
@@ -282,7 +346,7 @@ struct ExpressionParser {
             return arguments
         }
         while true {
-            arguments.append(try parseOr())
+            arguments.append(try parseExpression())
             if case .comma = current.kind { advance(); continue }
             guard case .rightParen = current.kind else {
                 throw ExpressionError("expected ',' or ')', found \(describe(current))", offset: current.offset)
@@ -334,8 +398,10 @@ struct ExpressionParser {
             advance()
             return .literal(.string(value))
         case .leftParen:
+            try enter(at: token.offset)
+            defer { depth -= 1 }
             advance()
-            let inner = try parseOr()
+            let inner = try parseExpression()
             guard case .rightParen = current.kind else {
                 throw ExpressionError("expected ')', found \(describe(current))", offset: current.offset)
             }

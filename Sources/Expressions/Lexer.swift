@@ -18,10 +18,20 @@ struct Token: Sendable {
 public struct ExpressionError: Error, Sendable, Equatable, CustomStringConvertible {
     public var message: String
     public var offset: Int?
+    /// The expression is deeper than `FEELExpression.nestingLimit`: callers report this one
+    /// without echoing the (possibly huge) expression text.
+    public var isNestedTooDeeply = false
 
     public init(_ message: String, offset: Int? = nil) {
         self.message = message
         self.offset = offset
+    }
+
+    /// "expression nested too deeply (limit N)".
+    public static func nestedTooDeeply(offset: Int?) -> ExpressionError {
+        var error = ExpressionError("expression nested too deeply (limit \(FEELExpression.nestingLimit))", offset: offset)
+        error.isNestedTooDeeply = true
+        return error
     }
 
     public var description: String { message }

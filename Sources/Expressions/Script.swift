@@ -32,7 +32,10 @@ public struct FEELScript: Sendable {
             do {
                 result.append(Assignment(variable: name, expression: try FEELExpression(body), line: index + 1))
             } catch {
-                throw ExpressionError("script line \(index + 1): \(error.message)")
+                var located = error
+                located.message = "script line \(index + 1): \(error.message)"
+                located.offset = nil
+                throw located
             }
         }
         assignments = result

@@ -101,7 +101,6 @@ public struct JSONParser {
         defer { depth -= 1 }
         index += 1
         var object = JSONObject()
-        var seen = Set<String>()
         skipWhitespace()
         if index < bytes.count && bytes[index] == UInt8(ascii: "}") {
             index += 1
@@ -114,14 +113,16 @@ public struct JSONParser {
             }
             let keyStart = index
             let key = try parseString()
-            if !seen.insert(key).inserted { throw error("duplicate key \"\(key)\"", at: keyStart) }
+            // The key goes in before its value is read, so that a duplicate is reported where it
+            // stands; one look-up per key (a scan of a small object, a hash probe in a large one).
+            if object.appendIfAbsent(key, .null) != nil { throw error("duplicate key \"\(key)\"", at: keyStart) }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else {
                 throw error("expected ':' after key \"\(key)\", found \(describeCurrent())")
             }
             index += 1
             skipWhitespace()
-            object[key] = try parseValue()
+            object.setLastValue(try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw error("expected ',' or '}', found end of input") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
@@ -172,7 +173,20 @@ public struct JSONParser {
     private mutating func parseString() throws(Diagnostic) -> String {
         let start = index
         index += 1
-        var scalars: [UInt8] = []
+        // The common case, a string without escapes, is made straight from the input bytes.
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+            index += 1
+        }
+        if index < bytes.count && bytes[index] == UInt8(ascii: "\"") {
+            index += 1
+            let string: String? = bytes.withUnsafeBufferPointer { buffer in
+                let text = UnsafeBufferPointer(rebasing: buffer[(start + 1)..<(index - 1)])
+                return JSONParser.isValidUTF8(text) ? String(decoding: text, as: UTF8.self) : nil
+            }
+            guard let string else { throw error("string is not valid UTF-8", at: start) }
+            return string
+        }
+        var scalars: [UInt8] = Array(bytes[(start + 1)..<index])
         var runStart = index
         while true {
             guard index < bytes.count else { throw error("unterminated string", at: start) }
@@ -227,6 +241,41 @@ public struct JSONParser {
         return string
     }
 
+    /// Whether `text` is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+    /// past U+10FFFF). A loop over bytes: the standard library's generic validation costs more
+    /// than the rest of parsing a short string.
+    static func isValidUTF8(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        var i = 0
+        let count = text.count
+        func continuation(_ offset: Int) -> UInt8? {
+            guard i + offset < count, text[i + offset] & 0xC0 == 0x80 else { return nil }
+            return text[i + offset]
+        }
+        while i < count {
+            let lead = text[i]
+            switch lead {
+            case 0x00..<0x80:
+                i += 1
+            case 0xC2..<0xE0:
+                guard continuation(1) != nil else { return false }
+                i += 2
+            case 0xE0..<0xF0:
+                guard let second = continuation(1), continuation(2) != nil else { return false }
+                if lead == 0xE0 && second < 0xA0 { return false }  // overlong
+                if lead == 0xED && second >= 0xA0 { return false }  // UTF-16 surrogate
+                i += 3
+            case 0xF0..<0xF5:
+                guard let second = continuation(1), continuation(2) != nil, continuation(3) != nil else { return false }
+                if lead == 0xF0 && second < 0x90 { return false }  // overlong
+                if lead == 0xF4 && second >= 0x90 { return false }  // past U+10FFFF
+                i += 4
+            default:
+                return false
+            }
+        }
+        return true
+    }
+
     private mutating func parseNumber() throws(Diagnostic) -> Double {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
@@ -253,6 +302,12 @@ public struct JSONParser {
                 index += 1
             }
             if digits(&self) == 0 { throw error("expected digits in exponent") }
+        }
+        // A whole number of up to 15 digits is exact in a Double: no text to make and convert.
+        if index - intStart == intDigits && intDigits <= 15 {
+            var whole = 0
+            for digit in bytes[intStart..<index] { whole = whole * 10 + Int(digit - UInt8(ascii: "0")) }
+            return bytes[start] == UInt8(ascii: "-") ? -Double(whole) : Double(whole)
         }
         let text = String(decoding: bytes[start..<index], as: UTF8.self)
         guard let value = Double(text), value.isFinite else { throw error("number out of range", at: start) }

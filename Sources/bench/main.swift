@@ -9,7 +9,7 @@ import Values
 
 /// `swift build -c release && .build/release/bench [FIGURE…]`: procrun's benchmarks, each the
 /// median of several runs, beside the reference it is measured against in the same run.
-/// Figures: interpreter, loader, webhooks, durable, memory, startup (default: all).
+/// Figures: interpreter, loader, webhooks, durable, memory, startup, json (default: all).
 
 struct BenchError: Error, CustomStringConvertible {
     var description: String
@@ -38,12 +38,12 @@ func parseOptions() -> Options {
         case "--instances": options.waitingInstances = Int(arguments.popFirst() ?? "") ?? options.waitingInstances
         case "--deliveries": options.deliveries = Int(arguments.popFirst() ?? "") ?? options.deliveries
         case "-h", "--help":
-            print("usage: bench [interpreter|loader|webhooks|durable|memory|startup]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]")
+            print("usage: bench [interpreter|loader|webhooks|durable|memory|startup|json]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]")
             exit(0)
         default: options.figures.append(argument)
         }
     }
-    if options.figures.isEmpty { options.figures = ["interpreter", "loader", "webhooks", "durable", "memory", "startup"] }
+    if options.figures.isEmpty { options.figures = ["interpreter", "loader", "webhooks", "durable", "memory", "startup", "json"] }
     return options
 }
 
@@ -375,6 +375,56 @@ func startup(_ options: Options) throws {
     report("startup", median(times), "ms", runs: times, target: "< 20 ms for procrun validate \(file)")
 }
 
+// MARK: 7. JSON
+
+/// One JSON object of `keys` keys, as a large webhook reply is: `{"key0":"Значение 0",…}`.
+/// The values are flat, so the figure measures building the object, not allocating values.
+func jsonObjectBytes(keys: Int) -> [UInt8] {
+    var text = "{"
+    text.reserveCapacity(keys * 36)
+    for i in 0..<keys {
+        if i > 0 { text += "," }
+        text += "\"key\(i)\":\"Значение \(i)\""
+    }
+    text += "}"
+    return Array(text.utf8)
+}
+
+/// Parsing one object of 10k, 100k and 1M keys: the time per key stays flat when building an
+/// object is linear. Foundation's JSONSerialization parses the same bytes in the same round.
+func json(_ options: Options) throws {
+    var lastOurs: [Double] = []
+    var lastReference = 0.0
+    print("json: keys       procrun ms   ns/key   JSONSerialization ms   ns/key")
+    for keys in [10_000, 100_000, 1_000_000] {
+        let bytes = jsonObjectBytes(keys: keys)
+        let data = Data(bytes)
+        var ours: [Double] = []
+        var theirs: [Double] = []
+        for _ in 0..<options.rounds {
+            var parsed: JSONValue = .null
+            ours.append(try seconds { parsed = try JSONParser.parse(bytes, file: "bench.json") })
+            precondition(parsed.objectValue?.count == keys, "parsed \(parsed.objectValue?.count ?? 0) of \(keys) keys")
+            var reference: Any = 0
+            theirs.append(try seconds { reference = try JSONSerialization.jsonObject(with: data) })
+            precondition((reference as? [String: Any])?.count == keys, "JSONSerialization read a different object")
+        }
+        let (ourTime, theirTime) = (median(ours), median(theirs))
+        let row = [
+            String(keys).padding(toLength: 10, withPad: " ", startingAt: 0),
+            format(ourTime * 1000).padding(toLength: 12, withPad: " ", startingAt: 0),
+            format(ourTime * 1e9 / Double(keys)).padding(toLength: 8, withPad: " ", startingAt: 0),
+            format(theirTime * 1000).padding(toLength: 22, withPad: " ", startingAt: 0),
+            format(theirTime * 1e9 / Double(keys)),
+        ]
+        print("json: " + row.joined(separator: " "))
+        lastOurs = ours
+        lastReference = theirTime
+    }
+    report("json", median(lastOurs) * 1000, "ms", runs: lastOurs.map { $0 * 1000 }, reference: ("Foundation JSONSerialization", lastReference * 1000),
+        target: "< 1000 ms for one object of 1,000,000 keys; ns/key flat from 10k to 1M")
+}
+
 let options = parseOptions()
 do {
     for figure in options.figures {
@@ -385,7 +435,8 @@ do {
         case "durable": try await durable(options)
         case "memory": try memory(options)
         case "startup": try startup(options)
-        default: throw BenchError("unknown figure '\(figure)' (interpreter, loader, webhooks, durable, memory, startup)")
+        case "json": try json(options)
+        default: throw BenchError("unknown figure '\(figure)' (interpreter, loader, webhooks, durable, memory, startup, json)")
         }
     }
 } catch {
