@@ -57,10 +57,11 @@ public struct WebhookRequest: Sendable {
     /// Replaces every secret value in `text`, in any form procrun writes it, with `***`.
     public func redact(_ text: String) -> String { redactor.redact(text) }
 
-    /// The URL as messages show it: query string dropped, secrets hidden.
+    /// The URL as messages show it: secrets hidden (first, so that a secret holding a `?` is not
+    /// cut in two), query string dropped.
     public var displayURL: String {
-        let url = http.url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? http.url
-        return redact(url)
+        let url = redact(http.url)
+        return url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
     }
 }
 
