@@ -27,7 +27,7 @@ enum WebhookParser {
             }
         }
 
-        checkAttributes(element, allowed: ["url", "method", "type", "timeout", "result"], at: location)
+        checkAttributes(element, allowed: ["url", "method", "type", "timeout", "result", "maxResponseBytes"], at: location)
         var url: Template?
         if let text = element.attribute("url"), !text.trimmingWhitespace().isEmpty {
             url = template(text.trimmingWhitespace(), "url", at: location)
@@ -59,6 +59,14 @@ enum WebhookParser {
                 timeout = seconds
             } else {
                 fail(location, "procrun:webhook timeout '\(text)' is not a positive number of seconds")
+            }
+        }
+        var maxResponseBytes = WebhookConfig.defaultMaxResponseBytes
+        if let text = element.attribute("maxResponseBytes") {
+            if let bytes = WebhookConfig.parseByteCount(text) {
+                maxResponseBytes = bytes
+            } else {
+                fail(location, "procrun:webhook maxResponseBytes '\(text)' is not a size from 1 byte to 1GB (a number of bytes, or with a unit: 512KB, 10MB)")
             }
         }
         let result = element.attribute("result")?.trimmingWhitespace()
@@ -111,7 +119,7 @@ enum WebhookParser {
         guard ok, let url else { return nil }
         return WebhookConfig(
             url: url, method: method, type: type, timeout: timeout, parameters: parameters, headers: headers, text: text,
-            onError: onError, resultVariable: result, location: location)
+            onError: onError, resultVariable: result, maxResponseBytes: maxResponseBytes, location: location)
     }
 
     static func parseOnError(

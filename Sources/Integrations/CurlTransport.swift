@@ -1,5 +1,6 @@
 import CCurl
 import Foundation
+import ProcessModel
 
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -10,14 +11,20 @@ public struct HTTPRequest: Sendable {
     public var timeout: Double
     /// Seconds to establish the connection.
     public var connectTimeout: Double
+    /// The largest reply body accepted; past it the transfer is aborted and fails.
+    public var maxResponseBytes: Int
 
-    public init(method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Double, connectTimeout: Double = 10) {
+    public init(
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Double, connectTimeout: Double = 10,
+        maxResponseBytes: Int = WebhookConfig.defaultMaxResponseBytes
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
         self.timeout = timeout
         self.connectTimeout = min(connectTimeout, timeout)
+        self.maxResponseBytes = max(0, maxResponseBytes)
     }
 }
 
@@ -27,11 +34,19 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
 }
 
-/// A transfer that failed before an HTTP status arrived: refused, timed out, TLS, DNS.
+/// A transfer that failed: refused, timed out, TLS, DNS (before an HTTP status arrived), or a
+/// reply larger than the request allows (`status` is then the status that had arrived).
 public struct TransportError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(message: String) { self.message = message }
+    public var status: Int?
+    public init(message: String, status: Int? = nil) {
+        self.message = message
+        self.status = status
+    }
     public var description: String { message }
+
+    /// The message of a reply cut off at the cap.
+    public static func replyTooLarge(_ limit: Int) -> String { "reply larger than maxResponseBytes (\(limit) bytes)" }
 }
 
 /// HTTP over libcurl's multi interface. One dedicated thread owns the multi handle and drives
@@ -85,11 +100,15 @@ final class Transfer: @unchecked Sendable {
     private let continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>
     var body: [UInt8] = []
     var headers: [(name: String, value: String)] = []
+    let maxResponseBytes: Int
+    /// Set by the write callback when the body would pass `maxResponseBytes`.
+    var tooLarge = false
 
     init(request: HTTPRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
         guard let handle = procrun_curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
         self.handle = handle
         self.continuation = continuation
+        maxResponseBytes = request.maxResponseBytes
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         procrun_curl_setopt_string(handle, CURLOPT_URL, request.url)
         procrun_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "http,https")
@@ -98,6 +117,9 @@ final class Transfer: @unchecked Sendable {
         procrun_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
         procrun_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000))
         procrun_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        // An early refusal when the reply announces its length; the write callback enforces the
+        // cap on every reply, announced or not (chunked).
+        procrun_curl_setopt_off_t(handle, CURLOPT_MAXFILESIZE_LARGE, curl_off_t(request.maxResponseBytes))
         if request.method == "GET" {
             procrun_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
         } else {
@@ -122,6 +144,12 @@ final class Transfer: @unchecked Sendable {
         procrun_curl_setopt_write(handle, { data, size, count, context in
             let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
             let bytes = size * count
+            guard transfer.body.count + bytes <= transfer.maxResponseBytes else {
+                // Any count other than `bytes` makes libcurl abort the transfer (CURLE_WRITE_ERROR):
+                // nothing more is received, so memory stays bounded by the cap.
+                transfer.tooLarge = true
+                return 0
+            }
             if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: bytes)) }
             return bytes
         }, context)
@@ -144,10 +172,12 @@ final class Transfer: @unchecked Sendable {
 
     /// Called once, on the curl thread, when the transfer is done.
     func finish(_ code: CURLcode) {
+        var status = 0
+        procrun_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         if code == CURLE_OK {
-            var status = 0
-            procrun_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
             continuation.resume(returning: .success(HTTPResponse(status: status, headers: headers, body: body)))
+        } else if tooLarge || code == CURLE_FILESIZE_EXCEEDED {
+            continuation.resume(returning: .failure(TransportError(message: TransportError.replyTooLarge(maxResponseBytes), status: status == 0 ? nil : status)))
         } else {
             var detail = String(cString: errorBuffer)
             if detail.isEmpty { detail = String(cString: procrun_curl_easy_strerror(code)) }

@@ -32,28 +32,39 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
         } catch {
             return .failed(status: nil, message: error.message, retryable: false)
         }
+        // Every message and result leaves here with the request's secrets hidden (in every form
+        // procrun writes them): they go into the trace, the report, notifications and the store.
         do {
             let response = try await transport.send(request.http)
             if (200..<300).contains(response.status) {
-                return .delivered(status: response.status, result: HTTPWebhookPerformer.result(of: response))
+                return .delivered(status: response.status, result: HTTPWebhookPerformer.result(of: response, redactor: request.redactor))
             }
             return .failed(status: response.status, message: "HTTP \(response.status) from \(request.displayURL)", retryable: true)
         } catch {
+            if let status = error.status {
+                return .failed(status: status, message: request.redact("HTTP \(status) from \(request.displayURL): \(error.message)"), retryable: true)
+            }
             return .failed(status: nil, message: request.redact("\(error.message) (\(request.displayURL))"), retryable: true)
         }
     }
 
-    /// `{status, headers, body}`, the body parsed when it is JSON.
-    static func result(of response: HTTPResponse) -> JSONValue {
+    /// `{status, headers, body}`, the body parsed when it is JSON. A reply that echoes the
+    /// request's secrets has them hidden, as does a credential header: the result goes into the
+    /// context, which is stored and shown.
+    static func result(of response: HTTPResponse, redactor: Redactor = Redactor(secrets: [])) -> JSONValue {
         var headers = JSONObject()
-        for header in response.headers { headers[header.name.lowercased()] = .string(header.value) }
+        for header in response.headers {
+            let name = header.name.lowercased()
+            let credential = name == "authorization" || name == "proxy-authorization"
+            headers[name] = .string(credential ? Redactor.mask : header.value)
+        }
         var body: JSONValue = .string(String(decoding: response.body, as: UTF8.self))
         let contentType = headers["content-type"]?.stringValue?.lowercased() ?? ""
         if contentType.contains("json") || response.body.first == UInt8(ascii: "{") || response.body.first == UInt8(ascii: "[") {
             if let parsed = try? JSONParser.parse(response.body) { body = parsed }
         }
         if response.body.isEmpty { body = .null }
-        return ["status": .number(Double(response.status)), "headers": .object(headers), "body": body]
+        return redactor.redact(["status": .number(Double(response.status)), "headers": .object(headers), "body": body])
     }
 }
 

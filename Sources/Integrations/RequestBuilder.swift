@@ -28,20 +28,37 @@ public struct RenderEnvironment: Sendable {
 
 /// The request a webhook try sends, with what must be hidden when it is shown.
 public struct WebhookRequest: Sendable {
-    public var http: HTTPRequest
+    public let http: HTTPRequest
     /// Secret values used in the request: shown as `***` everywhere.
-    public var secrets: [String]
+    public let secrets: [String]
+    /// Hides the secrets, in every form procrun writes them, and the values of the
+    /// `Authorization` and `Proxy-Authorization` headers (whole, and the credentials after the scheme).
+    public let redactor: Redactor
 
-    /// Replaces every secret value in `text` with `***`.
-    public func redact(_ text: String) -> String { WebhookRequest.redact(text, secrets: secrets) }
-
-    static func redact(_ text: String, secrets: [String]) -> String {
-        var result = text
-        for secret in secrets where !secret.isEmpty { result = result.replacingOccurrences(of: secret, with: "***") }
-        return result
+    public init(http: HTTPRequest, secrets: [String]) {
+        self.http = http
+        self.secrets = secrets
+        redactor = Redactor(secrets: secrets + WebhookRequest.credentials(in: http.headers))
     }
 
-    /// The URL as messages show it: secrets hidden, query string dropped.
+    /// The values of credential headers, whole and without their scheme (`Bearer …`, `Basic …`).
+    static func credentials(in headers: [(name: String, value: String)]) -> [String] {
+        var values: [String] = []
+        for header in headers where ["authorization", "proxy-authorization"].contains(header.name.lowercased()) {
+            let value = header.value.trimmingCharacters(in: .whitespaces)
+            values.append(value)
+            if let space = value.firstIndex(of: " ") {
+                values.append(String(value[value.index(after: space)...]).trimmingCharacters(in: .whitespaces))
+            }
+        }
+        return values
+    }
+
+    /// Replaces every secret value in `text`, in any form procrun writes it, with `***`.
+    public func redact(_ text: String) -> String { redactor.redact(text) }
+
+    /// The URL as messages show it: secrets hidden (first, so that a secret holding a `?` is not
+    /// cut in two), query string dropped.
     public var displayURL: String {
         let url = redact(http.url)
         return url.split(separator: "?", maxSplits: 1).first.map(String.init) ?? url
@@ -62,10 +79,23 @@ public enum RequestBuilder {
         percentEncode(text).replacingOccurrences(of: "%20", with: "+")
     }
 
+    /// Builds the request. A failure's message has the secrets read so far hidden (a date
+    /// variable that is not a date quotes its value, which may be a secret).
     public static func build(
         _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String, environment: RenderEnvironment
     ) throws(RenderError) -> WebhookRequest {
         var secrets: [String] = []
+        do {
+            return try build(webhook, context: context, idempotencyKey: idempotencyKey, userAgent: userAgent, environment: environment, secrets: &secrets)
+        } catch {
+            throw RenderError(message: Redactor(secrets: secrets).redact(error.message))
+        }
+    }
+
+    static func build(
+        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String, environment: RenderEnvironment,
+        secrets: inout [String]
+    ) throws(RenderError) -> WebhookRequest {
         let url = try render(webhook.url, context: context, environment: environment, secrets: &secrets, inURL: true)
         var headers: [(name: String, value: String)] = []
         var body: [UInt8]?
@@ -105,11 +135,21 @@ public enum RequestBuilder {
             if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
                 throw RenderError(message: "header '\(header.name)' would contain a line break")
             }
+            // libcurl takes headers as C strings: a NUL would silently cut the header there.
+            if value.unicodeScalars.contains("\0") {
+                throw RenderError(message: "header '\(header.name)' would contain a NUL character")
+            }
             headers.removeAll { $0.name.lowercased() == header.name.lowercased() }
             headers.append((header.name, value))
         }
+        // Substituted values are percent-encoded, but a base URL variable is not; libcurl takes
+        // the URL as a C string, where a NUL would silently cut it.
+        if fullURL.unicodeScalars.contains("\0") {
+            throw RenderError(message: "the url would contain a NUL character")
+        }
         let http = HTTPRequest(
-            method: webhook.method.rawValue, url: fullURL, headers: headers, body: body, timeout: webhook.timeout)
+            method: webhook.method.rawValue, url: fullURL, headers: headers, body: body, timeout: webhook.timeout,
+            maxResponseBytes: webhook.maxResponseBytes)
         return WebhookRequest(http: http, secrets: secrets)
     }
 

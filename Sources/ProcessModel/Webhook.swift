@@ -67,11 +67,19 @@ public struct WebhookConfig: Sendable {
     public var onError: OnError?
     /// Context variable that receives `{status, headers, body}` of the successful answer.
     public var resultVariable: String?
+    /// The largest reply body a try accepts; a larger one fails the try.
+    public var maxResponseBytes: Int
     public var location: SourceLocation
+
+    /// 10 MB.
+    public static let defaultMaxResponseBytes = 10 * 1024 * 1024
+    /// 1 GB: the largest cap that may be set (the body is held in memory and may go into the context).
+    public static let largestMaxResponseBytes = 1024 * 1024 * 1024
 
     public init(
         url: Template, method: Method, type: BodyType, timeout: Double, parameters: [Parameter], headers: [Header],
-        text: Template?, onError: OnError?, resultVariable: String?, location: SourceLocation
+        text: Template?, onError: OnError?, resultVariable: String?, maxResponseBytes: Int = WebhookConfig.defaultMaxResponseBytes,
+        location: SourceLocation
     ) {
         self.url = url
         self.method = method
@@ -82,6 +90,7 @@ public struct WebhookConfig: Sendable {
         self.text = text
         self.onError = onError
         self.resultVariable = resultVariable
+        self.maxResponseBytes = maxResponseBytes
         self.location = location
     }
 }
@@ -99,5 +108,22 @@ extension ProcessDefinition {
 extension WebhookConfig {
     public static func interruptFlow(named interrupt: String, among outgoing: [Int], flows: [SequenceFlow]) -> Int? {
         outgoing.first { flows[$0].name == interrupt } ?? outgoing.first { flows[$0].id == interrupt }
+    }
+}
+
+extension WebhookConfig {
+    /// Reads a `maxResponseBytes` value: a whole number of bytes, optionally followed by a unit
+    /// `B`, `KB`, `MB` or `GB` (any case, an optional space between; 1 KB = 1024 bytes, so
+    /// `10MB` = 10485760), from 1 byte to 1 GB. Nil for anything else.
+    public static func parseByteCount(_ text: String) -> Int? {
+        let trimmed = text.trimmingWhitespace()
+        let digits = trimmed.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty, digits.count <= 10, let number = Int(digits) else { return nil }
+        let unit = String(trimmed.dropFirst(digits.count)).trimmingWhitespace().uppercased()
+        let multipliers: [String: Int] = ["": 1, "B": 1, "KB": 1024, "MB": 1024 * 1024, "GB": 1024 * 1024 * 1024]
+        guard let multiplier = multipliers[unit] else { return nil }
+        let (bytes, overflow) = number.multipliedReportingOverflow(by: multiplier)
+        guard !overflow, bytes >= 1, bytes <= largestMaxResponseBytes else { return nil }
+        return bytes
     }
 }

@@ -104,4 +104,42 @@ import Values
                 idempotencyKey: "k", userAgent: "u", environment: environment)
         } throws: { ($0 as? RenderError)?.message == "header 'X' would contain a line break" }
     }
+
+    @Test func aNULInAHeaderValueOrTheURLFailsTheTry() throws {
+        var withNUL = context
+        withNUL["cut"] = "a\u{0}b"
+        withNUL["cutBase"] = "http://x\u{0}.evil/"
+        let cases: [(String, String, String)] = [
+            (#"url="http://x/""#, #"<procrun:header name="X-Tag" value="v={$cut}"/>"#, "header 'X-Tag' would contain a NUL character"),
+            (#"url="http://x/""#, #"<procrun:header name="Authorization" value="Bearer {$cut}"/>"#, "header 'Authorization' would contain a NUL character"),
+            // A leading variable is the base URL and is not percent-encoded.
+            (#"url="{$cutBase}y""#, "", "the url would contain a NUL character"),
+        ]
+        for (attributes, children, message) in cases {
+            #expect {
+                _ = try RequestBuilder.build(
+                    try webhook(attributes, children), context: withNUL, idempotencyKey: "k", userAgent: "u", environment: environment)
+            } throws: { ($0 as? RenderError)?.message == message }
+        }
+        // Elsewhere in the URL a NUL is percent-encoded like any other character.
+        let request = try RequestBuilder.build(
+            try webhook(#"url="http://x/{$cut}""#), context: withNUL, idempotencyKey: "k", userAgent: "u", environment: environment)
+        #expect(request.http.url == "http://x/a%00b")
+    }
+
+    @Test func credentialHeadersAndRenderErrorsAreRedacted() throws {
+        var withCredentials = context
+        withCredentials["basic"] = "dXNlcjpwYXNz"
+        let request = try RequestBuilder.build(
+            try webhook(#"url="http://x/""#, #"<procrun:header name="authorization" value="Basic {$basic}"/>"#),
+            context: withCredentials, idempotencyKey: "k", userAgent: "u", environment: environment)
+        #expect(request.redact("sent Basic dXNlcjpwYXNz; again dXNlcjpwYXNz") == "sent ***; again ***")
+        // A secret that is not a date is quoted, JSON-escaped, in the error: hidden there too.
+        let awkward = RenderEnvironment(now: environment.now, timeZone: environment.timeZone, environment: ["PROCRUN_SECRET_TOKEN": "a\"b\\c/ё"])
+        #expect {
+            _ = try RequestBuilder.build(
+                try webhook(#"url="http://x/{DateTime(&quot;YYYY&quot;, {$secrets.TOKEN})}""#), context: context,
+                idempotencyKey: "k", userAgent: "u", environment: awkward)
+        } throws: { ($0 as? RenderError)?.message == #"variable 'secrets.TOKEN' is not a date ("***")"# }
+    }
 }

@@ -124,6 +124,27 @@ final class Inbox: @unchecked Sendable {
         #expect(report["incident"]?.objectValue?["node"] == "w")
     }
 
+    @Test func aBadMaxResponseBytesIsRefusedWhereItIsWritten() throws {
+        let bpmn = try CLI.temporaryFile("cap.bpmn", """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+            <process id="P" isExecutable="true"><startEvent id="s"/>
+            <serviceTask id="w"><extensionElements>
+              <procrun:webhook url="http://127.0.0.1:1/x" maxResponseBytes="10 parsecs"/>
+            </extensionElements></serviceTask>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="w"/><endEvent id="e"/><sequenceFlow id="f2" sourceRef="w" targetRef="e"/></process></definitions>
+            """)
+        for arguments in [["validate", bpmn], [bpmn]] {
+            let result = try CLI.run(arguments)
+            #expect(result.status == 2)
+            #expect(result.stderr.contains(
+                "\(bpmn):4:3: error: procrun:webhook maxResponseBytes '10 parsecs' is not a size from 1 byte to 1GB (a number of bytes, or with a unit: 512KB, 10MB)"),
+                "\(result.stderr)")
+        }
+        let fine = try CLI.run(["validate", try CLI.temporaryFile("ok.bpmn", try String(contentsOfFile: bpmn, encoding: .utf8)
+            .replacingOccurrences(of: "10 parsecs", with: "512KB"))])
+        #expect(fine.status == 0, "\(fine.stderr)")
+    }
+
     @Test func badTimeZoneIsInvalidInput() throws {
         let result = try CLI.run(["Processes/order.bpmn", "--timezone", "Mars/Olympus"])
         #expect(result.status == 2)

@@ -7,6 +7,10 @@ The path chooses the answer:
   /status/CODE/...        answer CODE
   /flaky/N/KEY/...        fail the first N requests for KEY with 503, then answer 200
   /slow/SECONDS/...       wait, then answer 200
+  /big/BYTES/...          answer 200 with a body of BYTES bytes and a Content-Length
+  /chunked/BYTES/...      answer 200 with a body of BYTES bytes, chunked (no Content-Length)
+  /echo/...               answer 200 with the request as JSON: path, headers, body (UTF-8)
+  /echotext/...           answer 200 with the request's bytes as text/plain
 anything else            answer 200 with a JSON body
 """
 import base64
@@ -38,6 +42,36 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _send_big(self, size, chunked):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        piece = b"x" * 65536
+        try:
+            left = size
+            while left > 0:
+                part = piece[:min(left, len(piece))]
+                if chunked:
+                    self.wfile.write(b"%x\r\n" % len(part) + part + b"\r\n")
+                else:
+                    self.wfile.write(part)
+                left -= len(part)
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            # The client stopped reading: what the size cap is for.
+            self.close_connection = True
+
+    def _raw_request(self, body):
+        """The request as it arrived (http.server decodes header bytes as Latin-1)."""
+        head = self.requestline + "\r\n" + "".join("%s: %s\r\n" % (k, v) for k, v in self.headers.items()) + "\r\n"
+        return head.encode("latin-1") + body
+
     def _handle(self):
         global in_flight, max_in_flight
         length = int(self.headers.get("Content-Length") or 0)
@@ -68,6 +102,23 @@ class Handler(BaseHTTPRequestHandler):
                 if count <= int(parts[1]):
                     return self._answer(503, '{"error": "not yet"}')
                 return self._answer(200, json.dumps({"ok": True, "attempt": count}))
+            if parts[0] in ("big", "chunked") and len(parts) > 1:
+                return self._send_big(int(parts[1]), parts[0] == "chunked")
+            if parts[0] == "echo":
+                echoed = {
+                    "path": self.path,
+                    "headers": {k: v.encode("latin-1").decode("utf-8", "replace") for k, v in self.headers.items()},
+                    "body": body.decode("utf-8", "replace"),
+                }
+                return self._answer(200, json.dumps(echoed))
+            if parts[0] == "echotext":
+                data = self._raw_request(body)
+                self.send_response(200)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             if parts[0] == "slow" and len(parts) > 1:
                 time.sleep(float(parts[1]))
                 return self._answer(200, '{"ok": true, "slow": true}')
@@ -84,6 +135,12 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        # A client that aborted a reply (the size cap) resets its connection: not an error here.
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def main():
