@@ -73,14 +73,28 @@ public struct Engine: Sendable {
     /// (without passing through the gateway). Indexed by flow index.
     let upstreamOfFlow: [Int: [Bool]]
 
+    /// The step budget runners use unless told otherwise (`--max-steps`).
+    public static let defaultMaxSteps = 10_000
+
+    /// At most this many steps per event (start, task completed, timer fired, …) before the
+    /// instance must reach a wait state; past it the instance stops in an incident naming the
+    /// node it kept cycling through (see `StepBudget`). At least 1.
+    public var maxSteps: Int {
+        didSet { maxSteps = max(1, maxSteps) }
+    }
+
     /// Prepares a process to run. Fails when it holds elements procrun cannot run.
-    public init(process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner()) throws(EngineError) {
+    /// `maxSteps`: the step budget of each event (see `StepBudget`).
+    public init(
+        process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner(), maxSteps: Int = Engine.defaultMaxSteps
+    ) throws(EngineError) {
         if !process.deferredErrors.isEmpty { throw EngineError(diagnostics: process.deferredErrors) }
         guard process.startEvents(inScope: nil).first ?? process.triggeredStarts().first?.node != nil else {
             throw EngineError(diagnostics: [.error(at: process.location, "process '\(process.id)' has no start event")])
         }
         self.process = process
         self.scripts = scripts
+        self.maxSteps = max(1, maxSteps)
         var upstream: [Int: [Bool]] = [:]
         for (g, node) in process.nodes.enumerated()
         where (node.kind == .inclusiveGateway || node.kind == .complexGateway) && node.incoming.count > 1 {
@@ -103,27 +117,44 @@ public struct Engine: Sendable {
     /// Creates an instance, sets ELMA365's system variables and runs it until it waits or ends.
     /// `at` names the start event (a message or signal start); by default the none start event.
     public func start(id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil) -> (Instance, [Effect]) {
+        var budget = StepBudget(limit: maxSteps)
+        return start(id: id, context: context, initiator: initiator, now: now, at: startEvent, budget: &budget)
+    }
+
+    /// `start` within a budget the caller carries across events (see `StepBudget`).
+    public func start(
+        id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil, budget: inout StepBudget
+    ) -> (Instance, [Effect]) {
         var context = context
         context["__id"] = .string(id)
         context["__name"] = .string(process.displayName)
         context["__createdBy"] = .string(initiator)
         context["__createdAt"] = .string(Timestamp.rfc3339(now))
         var instance = Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now)
-        var step = Step(engine: self, instance: instance, now: now)
+        var step = Step(engine: self, instance: instance, now: now, budget: budget)
         let start = startEvent ?? process.startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
         step.spawn(at: start, scope: 0, via: nil)
         step.activateScopeEvents(scope: 0)
         step.run()
         instance = step.instance
+        budget = step.budget
         return (instance, step.effects)
     }
 
-    /// Applies one event and runs the instance until it waits or ends.
+    /// Applies one event and runs the instance until it waits or ends, or until `maxSteps`
+    /// steps are spent (an incident).
     public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date) -> [Effect] {
-        var step = Step(engine: self, instance: instance, now: now)
+        var budget = StepBudget(limit: maxSteps)
+        return handle(event, in: &instance, now: now, budget: &budget)
+    }
+
+    /// `handle` within a budget the caller carries across events (see `StepBudget`).
+    public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date, budget: inout StepBudget) -> [Effect] {
+        var step = Step(engine: self, instance: instance, now: now, budget: budget)
         step.apply(event)
         step.run()
         instance = step.instance
+        budget = step.budget
         return step.effects
     }
 
@@ -155,13 +186,18 @@ struct Step {
     var effects: [Effect] = []
     /// Signals thrown inside the instance, caught when the current round of tokens has moved.
     var pendingSignals: [String] = []
+    /// The steps this event may still take.
+    var budget: StepBudget
 
     var process: ProcessDefinition { engine.process }
 
-    init(engine: Engine, instance: Instance, now: Date) {
+    init(engine: Engine, instance: Instance, now: Date, budget: StepBudget? = nil) {
         self.engine = engine
         self.instance = instance
         self.now = now
+        var budget = budget ?? StepBudget(limit: engine.maxSteps)
+        budget.events += 1
+        self.budget = budget
     }
 
     // MARK: Tokens
@@ -173,10 +209,10 @@ struct Step {
         instance.readyQueue.append(token.id)
     }
 
-    func tokenIndex(_ id: Int) -> Int? { instance.tokens.firstIndex { $0.id == id } }
+    func tokenIndex(_ id: Int) -> Int? { instance.tokenIndex(id) }
 
     mutating func remove(token id: Int) {
-        instance.tokens.removeAll { $0.id == id }
+        if let index = tokenIndex(id) { instance.tokens.remove(at: index) }
         instance.readyQueue.removeAll { $0 == id }
         instance.timers.removeAll { $0.token == id }
     }
@@ -209,13 +245,24 @@ struct Step {
                 }
                 roundLeft = instance.readyQueue.count
                 if roundLeft == 0 {
+                    // A join or condition that fires queues tokens, whose steps count.
                     if fireReadyInclusiveJoin() || fireTrueConditions() { continue }
                     break
                 }
             }
-            let id = instance.readyQueue.removeFirst()
+            // Every token step counts, so that a fork bomb stops before its tokens fill memory.
+            guard let first = instance.readyQueue.first else {
+                roundLeft = 0
+                continue
+            }
+            guard let index = tokenIndex(first) else {
+                instance.readyQueue.removeFirst()
+                roundLeft -= 1
+                continue
+            }
+            guard takeStep(at: instance.tokens[index].node) else { break }
+            instance.readyQueue.removeFirst()
             roundLeft -= 1
-            guard let index = tokenIndex(id) else { continue }
             execute(index)
         }
         guard instance.status == .running else {
@@ -415,7 +462,11 @@ struct Step {
         for child in instance.scopes where child.parent == scope { clear(scope: child.id) }
         let children = instance.scopes.filter { $0.parent == scope }.map(\.id)
         for child in children { drop(scope: child) }
-        let ids = instance.tokens.filter { $0.scope == scope }.map(\.id)
-        for id in ids { remove(token: id) }
+        // In one pass: cancelling a crowd of tokens (a fork bomb) must not cost tokens².
+        let ids = Set(instance.tokens.lazy.filter { $0.scope == scope }.map(\.id))
+        guard !ids.isEmpty else { return }
+        instance.tokens.removeAll { ids.contains($0.id) }
+        instance.readyQueue.removeAll { ids.contains($0) }
+        instance.timers.removeAll { ids.contains($0.token) }
     }
 }
