@@ -102,6 +102,7 @@ extension Step {
         case .cancel:
             guard instance.status != .completed else { return }
             clear(scope: 0)
+            instance.readyQueue.removeAll()
             instance.scopes.removeAll()
             instance.multiInstances.removeAll()
             instance.status = .terminated

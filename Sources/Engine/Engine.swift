@@ -211,9 +211,10 @@ struct Step {
 
     func tokenIndex(_ id: Int) -> Int? { instance.tokenIndex(id) }
 
+    /// Removes a token. Its id may stay in the ready queue: `run` skips ids without a token
+    /// (ids are never reused), so that ending each of thousands of tokens costs no queue scan.
     mutating func remove(token id: Int) {
         if let index = tokenIndex(id) { instance.tokens.remove(at: index) }
-        instance.readyQueue.removeAll { $0 == id }
         instance.timers.removeAll { $0.token == id }
     }
 
@@ -236,6 +237,12 @@ struct Step {
         // Tokens move in rounds: each ready token takes one step. A signal thrown in a round is
         // caught after it, so that parallel branches arm their catch events first.
         var roundLeft = 0
+        // The queue is read from `head` on; nothing else removes from it while this runs, and
+        // what was read is dropped once at the end (not one shift of the whole queue per step).
+        var head = 0
+        defer {
+            instance.readyQueue = instance.readyQueue[head...].filter { instance.tokenIndex($0) != nil }
+        }
         while instance.status == .running {
             if roundLeft == 0 {
                 if !pendingSignals.isEmpty {
@@ -243,25 +250,22 @@ struct Step {
                     pendingSignals = []
                     for name in signals { _ = deliver(.signal(name)) }
                 }
-                roundLeft = instance.readyQueue.count
+                roundLeft = instance.readyQueue.count - head
                 if roundLeft == 0 {
                     // A join or condition that fires queues tokens, whose steps count.
                     if fireReadyInclusiveJoin() || fireTrueConditions() { continue }
                     break
                 }
             }
-            // Every token step counts, so that a fork bomb stops before its tokens fill memory.
-            guard let first = instance.readyQueue.first else {
-                roundLeft = 0
-                continue
-            }
-            guard let index = tokenIndex(first) else {
-                instance.readyQueue.removeFirst()
+            // An id whose token has gone (joined, ended, interrupted) is skipped.
+            guard let index = tokenIndex(instance.readyQueue[head]) else {
+                head += 1
                 roundLeft -= 1
                 continue
             }
+            // Every token step counts, so that a fork bomb stops before its tokens fill memory.
             guard takeStep(at: instance.tokens[index].node) else { break }
-            instance.readyQueue.removeFirst()
+            head += 1
             roundLeft -= 1
             execute(index)
         }
@@ -466,7 +470,6 @@ struct Step {
         let ids = Set(instance.tokens.lazy.filter { $0.scope == scope }.map(\.id))
         guard !ids.isEmpty else { return }
         instance.tokens.removeAll { ids.contains($0.id) }
-        instance.readyQueue.removeAll { ids.contains($0) }
         instance.timers.removeAll { ids.contains($0.token) }
     }
 }

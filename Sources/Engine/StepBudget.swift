@@ -85,14 +85,14 @@ extension Step {
         let node = busiest?.node ?? instance.tokens.first?.node ?? 0
         let flowNode = process.nodes[node]
         let name = flowNode.name.map { " («\($0.split(whereSeparator: \.isWhitespace).joined(separator: " "))»)" } ?? ""
-        let times = busiest.map { ", stepped \($0.count) times" } ?? ""
+        let share = busiest.map { "\($0.count) of them at" } ?? "the last at"
         let over =
             budget.events > 1
             ? " over \(budget.events) events handled without time passing (simulated answers, messages or signals)"
             : " without reaching a wait state"
         let message =
-            "step budget of \(budget.limit) steps exhausted\(over); the flow keeps cycling through '\(flowNode.id)'\(name)\(times)"
-            + " (retry runs another \(engine.maxSteps) steps; --max-steps sets the budget)"
+            "step budget of \(budget.limit) steps exhausted\(over), \(share) '\(flowNode.id)'\(name): a cycle that never waits,"
+            + " or more work than one budget allows (retry runs another \(engine.maxSteps) steps; --max-steps sets the budget)"
         instance.status = .incident
         instance.incident = Incident(node: flowNode.id, message: message, stepBudget: budget.limit)
         record(.incident, node: node, note: message)

@@ -39,7 +39,7 @@ enum Spinning {
         #expect(instance.incident?.node == "calc")
         #expect(instance.incident?.stepBudget == 10_000)
         let message = instance.incident?.message ?? ""
-        #expect(message.hasPrefix("step budget of 10000 steps exhausted without reaching a wait state; the flow keeps cycling through 'calc' («Посчитать»)"))
+        #expect(message.hasPrefix("step budget of 10000 steps exhausted without reaching a wait state, 5000 of them at 'calc' («Посчитать»): a cycle that never waits"))
         // The start event, then the script task and the gateway in turn: 10,000 steps in all.
         let left = instance.history.filter { $0.event == .left }
         #expect(left.count == 10_000)
@@ -52,7 +52,7 @@ enum Spinning {
         let (instance, _) = e.start(id: "i", context: JSONObject(), initiator: "u", now: now)
         #expect(instance.status == .incident)
         #expect(instance.incident?.node == "t")
-        #expect(instance.incident?.message.contains("'t' («Повторять»), stepped 9999 times") == true)
+        #expect(instance.incident?.message.contains("9999 of them at 't' («Повторять»)") == true)
     }
 
     /// Every token step counts: the token crowd stays within the budget instead of filling memory.
@@ -187,5 +187,21 @@ enum Spinning {
         let instance = await run(e, context: ["n": 0])
         #expect(instance.status == .completed)
         #expect(instance.context["n"] == 40)
+    }
+}
+
+@Suite struct MultiInstanceLimitTests {
+    /// The limit is stated, not "not a whole number".
+    @Test func loopCardinalityOverTheLimitSaysTheLimit() async throws {
+        let e = try engine("""
+            <startEvent id="s"/><task id="t"><multiInstanceLoopCharacteristics><loopCardinality>n</loopCardinality></multiInstanceLoopCharacteristics></task><endEvent id="e"/>
+            \(flows("s->t", "t->e"))
+            """)
+        let over = await run(e, context: ["n": 100_000])
+        #expect(over.incident?.message == "loopCardinality of 't' gave 100000, more than the limit of 99999 instances")
+        let negative = await run(e, context: ["n": -1])
+        #expect(negative.incident?.message == "loopCardinality of 't' gave -1, not a whole number from 0 to 99999")
+        let fine = await run(e, context: ["n": 3])
+        #expect(fine.status == .completed)
     }
 }
