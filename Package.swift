@@ -77,7 +77,7 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(name: "StoreTests", dependencies: ["Values", "Engine", "Store"]),
-        .testTarget(name: "ProcrunCLITests", dependencies: ["Values"]),
+        .testTarget(name: "ProcrunCLITests", dependencies: ["Values"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]
 )
