@@ -123,6 +123,10 @@ struct ModelBuilder {
         for i in processes.indices {
             diagnostics += processes[i].inlineCalls(from: originals)
         }
+        // Cycles are judged on a sound graph only: with errors, the flows may not be what was meant.
+        if !diagnostics.contains(where: { $0.severity == .error }) {
+            for process in processes { diagnostics += CycleRules.check(process) }
+        }
         for participant in participants {
             guard let ref = participant.processRef else { continue }
             if let i = processes.firstIndex(where: { $0.id == ref }) {
@@ -967,9 +971,17 @@ struct ModelBuilder {
                 do {
                     let expression = try FEELExpression(text, bare: options.bareConditions)
                     if child.localName == "loopCardinality" {
-                        if case .number(let n)? = try? expression.evaluate(in: JSONObject()), n < 0 || n != n.rounded() {
-                            structural(childLocation, "multi-instance '\(id)' has loopCardinality \(text); BPMN requires a whole number that is not negative", &scan)
-                            ok = false
+                        if case .number(let n)? = try? expression.evaluate(in: JSONObject()) {
+                            if n < 0 || n != n.rounded() {
+                                structural(childLocation, "multi-instance '\(id)' has loopCardinality \(text); BPMN requires a whole number that is not negative", &scan)
+                                ok = false
+                            } else if n > Double(MultiInstance.maximumCardinality) {
+                                structural(
+                                    childLocation,
+                                    "multi-instance '\(id)' has loopCardinality \(text), more than the limit of \(MultiInstance.maximumCardinality) instances procrun runs of one activity",
+                                    &scan)
+                                ok = false
+                            }
                         }
                         cardinality = expression
                     } else {

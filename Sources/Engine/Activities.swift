@@ -102,6 +102,7 @@ extension Step {
         case .cancel:
             guard instance.status != .completed else { return }
             clear(scope: 0)
+            instance.readyQueue.removeAll()
             instance.scopes.removeAll()
             instance.multiInstances.removeAll()
             instance.status = .terminated
@@ -110,7 +111,16 @@ extension Step {
 
     /// ELMA365's incident handling: repeat the failed step, or leave the failed node by its
     /// success path. The incident's token is the one still standing at the incident's node.
+    ///
+    /// An incident of the step budget has no failed node: `retry` lets the queued tokens go on
+    /// for another budget's worth of steps; `skip` leaves it as it is.
     mutating func resolveIncident(skip: Bool) {
+        if instance.status == .incident, instance.incident?.isStepBudget == true {
+            guard !skip else { return }
+            instance.status = .running
+            instance.incident = nil
+            return
+        }
         guard instance.status == .incident, let incident = instance.incident,
             let node = process.nodeIndex(id: incident.node),
             let token = instance.tokens.first(where: { $0.node == node })

@@ -73,14 +73,28 @@ public struct Engine: Sendable {
     /// (without passing through the gateway). Indexed by flow index.
     let upstreamOfFlow: [Int: [Bool]]
 
+    /// The step budget runners use unless told otherwise (`--max-steps`).
+    public static let defaultMaxSteps = 10_000
+
+    /// At most this many steps per event (start, task completed, timer fired, …) before the
+    /// instance must reach a wait state; past it the instance stops in an incident naming the
+    /// node it kept cycling through (see `StepBudget`). At least 1.
+    public var maxSteps: Int {
+        didSet { maxSteps = max(1, maxSteps) }
+    }
+
     /// Prepares a process to run. Fails when it holds elements procrun cannot run.
-    public init(process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner()) throws(EngineError) {
+    /// `maxSteps`: the step budget of each event (see `StepBudget`).
+    public init(
+        process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner(), maxSteps: Int = Engine.defaultMaxSteps
+    ) throws(EngineError) {
         if !process.deferredErrors.isEmpty { throw EngineError(diagnostics: process.deferredErrors) }
         guard process.startEvents(inScope: nil).first ?? process.triggeredStarts().first?.node != nil else {
             throw EngineError(diagnostics: [.error(at: process.location, "process '\(process.id)' has no start event")])
         }
         self.process = process
         self.scripts = scripts
+        self.maxSteps = max(1, maxSteps)
         var upstream: [Int: [Bool]] = [:]
         for (g, node) in process.nodes.enumerated()
         where (node.kind == .inclusiveGateway || node.kind == .complexGateway) && node.incoming.count > 1 {
@@ -103,27 +117,44 @@ public struct Engine: Sendable {
     /// Creates an instance, sets ELMA365's system variables and runs it until it waits or ends.
     /// `at` names the start event (a message or signal start); by default the none start event.
     public func start(id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil) -> (Instance, [Effect]) {
+        var budget = StepBudget(limit: maxSteps)
+        return start(id: id, context: context, initiator: initiator, now: now, at: startEvent, budget: &budget)
+    }
+
+    /// `start` within a budget the caller carries across events (see `StepBudget`).
+    public func start(
+        id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil, budget: inout StepBudget
+    ) -> (Instance, [Effect]) {
         var context = context
         context["__id"] = .string(id)
         context["__name"] = .string(process.displayName)
         context["__createdBy"] = .string(initiator)
         context["__createdAt"] = .string(Timestamp.rfc3339(now))
         var instance = Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now)
-        var step = Step(engine: self, instance: instance, now: now)
+        var step = Step(engine: self, instance: instance, now: now, budget: budget)
         let start = startEvent ?? process.startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
         step.spawn(at: start, scope: 0, via: nil)
         step.activateScopeEvents(scope: 0)
         step.run()
         instance = step.instance
+        budget = step.budget
         return (instance, step.effects)
     }
 
-    /// Applies one event and runs the instance until it waits or ends.
+    /// Applies one event and runs the instance until it waits or ends, or until `maxSteps`
+    /// steps are spent (an incident).
     public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date) -> [Effect] {
-        var step = Step(engine: self, instance: instance, now: now)
+        var budget = StepBudget(limit: maxSteps)
+        return handle(event, in: &instance, now: now, budget: &budget)
+    }
+
+    /// `handle` within a budget the caller carries across events (see `StepBudget`).
+    public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date, budget: inout StepBudget) -> [Effect] {
+        var step = Step(engine: self, instance: instance, now: now, budget: budget)
         step.apply(event)
         step.run()
         instance = step.instance
+        budget = step.budget
         return step.effects
     }
 
@@ -155,13 +186,18 @@ struct Step {
     var effects: [Effect] = []
     /// Signals thrown inside the instance, caught when the current round of tokens has moved.
     var pendingSignals: [String] = []
+    /// The steps this event may still take.
+    var budget: StepBudget
 
     var process: ProcessDefinition { engine.process }
 
-    init(engine: Engine, instance: Instance, now: Date) {
+    init(engine: Engine, instance: Instance, now: Date, budget: StepBudget? = nil) {
         self.engine = engine
         self.instance = instance
         self.now = now
+        var budget = budget ?? StepBudget(limit: engine.maxSteps)
+        budget.events += 1
+        self.budget = budget
     }
 
     // MARK: Tokens
@@ -173,11 +209,12 @@ struct Step {
         instance.readyQueue.append(token.id)
     }
 
-    func tokenIndex(_ id: Int) -> Int? { instance.tokens.firstIndex { $0.id == id } }
+    func tokenIndex(_ id: Int) -> Int? { instance.tokenIndex(id) }
 
+    /// Removes a token. Its id may stay in the ready queue: `run` skips ids without a token
+    /// (ids are never reused), so that ending each of thousands of tokens costs no queue scan.
     mutating func remove(token id: Int) {
-        instance.tokens.removeAll { $0.id == id }
-        instance.readyQueue.removeAll { $0 == id }
+        if let index = tokenIndex(id) { instance.tokens.remove(at: index) }
         instance.timers.removeAll { $0.token == id }
     }
 
@@ -200,6 +237,12 @@ struct Step {
         // Tokens move in rounds: each ready token takes one step. A signal thrown in a round is
         // caught after it, so that parallel branches arm their catch events first.
         var roundLeft = 0
+        // The queue is read from `head` on; nothing else removes from it while this runs, and
+        // what was read is dropped once at the end (not one shift of the whole queue per step).
+        var head = 0
+        defer {
+            instance.readyQueue = instance.readyQueue[head...].filter { instance.tokenIndex($0) != nil }
+        }
         while instance.status == .running {
             if roundLeft == 0 {
                 if !pendingSignals.isEmpty {
@@ -207,15 +250,23 @@ struct Step {
                     pendingSignals = []
                     for name in signals { _ = deliver(.signal(name)) }
                 }
-                roundLeft = instance.readyQueue.count
+                roundLeft = instance.readyQueue.count - head
                 if roundLeft == 0 {
+                    // A join or condition that fires queues tokens, whose steps count.
                     if fireReadyInclusiveJoin() || fireTrueConditions() { continue }
                     break
                 }
             }
-            let id = instance.readyQueue.removeFirst()
+            // An id whose token has gone (joined, ended, interrupted) is skipped.
+            guard let index = tokenIndex(instance.readyQueue[head]) else {
+                head += 1
+                roundLeft -= 1
+                continue
+            }
+            // Every token step counts, so that a fork bomb stops before its tokens fill memory.
+            guard takeStep(at: instance.tokens[index].node) else { break }
+            head += 1
             roundLeft -= 1
-            guard let index = tokenIndex(id) else { continue }
             execute(index)
         }
         guard instance.status == .running else {
@@ -415,7 +466,10 @@ struct Step {
         for child in instance.scopes where child.parent == scope { clear(scope: child.id) }
         let children = instance.scopes.filter { $0.parent == scope }.map(\.id)
         for child in children { drop(scope: child) }
-        let ids = instance.tokens.filter { $0.scope == scope }.map(\.id)
-        for id in ids { remove(token: id) }
+        // In one pass: cancelling a crowd of tokens (a fork bomb) must not cost tokens².
+        let ids = Set(instance.tokens.lazy.filter { $0.scope == scope }.map(\.id))
+        guard !ids.isEmpty else { return }
+        instance.tokens.removeAll { ids.contains($0.id) }
+        instance.timers.removeAll { ids.contains($0.token) }
     }
 }

@@ -60,11 +60,19 @@ public struct PendingTimer: Sendable, Hashable, Codable {
 public struct Incident: Sendable, Hashable, Codable {
     public var node: String
     public var message: String
+    /// Set when the instance stopped because an event took more steps than this budget without
+    /// reaching a wait state (a cycle that never waits). The tokens stay where they were:
+    /// `retry` goes on for another budget's worth of steps; `skip` does not apply.
+    public var stepBudget: Int?
 
-    public init(node: String, message: String) {
+    public init(node: String, message: String, stepBudget: Int? = nil) {
         self.node = node
         self.message = message
+        self.stepBudget = stepBudget
     }
+
+    /// Whether the step budget stopped the instance (rather than a failed node).
+    public var isStepBudget: Bool { stepBudget != nil }
 }
 
 public struct HistoryEntry: Sendable, Codable {
@@ -167,7 +175,20 @@ public struct Instance: Sendable, Codable {
         self.createdAt = createdAt
     }
 
-    public func token(_ id: Int) -> Token? { tokens.first { $0.id == id } }
+    public func token(_ id: Int) -> Token? { tokenIndex(id).map { tokens[$0] } }
+
+    /// Tokens are kept in the order they were made, so by increasing id (every new token is
+    /// appended with the next `nextTokenID`, removals keep the order): a binary search finds one
+    /// in a crowd of thousands.
+    func tokenIndex(_ id: Int) -> Int? {
+        var low = 0
+        var high = tokens.count
+        while low < high {
+            let middle = (low + high) / 2
+            if tokens[middle].id < id { low = middle + 1 } else { high = middle }
+        }
+        return low < tokens.count && tokens[low].id == id ? low : nil
+    }
 
     /// Tokens waiting for a person, with the node they wait at.
     public var openTasks: [Token] { tokens.filter { $0.state == .waitingTask } }

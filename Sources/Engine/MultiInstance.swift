@@ -28,8 +28,14 @@ extension Step {
         let total: Int
         do {
             let value = try multi.cardinality.evaluate(in: instance.context)
-            guard case .number(let n) = value, n >= 0, n == n.rounded(), n < 100_000 else {
-                return raiseIncident(at: token.node, "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), not a whole number from 0")
+            let limit = MultiInstance.maximumCardinality
+            guard case .number(let n) = value, n >= 0, n == n.rounded() else {
+                return raiseIncident(
+                    at: token.node, "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), not a whole number from 0 to \(limit)")
+            }
+            guard n <= Double(limit) else {
+                return raiseIncident(
+                    at: token.node, "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), more than the limit of \(limit) instances")
             }
             total = Int(n)
         } catch {

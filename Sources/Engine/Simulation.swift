@@ -188,12 +188,18 @@ public struct Simulation: Sendable {
     /// messages) run first, in order; then the clock moves to the earliest timer or retry,
     /// through the scheduler (a scheduled wait, or a virtual clock in tests). `observe` sees the
     /// first instance's history as it grows.
+    ///
+    /// Simulated people answer at once, so everything an instance does between two timed events
+    /// is one transaction for the step budget (`Engine.maxSteps`): a cycle through a user task
+    /// that people keep answering stops in an incident like a cycle that never waits.
     public func runAll(
         _ starts: [Start], partners: [Engine] = [], initiator: String, horizon: Date? = nil,
         observe: (([HistoryEntry], Instance) -> Void)? = nil
     ) async -> [Instance] {
         var engines: [Engine] = []
         var instances: [Instance] = []
+        // Each instance's step budget, renewed when a timer or retry falls due.
+        var budgets: [StepBudget] = []
         var shown = 0
         func show() {
             if let observe, let first = instances.first, first.history.count > shown {
@@ -207,9 +213,11 @@ public struct Simulation: Sendable {
         func begin(_ engine: Engine, id: String, context: JSONObject, at start: Int? = nil) {
             // Processes that start each other by signals could otherwise start instances forever.
             guard instances.count < Simulation.instanceLimit else { return }
-            let (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now, at: start)
+            var budget = StepBudget(limit: engine.maxSteps)
+            let (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: scheduler.now, at: start, budget: &budget)
             engines.append(engine)
             instances.append(instance)
+            budgets.append(budget)
             queue.append(contentsOf: effects.map { (instances.count - 1, $0) })
         }
         func isLive(_ i: Int) -> Bool { instances[i].status == .waiting || instances[i].status == .running }
@@ -229,7 +237,8 @@ public struct Simulation: Sendable {
                 let next = timed.removeFirst()
                 let wait = next.due.timeIntervalSince(scheduler.now)
                 if wait > 0 { await scheduler.sleep(seconds: wait) }
-                let effects = engines[next.instance].handle(next.event, in: &instances[next.instance], now: scheduler.now)
+                budgets[next.instance] = StepBudget(limit: engines[next.instance].maxSteps)
+                let effects = engines[next.instance].handle(next.event, in: &instances[next.instance], now: scheduler.now, budget: &budgets[next.instance])
                 queue.append(contentsOf: effects.map { (next.instance, $0) })
                 show()
                 continue
@@ -268,7 +277,7 @@ public struct Simulation: Sendable {
                 }
             case .throwSignal(let name):
                 for j in instances.indices where j != i && isLive(j) {
-                    let effects = engines[j].handle(.signal(name: name), in: &instances[j], now: scheduler.now)
+                    let effects = engines[j].handle(.signal(name: name), in: &instances[j], now: scheduler.now, budget: &budgets[j])
                     queue.append(contentsOf: effects.map { (j, $0) })
                 }
                 for partner in partners where partner.process.id != engine.process.id {
@@ -278,14 +287,15 @@ public struct Simulation: Sendable {
                 }
             case .sendMessage(let name, let variables):
                 if let j = instances.indices.first(where: { $0 != i && engines[$0].catches(.message(name), in: instances[$0]) }) {
-                    let effects = engines[j].handle(.message(name: name, variables: variables), in: &instances[j], now: scheduler.now)
+                    let effects = engines[j].handle(
+                        .message(name: name, variables: variables), in: &instances[j], now: scheduler.now, budget: &budgets[j])
                     queue.append(contentsOf: effects.map { (j, $0) })
                 } else if let partner = partners.first(where: { $0.process.id != engine.process.id && $0.startEvent(for: .message(name)) != nil }) {
                     begin(partner, id: "\(instances[0].id)-\(instances.count)", context: variables, at: partner.startEvent(for: .message(name)))
                 }
             }
             if let event {
-                queue.append(contentsOf: engine.handle(event, in: &instances[i], now: scheduler.now).map { (i, $0) })
+                queue.append(contentsOf: engine.handle(event, in: &instances[i], now: scheduler.now, budget: &budgets[i]).map { (i, $0) })
             }
             show()
         }

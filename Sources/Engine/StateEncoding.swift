@@ -199,6 +199,7 @@ struct StateWriter {
             bytes.append(UInt8(ascii: "{"))
             key("node", &inner); string(incident.node)
             key("message", &inner); string(incident.message)
+            if let budget = incident.stepBudget { key("stepBudget", &inner); int(budget) }
             bytes.append(UInt8(ascii: "}"))
         }
         key("initiator", &first); string(instance.initiator)

@@ -383,6 +383,9 @@ public struct ComplexBehavior: Sendable {
 /// `completionCondition` holds (evaluated with `nrOfInstances`, `nrOfCompletedInstances`,
 /// `nrOfActiveInstances` and `loopCounter`).
 public struct MultiInstance: Sendable {
+    /// The most instances one multi-instance activity runs (each is a token in the state).
+    public static let maximumCardinality = 99_999
+
     public var cardinality: FEELExpression
     public var sequential: Bool
     public var completionCondition: FEELExpression?

@@ -89,12 +89,26 @@ struct InstanceInputs: ParsableArguments {
     @Option(help: "The user who starts the instance (default: the context's __createdBy, else $USER).")
     var initiator: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Steps an event may take before the instance must wait; past them, an incident (default: \(Engine.defaultMaxSteps)).",
+            valueName: "n"))
+    var maxSteps: Int?
+
+    func validate() throws {
+        if let maxSteps, maxSteps < 1 {
+            throw ValidationError("--max-steps must be a whole number from 1 (got \(maxSteps))")
+        }
+    }
+
     struct Loaded {
         var process: ProcessDefinition
         /// The process prepared to run: elements procrun cannot run are refused here.
         var engine: Engine
         /// The file's other runnable processes: messages and signals may start them.
         var partners: [Engine]
+        /// The step budget per event (`--max-steps`, else the default): what a runner's engines use.
+        var maxSteps: Int
         var xml: [UInt8]
         var context: JSONObject
         var answers: Answers
@@ -107,10 +121,13 @@ struct InstanceInputs: ParsableArguments {
     /// Reads and checks every input; any problem is a diagnostic and exit 2.
     func load() throws(ExitWith) -> Loaded {
         let (definitions, process) = try Inputs.process(file, id: self.process)
-        let partners = definitions.processes.filter { $0.id != process.id && $0.isExecutable }.compactMap { try? Engine(process: $0) }
+        let maxSteps = self.maxSteps ?? Engine.defaultMaxSteps
+        let partners = definitions.processes.filter { $0.id != process.id && $0.isExecutable }.compactMap {
+            try? Engine(process: $0, maxSteps: maxSteps)
+        }
         let engine: Engine
         do {
-            engine = try Engine(process: process)
+            engine = try Engine(process: process, maxSteps: maxSteps)
         } catch {
             throw Inputs.fail(error.diagnostics)
         }
@@ -126,7 +143,7 @@ struct InstanceInputs: ParsableArguments {
             throw Inputs.fail([error])
         }
         return Loaded(
-            process: process, engine: engine, partners: partners, xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
+            process: process, engine: engine, partners: partners, maxSteps: maxSteps, xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
             answers: parsedAnswers, answersJSON: answersJSON, directory: parsedDirectory, directoryJSON: directoryJSON,
             initiator: Inputs.initiator(initiator, context: context))
     }
