@@ -43,7 +43,7 @@ start=$(date +%s)
 # -D FUZZING drops the replay `main` (Fuzz/Target/Entry.swift); the linker flags keep libFuzzer's
 # driver, which SwiftPM's own `main` hands over to.
 swift build -c release --scratch-path "$work" --product procrun-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -D -Xswiftc FUZZING \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -D -Xswiftc FUZZING -Xswiftc -use-ld=lld \
     -Xlinker --undefined=LLVMFuzzerRunDriver -Xlinker --export-dynamic-symbol=LLVMFuzzerRunDriver
 echo "== built in $(( $(date +%s) - start )) s"
 binary="$work/release/procrun-fuzz"
