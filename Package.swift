@@ -68,6 +68,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // Fuzz targets for the loader, FEEL, templates and JSON: libFuzzer when Fuzz/run.sh builds
+        // them, a replayer of saved inputs in a plain build.
+        .executableTarget(
+            name: "procrun-fuzz",
+            dependencies: ["Values", "Expressions", "BPMNLoader", "Integrations"],
+            path: "Fuzz/Target"
+        ),
         .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
         .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
         .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
