@@ -18,6 +18,14 @@ public final class DurableRunner {
     private var engines: [Int64: Engine] = [:]
     /// For each definition: the other runnable processes of its file, which messages and signals may start.
     private var partnerEngines: [Int64: [Engine]] = [:]
+    /// The step budget per event of the instances this runner starts (`--max-steps`); stored
+    /// with each, so every later event of the instance has it. nil: `Engine.defaultMaxSteps`.
+    public var maxSteps: Int?
+    /// The step budget an instance's simulated answers carry on (see `StepBudget`): the answer
+    /// jobs of `run --store` complete tasks without time passing, so a cycle through a task that
+    /// is answered at once must stop like a cycle that never waits. Kept only while the last
+    /// event opened a task; a timer, a retry or a command starts a fresh budget.
+    private var carried: [String: StepBudget] = [:]
 
     public init(store: InstanceStore, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
@@ -39,7 +47,7 @@ public final class DurableRunner {
         guard let process = result.definitions?.process(id: definition.processID) else {
             throw StoreError("stored definition \(definitionID) no longer loads: \(result.errors.map(\.description).joined(separator: "; "))")
         }
-        let engine = try Engine(process: process)
+        let engine = try Engine(process: process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
         engines[definitionID] = engine
         return engine
     }
@@ -55,35 +63,61 @@ public final class DurableRunner {
     ) throws -> String {
         let now = scheduler.now
         let id = UUID().uuidString.lowercased()
-        try store.write { db in
+        let (budget, effects) = try store.write { db in
             let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now, in: db)
-            let engine = try engines[definition.id] ?? Engine(process: process)
-            engines[definition.id] = engine
-            var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now)
+            let cached = try engines[definition.id] ?? Engine(process: process)
+            engines[definition.id] = cached
+            let engine = Self.engine(cached, maxSteps: maxSteps)
+            var budget = StepBudget(limit: engine.maxSteps)
+            var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now, budget: &budget)
             try commit(
-                &instance, effects: effects, engine: engine, answers: answers, directory: directory, simulated: simulatePeople, now: now,
-                insert: definition.id, in: db)
+                &instance, effects: effects, engine: engine, answers: answers, directory: directory, simulated: simulatePeople,
+                maxSteps: maxSteps, now: now, insert: definition.id, in: db)
+            return (budget, effects)
         }
+        carry(budget, of: id, after: effects)
         return id
     }
 
     /// Applies an event to a stored instance in one transaction. `decide` sees the instance as
     /// this transaction read it (under the write lock) and returns the event to apply, or
     /// throws to change nothing (a conflict: the task is no longer open, the job is gone).
+    /// `carryBudget`: the event is a simulated answer, which goes on with the step budget of
+    /// the event before it; any other event starts a fresh budget.
     @discardableResult
-    public func apply(to typedID: String, _ decide: (StoredInstance, Engine, Database) throws -> EngineEvent) throws -> Instance {
+    public func apply(
+        to typedID: String, carryBudget: Bool = false, _ decide: (StoredInstance, Engine, Database) throws -> EngineEvent
+    ) throws -> Instance {
         let now = scheduler.now
-        return try store.write { db in
+        let (instance, budget, effects) = try store.write { db in
             guard let stored = try store.load(typedID, in: db) else { throw StoreError("no instance '\(typedID)' in the store '\(store.path)'") }
-            let engine = try engine(for: stored.definitionID, in: db)
+            let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
             var instance = stored.instance
             let event = try decide(stored, engine, db)
-            let effects = engine.handle(event, in: &instance, now: now)
+            var budget = (carryBudget ? carried[instance.id] : nil) ?? StepBudget(limit: engine.maxSteps)
+            let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
             try commit(
                 &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
                 expectedVersion: stored.version, now: now, in: db)
-            return instance
+            return (instance, budget, effects)
         }
+        carry(budget, of: instance.id, after: effects)
+        return instance
+    }
+
+    /// `engine` with the step budget an instance was started with.
+    static func engine(_ engine: Engine, maxSteps: Int?) -> Engine {
+        guard let maxSteps, maxSteps != engine.maxSteps else { return engine }
+        var copy = engine
+        copy.maxSteps = maxSteps
+        return copy
+    }
+
+    /// Keeps an instance's budget for the simulated answers its event asked for (only those
+    /// carry it on), or forgets it.
+    private func carry(_ budget: StepBudget, of id: String, after effects: [Effect]) {
+        let opensTask = effects.contains { if case .openTask = $0 { true } else { false } }
+        carried[id] = opensTask ? budget : nil
     }
 
     /// Applies an event to a stored instance in one transaction.
@@ -136,8 +170,13 @@ public final class DurableRunner {
                 try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [id])
             case .retryIncident, .skipIncident:
-                guard instance.status == .incident else {
+                guard instance.status == .incident, let incident = instance.incident else {
                     throw StoreError.conflict("instance '\(id)' is \(instance.status.rawValue), not in an incident; nothing was changed")
+                }
+                if case .skipIncident = event, let budget = incident.stepBudget {
+                    throw StoreError.conflict(
+                        "instance '\(id)' stopped on its step budget of \(budget) steps at '\(incident.node)', not on a failed step: "
+                            + "there is nothing to skip; `procrun retry` runs another \(budget) steps, `procrun cancel` ends it; nothing was changed")
                 }
             default:
                 break
@@ -244,7 +283,7 @@ public final class DurableRunner {
             let node = engine.process.nodes[token.node]
             let by = people.performer(for: node, instance: stored.instance)
             let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
-            try apply(to: job.instanceID) { current, _, db in
+            try apply(to: job.instanceID, carryBudget: true) { current, _, db in
                 try self.delete(job, in: db)
                 guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
                 return .taskCompleted(token: job.token, by: by, variables: variables)
@@ -288,7 +327,7 @@ public final class DurableRunner {
     /// Applies a message or signal to another stored instance inside the caller's transaction.
     func deliver(_ event: EngineEvent, to id: String, now: Date, in db: Database, depth: Int) throws {
         guard depth < 8, let stored = try store.load(id, in: db) else { return }
-        let engine = try engine(for: stored.definitionID, in: db)
+        let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
         var instance = stored.instance
         let effects = engine.handle(event, in: &instance, now: now)
         try commit(
@@ -312,7 +351,9 @@ public final class DurableRunner {
             partners = known
         } else {
             let processes = BPMNLoader.load(bytes: definition.xml, file: definition.file).definitions?.processes ?? []
-            partners = processes.filter { $0.id != definition.processID && $0.isExecutable }.compactMap { try? Engine(process: $0) }
+            partners = processes.filter { $0.id != definition.processID && $0.isExecutable }.compactMap {
+                try? Engine(process: $0, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
+            }
             partnerEngines[definitionID] = partners
         }
         for partner in partners {
@@ -332,7 +373,7 @@ public final class DurableRunner {
     /// Saves the instance with the work its effects ask for, inside the caller's transaction.
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, in db: Database, depth: Int = 0
+        maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, in db: Database, depth: Int = 0
     ) throws {
         let simulation = try simulation(engine, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
@@ -407,7 +448,8 @@ public final class DurableRunner {
             }
         }
         try store.save(
-            instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, expectedVersion: expectedVersion,
+            instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, maxSteps: maxSteps,
+            expectedVersion: expectedVersion,
             now: now, in: db)
         try store.subscribe(instanceID, to: engine.subscriptions(of: instance), in: db)
         for row in rows { try row() }

@@ -223,9 +223,11 @@ public final class InstanceStore: Sendable {
         (
             // Optimistic concurrency: every step's update checks and raises the version it read.
             // Per-instance look-ups of tasks and jobs use an index instead of scanning the table.
+            // `maxSteps`: the step budget an instance was started with (NULL: the default).
             "v3",
             """
             ALTER TABLE instance ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE instance ADD COLUMN maxSteps INTEGER;
             CREATE INDEX IF NOT EXISTS task_by_instance ON task (instanceId);
             CREATE INDEX IF NOT EXISTS job_by_instance ON job (instanceId);
             """

@@ -50,6 +50,8 @@ public struct StoredInstance: Sendable {
     public var simulated: Bool
     /// Raised by every step; a step's update checks the version it read.
     public var version: Int64
+    /// The step budget per event it was started with (`--max-steps`); nil: the runner's.
+    public var maxSteps: Int?
 }
 
 /// What `procrun check` and `show` can tell of an instance row without decoding its state.
@@ -72,19 +74,19 @@ extension InstanceStore {
     /// `expectedVersion`, which must still be the stored version (else a conflict).
     func save(
         _ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
-        expectedVersion: Int64? = nil, now: Date, in db: Database
+        maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, in db: Database
     ) throws {
         let state = Data(StateEncoding.encode(instance))
         if let definitionID {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, simulated, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, simulated, maxSteps, createdAt, updatedAt)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     instance.id, definitionID, instance.processID, instance.status.rawValue, state,
-                    answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) }, simulated,
+                    answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) }, simulated, maxSteps,
                     now.timeIntervalSince1970, now.timeIntervalSince1970,
                 ])
         } else {
@@ -128,7 +130,7 @@ extension InstanceStore {
         let directory = (row["directory"] as String?).flatMap { try? JSONParser.parse($0) }
         return StoredInstance(
             instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory, simulated: row["simulated"],
-            version: row["version"] ?? 0)
+            version: row["version"] ?? 0, maxSteps: row["maxSteps"])
     }
 
     /// An instance row without decoding its state; `problem` says if the state cannot be decoded.

@@ -84,6 +84,7 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw Inputs.fail([.error(at: nil, "cannot open the store '\(path)': \(error)")])
         }
+        runner.maxSteps = inputs.maxSteps
         let id = try runner.start(
             file: inputs.file, xml: loaded.xml, process: process, context: loaded.context, answers: loaded.answersJSON,
             directory: loaded.directoryJSON, initiator: loaded.initiator, simulatePeople: true)

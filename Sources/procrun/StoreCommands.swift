@@ -97,6 +97,7 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try inputs.load()
         let runner = try storeOptions.runner()
+        runner.maxSteps = inputs.maxSteps
         let id = try runner.start(
             file: inputs.file, xml: loaded.xml, process: loaded.process, context: loaded.context, answers: loaded.answersJSON,
             directory: loaded.directoryJSON, initiator: loaded.initiator)

@@ -156,4 +156,43 @@ import Values
         #expect(result.status == 0)
         #expect(result.stderr == "")
     }
+
+    /// The store has the same budget: `start` ends its first transaction in an incident, the
+    /// budget given to `start` is stored with the instance (a later `retry`, another process,
+    /// runs that many steps again), and `skip` is refused: there is no failed step to leave.
+    @Test func storedInstanceStopsAndKeepsItsBudget() throws {
+        let path = try Self.file("script-loop.bpmn", Self.scriptLoop)
+        let context = try Self.file("context.json", #"{"approved": false}"#)
+        let store = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("s.sqlite").path
+        let start = try Self.capped(["start", path, "--context", context, "--store", store, "--max-steps", "50"])
+        #expect(start.status == 3, "\(start.stderr)")
+        #expect(start.stdout.contains("step budget of 50 steps exhausted without reaching a wait state, 25 of them at 'calc'"))
+        let id = try #require(start.stdout.split(separator: " ").first.map(String.init))
+        func pathLength() throws -> Int {
+            let show = try CLI.run(["show", id, "--store", store, "--json"])
+            return try Self.report(show)["path"]?.arrayValue?.count ?? -1
+        }
+        #expect(try pathLength() == 50)
+        let skip = try CLI.run(["skip", id, "--store", store])
+        #expect(skip.status == 5)
+        #expect(skip.stderr.contains("stopped on its step budget of 50 steps at 'calc', not on a failed step: there is nothing to skip"))
+        #expect(try pathLength() == 50)
+        let retry = try Self.capped(["retry", id, "--store", store])
+        #expect(retry.status == 3)
+        #expect(try pathLength() == 100)
+        #expect(try CLI.run(["cancel", id, "--store", store]).status == 0)
+    }
+
+    /// `run --store`: the simulated people's answers are separate transactions, but they carry
+    /// one budget on, as in `run`: the MIWG cycle of user tasks ends in an incident, each
+    /// transaction short, instead of answering forever.
+    @Test func storedSimulationStopsOverSimulatedAnswers() throws {
+        let directory = URL(fileURLWithPath: try Self.file("x", "")).deletingLastPathComponent()
+        let store = directory.appendingPathComponent("s.sqlite").path
+        let result = try Self.capped(["run", Self.miwg, "--store", store, "--max-steps", "300", "--json"])
+        #expect(result.status == 3, "\(result.stderr)")
+        let incident = try #require(try Self.report(result)["incident"]?.objectValue)
+        #expect(incident["node"] == "Bpmn_UserTask_256ftmo0BiuEeiTaYFQ8JSDfA")
+        #expect(incident["message"]?.stringValue?.hasPrefix("step budget of 300 steps exhausted over 151 events handled without time passing") == true)
+    }
 }
