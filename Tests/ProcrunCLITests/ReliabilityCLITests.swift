@@ -299,6 +299,7 @@ func query(_ store: String, _ sql: String) throws -> String {
         let id = try startOrder(store: store)
         try sqlite(store, """
             DROP INDEX task_by_instance; DROP INDEX job_by_instance; ALTER TABLE instance DROP COLUMN version;
+            ALTER TABLE instance DROP COLUMN maxSteps;
             DELETE FROM grdb_migrations WHERE identifier = 'v3';
             """)
         let schema = "SELECT group_concat(identifier) FROM grdb_migrations"
