@@ -42,10 +42,10 @@ public final class DurableRunner {
     func engine(for definitionID: Int64, in db: Database? = nil) throws -> Engine {
         if let engine = engines[definitionID] { return engine }
         let stored = try db.map { try store.definition(id: definitionID, in: $0) } ?? store.definition(id: definitionID)
-        guard let definition = stored else { throw StoreError("definition \(definitionID) is missing from the store") }
+        guard let definition = stored else { throw StoreError.definitionMissing(definition: definitionID) }
         let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
         guard let process = result.definitions?.process(id: definition.processID) else {
-            throw StoreError("stored definition \(definitionID) no longer loads: \(result.errors.map(\.description).joined(separator: "; "))")
+            throw StoreError.definitionNoLongerLoads(definition: definitionID, errors: result.errors.map(\.description))
         }
         let engine = try Engine(process: process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
         engines[definitionID] = engine
@@ -90,7 +90,7 @@ public final class DurableRunner {
     ) throws -> Instance {
         let now = scheduler.now
         let (instance, budget, effects) = try store.write { db in
-            guard let stored = try store.load(typedID, in: db) else { throw StoreError("no instance '\(typedID)' in the store '\(store.path)'") }
+            guard let stored = try store.load(typedID, in: db) else { throw StoreError.noSuchInstance(id: typedID, store: store.path) }
             let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
             var instance = stored.instance
             let event = try decide(stored, engine, db)
@@ -137,20 +137,16 @@ public final class DurableRunner {
             let open = try store.openTasks(instance: id, in: db)
             guard let found = open.first(where: { $0.nodeID == task || $0.name == task }) else {
                 let nodes = engine.process.nodes.indices.filter { engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task }
-                guard !nodes.isEmpty else { throw StoreError("no open task '\(task)' in instance '\(id)'") }
+                guard !nodes.isEmpty else { throw StoreError.noSuchTask(task: task, instance: id) }
                 if let done = instance.history.last(where: { $0.event == .left && nodes.contains($0.node) }) {
-                    let by = done.performer.map { " by \($0)" } ?? ""
-                    throw StoreError.conflict(
-                        "task '\(task)' of instance '\(id)' is already completed\(by) (at \(Timestamp.rfc3339(done.time))); nothing was changed")
+                    throw StoreError.taskAlreadyCompleted(task: task, instance: id, by: done.performer, at: done.time)
                 }
-                let others = open.map { "'\($0.name ?? $0.nodeID)'" }.joined(separator: ", ")
-                throw StoreError.conflict(
-                    "task '\(task)' is not open in instance '\(id)' (\(instance.status.rawValue); open tasks: \(others.isEmpty ? "none" : others)); nothing was changed")
+                throw StoreError.taskNotOpen(task: task, instance: id, status: instance.status, open: open.map { $0.name ?? $0.nodeID })
             }
             try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token = ? AND nodeId = ?")
                 .execute(arguments: [id, found.token, found.nodeID])
             guard db.changesCount == 1, instance.token(found.token)?.state == .waitingTask else {
-                throw StoreError.conflict("task '\(task)' of instance '\(id)' was completed by another command meanwhile; nothing was changed")
+                throw StoreError.taskCompletedMeanwhile(task: task, instance: id)
             }
             return .taskCompleted(token: found.token, by: user, variables: variables)
         }
@@ -165,18 +161,16 @@ public final class DurableRunner {
             switch event {
             case .cancel:
                 guard instance.status != .completed && instance.status != .terminated else {
-                    throw StoreError.conflict("instance '\(id)' is already \(instance.status.rawValue); nothing was changed")
+                    throw StoreError.instanceEnded(instance: id, status: instance.status.rawValue)
                 }
                 try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [id])
                 try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [id])
             case .retryIncident, .skipIncident:
                 guard instance.status == .incident, let incident = instance.incident else {
-                    throw StoreError.conflict("instance '\(id)' is \(instance.status.rawValue), not in an incident; nothing was changed")
+                    throw StoreError.notInIncident(instance: id, status: instance.status)
                 }
                 if case .skipIncident = event, let budget = incident.stepBudget {
-                    throw StoreError.conflict(
-                        "instance '\(id)' stopped on its step budget of \(budget) steps at '\(incident.node)', not on a failed step: "
-                            + "there is nothing to skip; `procrun retry` runs another \(budget) steps, `procrun cancel` ends it; nothing was changed")
+                    throw StoreError.nothingToSkip(instance: id, budget: budget, node: incident.node)
                 }
             default:
                 break
@@ -191,10 +185,10 @@ public final class DurableRunner {
         let now = scheduler.now
         try store.write { db in
             guard let status = try String.fetchOne(db, sql: "SELECT status FROM instance WHERE id = ?", arguments: [id]) else {
-                throw StoreError("no instance '\(id)' in the store '\(store.path)'")
+                throw StoreError.noSuchInstance(id: id, store: store.path)
             }
             guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else {
-                throw StoreError.conflict("instance '\(id)' is already \(status); nothing was changed")
+                throw StoreError.instanceEnded(instance: id, status: status)
             }
             try db.execute(
                 sql: "UPDATE instance SET status = ?, updatedAt = ?, version = version + 1 WHERE id = ?",

@@ -4,31 +4,6 @@ import GRDB
 import Synchronization
 import Values
 
-/// Why a store command could not do what it was asked; each kind has its own exit code.
-public struct StoreError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable {
-        /// The command names something the store does not have (an instance, a task): invalid input.
-        case notFound
-        /// The instance is not in the state the command needs, usually because another command
-        /// changed it first (a task already completed, an instance no longer in an incident).
-        /// Nothing was changed.
-        case conflict
-        /// The store could not be opened, read or written (disk full, I/O error, a busy lock that
-        /// never came free, a state that cannot be decoded). Nothing of the step was committed.
-        case unavailable
-    }
-
-    public var kind: Kind
-    public var message: String
-    public init(_ message: String, kind: Kind = .notFound) {
-        self.message = message
-        self.kind = kind
-    }
-    public var description: String { message }
-
-    static func conflict(_ message: String) -> StoreError { StoreError(message, kind: .conflict) }
-}
-
 /// The embedded SQLite store: deployed definitions, instances with their whole state, open user
 /// tasks, scheduled jobs (webhook tries and retries) and the notification outbox.
 ///
@@ -119,26 +94,22 @@ public final class InstanceStore: Sendable {
     /// A database error as the user should read it: what happened to which store.
     static func failure(_ error: any Error, path: String, writing: Bool) -> StoreError {
         guard let error = error as? DatabaseError else {
-            return StoreError("the store '\(path)' could not be \(writing ? "written" : "read"): \(error)", kind: .unavailable)
+            return .unavailable(store: path, reason: .other(writing: writing, detail: "\(error)"))
         }
         let detail = "SQLite error \(error.extendedResultCode.rawValue): \(error.message ?? "\(error.resultCode)")"
         switch error.resultCode {
         case .SQLITE_FULL, .SQLITE_IOERR:
-            return StoreError(
-                "the store '\(path)' could not be written: disk full or I/O error (\(detail)); nothing of this step was committed",
-                kind: .unavailable)
+            return .unavailable(store: path, reason: .diskFull(detail: detail))
         case .SQLITE_READONLY:
-            return StoreError("the store '\(path)' is read-only (\(detail)); nothing of this step was committed", kind: .unavailable)
+            return .unavailable(store: path, reason: .readOnly(detail: detail))
         case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return StoreError(
-                "the store '\(path)' stayed locked by another process for 30 s (\(detail)); nothing of this step was committed",
-                kind: .unavailable)
+            return .unavailable(store: path, reason: .locked(detail: detail))
         case .SQLITE_CORRUPT, .SQLITE_NOTADB:
-            return StoreError("the store '\(path)' is damaged or not a procrun store (\(detail))", kind: .unavailable)
+            return .unavailable(store: path, reason: .damaged(detail: detail))
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_AUTH:
-            return StoreError("the store '\(path)' cannot be opened (\(detail))", kind: .unavailable)
+            return .unavailable(store: path, reason: .cannotOpen(detail: detail))
         default:
-            return StoreError("the store '\(path)' failed (\(detail)); nothing of this step was committed", kind: .unavailable)
+            return .unavailable(store: path, reason: .failed(detail: detail))
         }
     }
 
@@ -248,8 +219,7 @@ public final class InstanceStore: Sendable {
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
             if let unknown = applied.subtracting(known).sorted().first {
-                throw StoreError(
-                    "the store '\(path)' was written by a newer procrun (schema \(unknown)); upgrade procrun to open it", kind: .unavailable)
+                throw StoreError.unavailable(store: path, reason: .newerSchema(version: unknown))
             }
             for migration in InstanceStore.migrations where !applied.contains(migration.identifier) {
                 try db.execute(sql: migration.sql)

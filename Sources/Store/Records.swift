@@ -94,7 +94,7 @@ extension InstanceStore {
                 sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ?, version = version + 1 WHERE id = ? AND (? IS NULL OR version = ?)"
             ).execute(arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id, expectedVersion, expectedVersion])
             if db.changesCount != 1 {
-                throw StoreError.conflict("instance '\(instance.id)' was changed by another command meanwhile; nothing of this step was committed")
+                throw StoreError.instanceChangedMeanwhile(instance: instance.id)
             }
         }
         remember(instance, state: state)
@@ -102,6 +102,11 @@ extension InstanceStore {
 
     /// The message for an instance whose stored state cannot be decoded.
     func corruption(_ id: String, _ error: any Error) -> String {
+        "instance '\(id)' in the store '\(path)' has a corrupted state (\(InstanceStore.corruptionDetail(error)))"
+    }
+
+    /// Where and why a stored state could not be decoded.
+    static func corruptionDetail(_ error: any Error) -> String {
         let detail: String
         switch error {
         case DecodingError.dataCorrupted(let context), DecodingError.keyNotFound(_, let context),
@@ -111,7 +116,7 @@ extension InstanceStore {
         default:
             detail = "\(error)"
         }
-        return "instance '\(id)' in the store '\(path)' has a corrupted state (\(detail))"
+        return detail
     }
 
     func load(_ id: String, in db: Database) throws -> StoredInstance? {
@@ -121,9 +126,7 @@ extension InstanceStore {
         do {
             instance = try recalled(id, state: state) ?? InstanceStore.decoder.decode(Instance.self, from: state)
         } catch {
-            throw StoreError(
-                corruption(id, error) + "; `procrun cancel \(id) --force` terminates it, `procrun check` lists every such instance",
-                kind: .unavailable)
+            throw StoreError.corruptState(instance: id, store: path, detail: InstanceStore.corruptionDetail(error))
         }
         remember(instance, state: state)
         let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
@@ -182,13 +185,11 @@ extension InstanceStore {
                 : []
             switch matches.count {
             case 0:
-                let hint = typed.count < 4 ? " (an abbreviated id needs at least 4 characters)" : ""
-                throw StoreError("no instance '\(typed)' in the store '\(path)'\(hint)")
+                throw StoreError.noSuchInstance(id: typed, store: path, tooShort: typed.count < 4)
             case 1:
                 return matches[0]
             default:
-                let shown = matches.prefix(5).joined(separator: ", ") + (matches.count > 5 ? ", …" : "")
-                throw StoreError("instance id '\(typed)' is ambiguous in the store '\(path)': \(shown)")
+                throw StoreError.ambiguousInstance(typed: typed, store: path, matches: Array(matches.prefix(5)), more: matches.count > 5)
             }
         }
     }

@@ -93,11 +93,7 @@ enum Main {
             exit(exitWith.code)
         } catch let error as StoreError {
             printError("procrun: error: \(error.message)")
-            switch error.kind {
-            case .notFound: exit(Exit.invalidInput)
-            case .conflict: exit(Exit.conflict)
-            case .unavailable: exit(Exit.storeUnavailable)
-            }
+            exit(error.kind.exitCode)
         } catch {
             let code = Procrun.exitCode(for: error)
             if code == .success || error is CleanExit { Procrun.exit(withError: error) }

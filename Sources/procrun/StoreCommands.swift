@@ -48,7 +48,7 @@ struct StoredView {
 
     init(_ runner: DurableRunner, _ id: String) throws {
         guard let stored = try runner.store.instance(id), let definition = try runner.store.definition(id: stored.definitionID) else {
-            throw StoreError("no instance '\(id)' in the store '\(runner.store.path)'")
+            throw StoreError.noSuchInstance(id: id, store: runner.store.path)
         }
         self.stored = stored
         version = definition.version
