@@ -330,11 +330,16 @@ extension InstanceStore {
         }
     }
 
-    /// The instances waiting for a message or signal, oldest subscription first (an instance
-    /// subscribes anew at each step it takes).
+    /// The instances waiting for a message or signal, in the order they were started: a message
+    /// goes to the first, as `run` gives it to the first instance of the run that waits.
     func subscribers(kind: String, name: String, except instanceID: String, in db: Database) throws -> [String] {
         try String.fetchAll(
-            try db.cachedStatement(sql: "SELECT DISTINCT instanceId FROM subscription WHERE kind = ? AND name = ? AND instanceId != ? ORDER BY rowid"),
+            try db.cachedStatement(
+                sql: """
+                    SELECT instance.id FROM instance WHERE instance.id IN
+                        (SELECT instanceId FROM subscription WHERE kind = ? AND name = ? AND instanceId != ?)
+                    ORDER BY instance.rowid
+                    """),
             arguments: [kind, name, instanceID])
     }
 

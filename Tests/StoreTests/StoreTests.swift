@@ -290,4 +290,35 @@ extension StoredPoolsTests {
         #expect(two.path.map { shop.nodes[$0].id }.contains("closed"))
         #expect(!two.path.map { shop.nodes[$0].id }.contains("wait"))
     }
+
+    /// A message goes to the waiting instance that was started first, whichever began to wait
+    /// first: the rule `run` follows for the instances of one run.
+    @Test func aMessageGoesToTheFirstStartedInstanceThatWaits() async throws {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><message id="M" name="paid"/>
+            <collaboration id="C"><participant id="Bank" processRef="BankP"/><participant id="Shop" processRef="ShopP"/>
+            <messageFlow id="m1" sourceRef="pay" targetRef="wait"/></collaboration>
+            <process id="BankP" isExecutable="true"><startEvent id="s"/><sendTask id="pay" messageRef="M"/><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="pay"/><sequenceFlow id="f2" sourceRef="pay" targetRef="e"/></process>
+            <process id="ShopP" isExecutable="true"><startEvent id="ss"/><userTask id="open" name="Открыть кассу"/><receiveTask id="wait" messageRef="M"/><endEvent id="se"/>
+            <sequenceFlow id="w1" sourceRef="ss" targetRef="open"/><sequenceFlow id="w2" sourceRef="open" targetRef="wait"/><sequenceFlow id="w3" sourceRef="wait" targetRef="se"/></process>
+            </definitions>
+            """
+        let definitions = try #require(BPMNLoader.load(bytes: Array(xml.utf8), file: "shop.bpmn").definitions)
+        let store = try InstanceStore(path: temporaryStore())
+        let runner = DurableRunner(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+        let start = { (process: String, context: JSONObject) in
+            try runner.start(file: "shop.bpmn", xml: Array(xml.utf8), process: definitions.process(id: process)!, context: context, answers: nil, directory: nil, initiator: "x")
+        }
+        let first = try start("ShopP", ["shop": 1])
+        let second = try start("ShopP", ["shop": 2])
+        // The second shop opens first, so it begins to wait for the payment before the first.
+        _ = try runner.complete(instance: second, task: "open", by: "kassir", variables: [:])
+        _ = try runner.complete(instance: first, task: "open", by: "kassir", variables: [:])
+        _ = try start("BankP", ["amount": 100])
+        let one = try #require(try store.instance(first)?.instance)
+        let two = try #require(try store.instance(second)?.instance)
+        #expect(one.status == .completed && one.context["amount"] == 100)
+        #expect(two.status == .waiting && two.context["amount"] == nil)
+    }
 }
