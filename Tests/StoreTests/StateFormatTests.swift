@@ -87,6 +87,27 @@ import Values
         #expect(StateEncoding.encode(moved, codec: other) == Array(bytes))
     }
 
+    /// Nodes of a called process run in place are named by their prefixed ids (`invoice/approve`).
+    @Test func calledProcessesRunInPlaceAreNamedByTheirPrefixedIds() throws {
+        let xml = """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL">
+            <process id="Main" isExecutable="true"><startEvent id="s"/><callActivity id="invoice" calledElement="Billing"/><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="invoice"/><sequenceFlow id="f2" sourceRef="invoice" targetRef="e"/></process>
+            <process id="Billing" isExecutable="false"><startEvent id="bs"/><userTask id="approve"/><endEvent id="be"/>
+            <sequenceFlow id="b1" sourceRef="bs" targetRef="approve"/><sequenceFlow id="b2" sourceRef="approve" targetRef="be"/></process>
+            </definitions>
+            """
+        let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "c.bpmn")
+        let engine = try Engine(process: try #require(result.definitions?.process(id: "Main"), "\(result.errors)"))
+        let (instance, _) = engine.start(id: "c-1", context: JSONObject(), initiator: "u", now: Date(timeIntervalSince1970: 1_800_000_000))
+        let bytes = StateEncoding.encode(instance, codec: engine.stateCodec)
+        let json = String(decoding: bytes, as: UTF8.self)
+        #expect(json.contains("\"node\":\"invoice/approve\",\"scope\":1,\"arrivedVia\":\"invoice/b1\""), "\(json)")
+        let decoded = try engine.stateCodec.decode(Data(bytes))
+        #expect(decoded.tokens == instance.tokens && decoded.scopes == instance.scopes)
+        #expect(decoded.openTasks.map { engine.process.nodes[$0.node].id } == ["invoice/approve"])
+    }
+
     @Test func unknownElementsAndNewerFormatsAreRefused() throws {
         let engine = try Engine(process: try Self.load(Self.xml))
         let json = String(decoding: StateEncoding.encode(Self.waitingInstance(engine), codec: engine.stateCodec), as: UTF8.self)
