@@ -83,7 +83,8 @@ let package = Package(
             dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations"],
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "StoreTests", dependencies: ["Values", "Engine", "Store"]),
+        .testTarget(
+            name: "StoreTests", dependencies: ["Values", "Engine", "Store", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
         .testTarget(name: "ProcrunCLITests", dependencies: ["Values"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -72,6 +72,8 @@ public struct Engine: Sendable {
     /// For each incoming flow of a joining inclusive gateway: which nodes can still reach it
     /// (without passing through the gateway). Indexed by flow index.
     let upstreamOfFlow: [Int: [Bool]]
+    /// Reads and writes the stored states of the process's instances (element ids, not indices).
+    public let stateCodec: StateCodec
 
     /// The step budget runners use unless told otherwise (`--max-steps`).
     public static let defaultMaxSteps = 10_000
@@ -94,6 +96,7 @@ public struct Engine: Sendable {
         }
         self.process = process
         self.scripts = scripts
+        self.stateCodec = StateCodec(process: process)
         self.maxSteps = max(1, maxSteps)
         var upstream: [Int: [Bool]] = [:]
         for (g, node) in process.nodes.enumerated()

@@ -8,7 +8,7 @@ public enum InstanceStatus: String, Sendable, Codable {
 }
 
 /// A token: a position of control in an instance.
-public struct Token: Sendable, Hashable, Codable {
+public struct Token: Sendable, Hashable, Decodable {
     public enum State: Sendable, Hashable, Codable {
         /// About to execute `node`.
         case ready
@@ -35,7 +35,7 @@ public struct Token: Sendable, Hashable, Codable {
 }
 
 /// A running embedded sub-process.
-public struct ScopeInstance: Sendable, Hashable, Codable {
+public struct ScopeInstance: Sendable, Hashable, Decodable {
     public var id: Int
     /// The sub-process node.
     public var node: Int
@@ -45,7 +45,7 @@ public struct ScopeInstance: Sendable, Hashable, Codable {
 }
 
 /// A timer that has been started and not yet fired or cancelled.
-public struct PendingTimer: Sendable, Hashable, Codable {
+public struct PendingTimer: Sendable, Hashable, Decodable {
     public var id: Int
     /// The token waiting at the timer catch event, or at the activity the boundary timer is on.
     public var token: Int
@@ -75,7 +75,7 @@ public struct Incident: Sendable, Hashable, Codable {
     public var isStepBudget: Bool { stepBudget != nil }
 }
 
-public struct HistoryEntry: Sendable, Codable {
+public struct HistoryEntry: Sendable, Decodable {
     public enum Event: String, Sendable, Codable {
         case entered, left, waiting, error, incident
         /// A webhook try ended (the note says how).
@@ -92,7 +92,7 @@ public struct HistoryEntry: Sendable, Codable {
 }
 
 /// One execution of a webhook node: its tries and how it ended.
-public struct WebhookRun: Sendable, Codable {
+public struct WebhookRun: Sendable, Decodable {
     public struct Try: Sendable, Codable {
         public var attempt: Int
         public var time: Date
@@ -124,7 +124,7 @@ public struct ProcessNotification: Sendable, Hashable, Codable {
 }
 
 /// The whole state of one process instance: a value, changed only by `Engine`.
-public struct Instance: Sendable, Codable {
+public struct Instance: Sendable, Decodable {
     public var id: String
     public var processID: String
     public var status: InstanceStatus = .running
@@ -156,7 +156,8 @@ public struct Instance: Sendable, Codable {
     public var uncaughtError: String?
     /// Completed activities that have a compensation handler, oldest first.
     public var compensable: [Int] = []
-    /// For tokens at a parallel multiple catch event: the triggers (by index) that have fired.
+    /// For tokens at a parallel multiple catch event: the triggers that have fired, by their
+    /// position among the event's own event definitions (document order inside the one element).
     public var caughtTriggers: [Int: [Int]] = [:]
     /// Tokens at compensation throw events, waiting for the handler tokens they started.
     public var awaitingCompensation: [Int: [Int]] = [:]

@@ -3,7 +3,7 @@ import ProcessModel
 import Values
 
 /// One running multi-instance activity: its inner instances live in a scope of their own.
-public struct MultiInstanceRun: Sendable, Hashable, Codable {
+public struct MultiInstanceRun: Sendable, Hashable, Decodable {
     public var scope: Int
     public var node: Int
     public var ownerToken: Int

@@ -1,22 +1,35 @@
 import Foundation
 import Values
 
-/// A fast writer for an instance's stored state. It writes exactly the JSON that
-/// `JSONEncoder` writes for `Instance`'s synthesized `Codable` (so `JSONDecoder` reads it back),
-/// without the intermediate tree and dynamic dispatch of `Codable`: the store writes the whole
-/// state on every step, and this was half the cost of a step.
+/// A fast writer for an instance's stored state, format 2 (see `StateCodec`): the JSON that
+/// `Instance`'s `Decodable` reads, with nodes and flows named by element id, written without the
+/// intermediate tree and dynamic dispatch of `Codable`: the store writes the whole state on every
+/// step, and this was half the cost of a step. Ids are copied as bytes prepared once per process.
 public enum StateEncoding {
-    public static func encode(_ instance: Instance) -> [UInt8] {
-        var out = StateWriter()
-        out.instance(instance)
-        return out.bytes
+    public static func encode(_ instance: Instance, codec: StateCodec) -> [UInt8] {
+        codec.encode(instance)
     }
 }
 
 struct StateWriter {
     var bytes: [UInt8] = []
+    /// Node and flow ids as JSON, by index (empty for a writer of plain strings).
+    let nodes: [[UInt8]]
+    let flows: [[UInt8]]
+    let codec: StateCodec?
 
-    init() { bytes.reserveCapacity(4096) }
+    init(codec: StateCodec?) {
+        self.codec = codec
+        nodes = codec?.nodeJSON ?? []
+        flows = codec?.flowJSON ?? []
+        if codec != nil { bytes.reserveCapacity(4096) }
+    }
+
+    /// A node by its id.
+    mutating func node(_ index: Int) { bytes.append(contentsOf: nodes[index]) }
+
+    /// A flow by its id.
+    mutating func flow(_ index: Int) { bytes.append(contentsOf: flows[index]) }
 
     mutating func raw(_ text: StaticString) {
         text.withUTF8Buffer { bytes.append(contentsOf: $0) }
@@ -123,9 +136,9 @@ struct StateWriter {
         var first = true
         bytes.append(UInt8(ascii: "{"))
         key("id", &first); int(token.id)
-        key("node", &first); int(token.node)
+        key("node", &first); node(token.node)
         key("scope", &first); int(token.scope)
-        if let via = token.arrivedVia { key("arrivedVia", &first); int(via) }
+        if let via = token.arrivedVia { key("arrivedVia", &first); flow(via) }
         key("state", &first)
         switch token.state {
         case .ready: raw("{\"ready\":{}}")
@@ -146,8 +159,8 @@ struct StateWriter {
         bytes.append(UInt8(ascii: "{"))
         key("time", &first); date(entry.time)
         key("event", &first); string(entry.event.rawValue)
-        key("node", &first); int(entry.node)
-        key("flows", &first); array(entry.flows) { $0.int($1) }
+        key("node", &first); node(entry.node)
+        key("flows", &first); array(entry.flows) { $0.flow($1) }
         if let performer = entry.performer { key("performer", &first); string(performer) }
         if let note = entry.note { key("note", &first); string(note) }
         bytes.append(UInt8(ascii: "}"))
@@ -156,7 +169,7 @@ struct StateWriter {
     mutating func webhookRun(_ run: WebhookRun) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
-        key("node", &first); int(run.node)
+        key("node", &first); node(run.node)
         key("token", &first); int(run.token)
         key("idempotencyKey", &first); string(run.idempotencyKey)
         key("tries", &first)
@@ -176,6 +189,7 @@ struct StateWriter {
     mutating func instance(_ instance: Instance) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
+        key("format", &first); int(StateCodec.format)
         key("id", &first); string(instance.id)
         key("processID", &first); string(instance.processID)
         key("status", &first); string(instance.status.rawValue)
@@ -185,14 +199,14 @@ struct StateWriter {
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
             writer.key("id", &first); writer.int(scope.id)
-            writer.key("node", &first); writer.int(scope.node)
+            writer.key("node", &first); writer.node(scope.node)
             writer.key("parent", &first); writer.int(scope.parent)
             writer.key("ownerToken", &first); writer.int(scope.ownerToken)
             writer.bytes.append(UInt8(ascii: "}"))
         }
         key("context", &first); pairs(instance.context)
         key("history", &first); array(instance.history) { $0.history($1) }
-        if let end = instance.endNode { key("endNode", &first); int(end) }
+        if let end = instance.endNode { key("endNode", &first); node(end) }
         if let incident = instance.incident {
             key("incident", &first)
             var inner = true
@@ -221,19 +235,20 @@ struct StateWriter {
             writer.bytes.append(UInt8(ascii: "{"))
             writer.key("id", &first); writer.int(timer.id)
             writer.key("token", &first); writer.int(timer.token)
-            writer.key("node", &first); writer.int(timer.node)
+            writer.key("node", &first); writer.node(timer.node)
             writer.key("startedAt", &first); writer.date(timer.startedAt)
             writer.key("firing", &first); writer.int(timer.firing)
             writer.key("due", &first); writer.date(timer.due)
             writer.bytes.append(UInt8(ascii: "}"))
         }
-        key("firedComplexGateways", &first); array(instance.firedComplexGateways) { $0.string($1) }
+        key("firedComplexGateways", &first)
+        array(instance.firedComplexGateways) { writer, key in writer.string(writer.codec?.storedGatewayKey(key) ?? key) }
         key("multiInstances", &first)
         array(instance.multiInstances) { writer, run in
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
             writer.key("scope", &first); writer.int(run.scope)
-            writer.key("node", &first); writer.int(run.node)
+            writer.key("node", &first); writer.node(run.node)
             writer.key("ownerToken", &first); writer.int(run.ownerToken)
             writer.key("total", &first); writer.int(run.total)
             writer.key("started", &first); writer.int(run.started)
@@ -244,7 +259,7 @@ struct StateWriter {
         key("loopCounts", &first); intKeyed(instance.loopCounts) { $0.int($1) }
         key("log", &first); array(instance.log) { $0.string($1) }
         if let error = instance.uncaughtError { key("uncaughtError", &first); string(error) }
-        key("compensable", &first); array(instance.compensable) { $0.int($1) }
+        key("compensable", &first); array(instance.compensable) { $0.node($1) }
         key("caughtTriggers", &first); intKeyed(instance.caughtTriggers) { writer, list in writer.array(list) { $0.int($1) } }
         key("awaitingCompensation", &first); intKeyed(instance.awaitingCompensation) { writer, list in writer.array(list) { $0.int($1) } }
         key("nextTokenID", &first); int(instance.nextTokenID)

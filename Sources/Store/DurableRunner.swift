@@ -41,13 +41,9 @@ public final class DurableRunner {
 
     func engine(for definitionID: Int64, in db: Database? = nil) throws -> Engine {
         if let engine = engines[definitionID] { return engine }
-        let stored = try db.map { try store.definition(id: definitionID, in: $0) } ?? store.definition(id: definitionID)
-        guard let definition = stored else { throw StoreError.definitionMissing(definition: definitionID) }
-        let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
-        guard let process = result.definitions?.process(id: definition.processID) else {
-            throw StoreError.definitionNoLongerLoads(definition: definitionID, errors: result.errors.map(\.description))
-        }
-        let engine = try Engine(process: process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
+        // The process the store reads the definition's states with (loaded once).
+        let codec = try db.map { try store.stateCodec(for: definitionID, in: $0) } ?? store.read { try store.stateCodec(for: definitionID, in: $0) }
+        let engine = try Engine(process: codec.process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
         engines[definitionID] = engine
         return engine
     }
@@ -67,6 +63,7 @@ public final class DurableRunner {
             let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now, in: db)
             let cached = try engines[definition.id] ?? Engine(process: process)
             engines[definition.id] = cached
+            store.register(cached.stateCodec, for: definition.id)
             let engine = Self.engine(cached, maxSteps: maxSteps)
             var budget = StepBudget(limit: engine.maxSteps)
             var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now, budget: &budget)
@@ -442,7 +439,7 @@ public final class DurableRunner {
             }
         }
         try store.save(
-            instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, maxSteps: maxSteps,
+            instance, codec: engine.stateCodec, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, maxSteps: maxSteps,
             expectedVersion: expectedVersion,
             now: now, in: db)
         try store.subscribe(instanceID, to: engine.subscriptions(of: instance), in: db)

@@ -1,3 +1,4 @@
+import BPMNLoader
 import Engine
 import Foundation
 import GRDB
@@ -23,6 +24,29 @@ public final class InstanceStore: Sendable {
     /// Instances this process decoded or wrote lately, with the exact bytes stored: a load whose
     /// row still holds those bytes takes the value instead of decoding JSON again.
     private let recent = Mutex<[String: (state: Data, instance: Instance)]>([:])
+    /// The state codec of each definition that states were read or written with: its process,
+    /// loaded once per store (see `stateCodec(for:in:)`).
+    private let codecs = Mutex<[Int64: StateCodec]>([:])
+
+    /// The codec of a stored definition, whose process reads and writes its instances' states.
+    func stateCodec(for definitionID: Int64, in db: Database) throws -> StateCodec {
+        if let codec = codecs.withLock({ $0[definitionID] }) { return codec }
+        guard let definition = try definition(id: definitionID, in: db) else {
+            throw StoreError.definitionMissing(definition: definitionID)
+        }
+        let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
+        guard let process = result.definitions?.process(id: definition.processID) else {
+            throw StoreError.definitionNoLongerLoads(definition: definitionID, errors: result.errors.map(\.description))
+        }
+        let codec = StateCodec(process: process)
+        register(codec, for: definitionID)
+        return codec
+    }
+
+    /// Remembers the codec a runner already has for a definition (so the store need not load it again).
+    func register(_ codec: StateCodec, for definitionID: Int64) {
+        codecs.withLock { $0[definitionID] = codec }
+    }
 
     func recalled(_ id: String, state: Data) -> Instance? {
         recent.withLock { cache in cache[id].flatMap { $0.state == state ? $0.instance : nil } }

@@ -68,15 +68,14 @@ public struct InstanceRow: Sendable {
 }
 
 extension InstanceStore {
-    static let decoder = JSONDecoder()
-
     /// Saves an instance row: a new one (`definitionID`), or the next state of one read at
-    /// `expectedVersion`, which must still be the stored version (else a conflict).
+    /// `expectedVersion`, which must still be the stored version (else a conflict). `codec`: the
+    /// process of its definition, which names the elements in the state.
     func save(
-        _ instance: Instance, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
+        _ instance: Instance, codec: StateCodec, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
         maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, in db: Database
     ) throws {
-        let state = Data(StateEncoding.encode(instance))
+        let state = Data(codec.encode(instance))
         if let definitionID {
             try db.cachedStatement(
                 sql: """
@@ -100,9 +99,28 @@ extension InstanceStore {
         remember(instance, state: state)
     }
 
+    /// Decodes a stored state with the process of its definition.
+    func decode(_ state: Data, definitionID: Int64, in db: Database) throws -> Instance {
+        try stateCodec(for: definitionID, in: db).decode(state)
+    }
+
     /// The message for an instance whose stored state cannot be decoded.
-    func corruption(_ id: String, _ error: any Error) -> String {
-        "instance '\(id)' in the store '\(path)' has a corrupted state (\(InstanceStore.corruptionDetail(error)))"
+    func corruption(_ id: String, _ error: any Error, definitionID: Int64, in db: Database) -> String {
+        stateError(id, error, definitionID: definitionID, in: db).problem
+    }
+
+    /// The typed error for a stored state that cannot be read: one naming an element its
+    /// definition lacks, one from a newer procrun, or a corrupted one.
+    func stateError(_ id: String, _ error: any Error, definitionID: Int64, in db: Database) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? StateError {
+            if case .newerFormat = error { return .stateFromNewerProcrun(instance: id, store: path, subject: error.subject) }
+            let definition = (try? self.definition(id: definitionID, in: db)).flatMap { $0 }
+            let named = definition.map { "definition \(definitionID) (process '\($0.processID)' version \($0.version), file '\($0.file)')" }
+                ?? "definition \(definitionID)"
+            return .stateNamesMissingElement(instance: id, store: path, subject: error.subject, waiting: error.isWaitingElement, definition: named)
+        }
+        return .corruptState(instance: id, store: path, detail: InstanceStore.corruptionDetail(error))
     }
 
     /// Where and why a stored state could not be decoded.
@@ -124,9 +142,9 @@ extension InstanceStore {
         let state: Data = row["state"]
         let instance: Instance
         do {
-            instance = try recalled(id, state: state) ?? InstanceStore.decoder.decode(Instance.self, from: state)
+            instance = try recalled(id, state: state) ?? decode(state, definitionID: row["definitionId"], in: db)
         } catch {
-            throw StoreError.corruptState(instance: id, store: path, detail: InstanceStore.corruptionDetail(error))
+            throw stateError(id, error, definitionID: row["definitionId"], in: db)
         }
         remember(instance, state: state)
         let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
@@ -139,17 +157,19 @@ extension InstanceStore {
     /// An instance row without decoding its state; `problem` says if the state cannot be decoded.
     public func row(_ id: String) throws -> InstanceRow? {
         try read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]).map { instanceRow($0, decode: true) }
+            try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]).map { instanceRow($0, decode: true, in: db) }
         }
     }
 
-    func instanceRow(_ row: Row, decode: Bool) -> InstanceRow {
+    func instanceRow(_ row: Row, decode: Bool, in db: Database) -> InstanceRow {
         let id: String = row["id"]
         var problem: String?
         if decode {
             let state: Data = row["state"]
             if recalled(id, state: state) == nil {
-                do { _ = try InstanceStore.decoder.decode(Instance.self, from: state) } catch { problem = corruption(id, error) }
+                do { _ = try self.decode(state, definitionID: row["definitionId"], in: db) } catch {
+                    problem = corruption(id, error, definitionID: row["definitionId"], in: db)
+                }
             }
         }
         return InstanceRow(
@@ -166,7 +186,7 @@ extension InstanceStore {
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM instance ORDER BY createdAt, id")
             while let row = try rows.next() {
                 checked += 1
-                let instance = instanceRow(row, decode: true)
+                let instance = instanceRow(row, decode: true, in: db)
                 if instance.problem != nil { corrupt.append(instance) }
             }
             return (checked, corrupt)

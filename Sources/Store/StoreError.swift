@@ -33,6 +33,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case definitionNoLongerLoads(definition: Int64, errors: [String])
     /// The instance's stored state cannot be decoded.
     case corruptState(instance: String, store: String, detail: String)
+    /// The stored state names an element its definition does not contain (`subject`: "element
+    /// 'Task_gone' (tokens.0.node)"); `waiting`: the instance waits there, rather than its
+    /// history naming it. procrun does not guess where such an instance stands.
+    case stateNamesMissingElement(instance: String, store: String, subject: String, waiting: Bool, definition: String)
+    /// The stored state has a format newer than this procrun reads.
+    case stateFromNewerProcrun(instance: String, store: String, subject: String)
     /// The store could not be opened, read or written.
     case unavailable(store: String, reason: Unavailability)
 
@@ -86,11 +92,21 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .taskAlreadyCompleted, .taskNotOpen, .taskCompletedMeanwhile, .instanceChangedMeanwhile, .instanceEnded, .notInIncident,
             .nothingToSkip:
             .conflict
-        case .definitionMissing, .definitionNoLongerLoads, .corruptState, .unavailable: .unavailable
+        case .definitionMissing, .definitionNoLongerLoads, .corruptState, .stateNamesMissingElement, .stateFromNewerProcrun, .unavailable:
+            .unavailable
         }
     }
 
     public var message: String {
+        switch self {
+        case .corruptState(let instance, _, _), .stateNamesMissingElement(let instance, _, _, _, _), .stateFromNewerProcrun(let instance, _, _):
+            problem + "; `procrun cancel \(instance) --force` terminates it, `procrun check` lists every such instance"
+        default: problem
+        }
+    }
+
+    /// The message without what to do about it (as `procrun check` lists the instance).
+    public var problem: String {
         switch self {
         case .noSuchInstance(let id, let store, let tooShort):
             "no instance '\(id)' in the store '\(store)'" + (tooShort ? " (an abbreviated id needs at least 4 characters)" : "")
@@ -120,8 +136,12 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .definitionNoLongerLoads(let definition, let errors):
             "stored definition \(definition) no longer loads: " + errors.joined(separator: "; ")
         case .corruptState(let instance, let store, let detail):
-            "instance '\(instance)' in the store '\(store)' has a corrupted state (\(detail)); "
-                + "`procrun cancel \(instance) --force` terminates it, `procrun check` lists every such instance"
+            "instance '\(instance)' in the store '\(store)' has a corrupted state (\(detail))"
+        case .stateNamesMissingElement(let instance, let store, let subject, let waiting, let definition):
+            "instance '\(instance)' in the store '\(store)' \(waiting ? "waits at" : "refers to") \(subject), "
+                + "which \(definition) does not contain; procrun does not guess where the instance stands"
+        case .stateFromNewerProcrun(let instance, let store, let subject):
+            "instance '\(instance)' in the store '\(store)' was stored by a newer procrun (\(subject))"
         case .unavailable(let store, let reason):
             switch reason {
             case .diskFull(let detail):

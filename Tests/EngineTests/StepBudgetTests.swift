@@ -123,7 +123,7 @@ enum Spinning {
         var (instance, _) = e.start(id: "i", context: JSONObject(), initiator: "u", now: now)
         #expect(instance.incident?.stepBudget == 40)
         // Through the store's encoding and back.
-        instance = try JSONDecoder().decode(Instance.self, from: Data(StateEncoding.encode(instance)))
+        instance = try e.stateCodec.decode(Data(StateEncoding.encode(instance, codec: e.stateCodec)))
         #expect(instance.incident?.isStepBudget == true)
 
         var skipped = instance

@@ -196,37 +196,6 @@ func temporaryStore() -> String {
     }
 }
 
-@Suite struct StateEncodingTests {
-    /// The store's fast state writer and JSONEncoder describe the same instance: each decodes
-    /// (with JSONDecoder) to an instance the writer writes back byte for byte.
-    @Test func fastStateWriterMatchesCodable() async throws {
-        let xml = """
-            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:procrun="urn:procrun:bpmn:1">
-            <process id="P" isExecutable="true"><startEvent id="s"/><parallelGateway id="fork"/>
-            <userTask id="u" name="Проверить «заказ»"/><scriptTask id="calc"><script>total = price * 2
-            note = "строка с \\"кавычками\\" и \\\\ слэшем"</script></scriptTask>
-            <subProcess id="sub"><startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
-            <sequenceFlow id="i1" sourceRef="s2" targetRef="wait"/><sequenceFlow id="i2" sourceRef="wait" targetRef="e2"/></subProcess>
-            <parallelGateway id="join"/><endEvent id="e"/>
-            <sequenceFlow id="f1" sourceRef="s" targetRef="fork"/><sequenceFlow id="f2" sourceRef="fork" targetRef="u"/><sequenceFlow id="f3" sourceRef="fork" targetRef="calc"/>
-            <sequenceFlow id="f4" sourceRef="fork" targetRef="sub"/><sequenceFlow id="f5" sourceRef="u" targetRef="join"/><sequenceFlow id="f6" sourceRef="calc" targetRef="join"/>
-            <sequenceFlow id="f7" sourceRef="sub" targetRef="join"/><sequenceFlow id="f8" sourceRef="join" targetRef="e"/></process></definitions>
-            """
-        let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "s.bpmn")
-        let process = try #require(result.definitions?.processes.first, "\(result.errors)")
-        let engine = try Engine(process: process)
-        let context: JSONObject = ["price": 21.5, "nested": ["list": [1, "два", nil, true], "empty": [:]], "tab\tkey": "x\u{01}y"]
-        let (instance, _) = engine.start(id: "i-1", context: context, initiator: "иванов", now: Date(timeIntervalSince1970: 1_800_000_000.125))
-        #expect(instance.status == .waiting && !instance.timers.isEmpty && !instance.scopes.isEmpty)
-        let fast = StateEncoding.encode(instance)
-        let viaFast = try JSONDecoder().decode(Instance.self, from: Data(fast))
-        let viaCodable = try JSONDecoder().decode(Instance.self, from: try JSONEncoder().encode(instance))
-        #expect(StateEncoding.encode(viaFast) == fast)
-        #expect(StateEncoding.encode(viaCodable) == fast)
-        #expect(viaFast.context == instance.context && viaFast.history.count == instance.history.count)
-    }
-}
-
 @Suite struct StoredPoolsTests {
     @Test func aMessageToAnotherPoolStartsAStoredInstanceOfItsProcess() async throws {
         let xml = """
