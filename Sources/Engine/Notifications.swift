@@ -53,6 +53,9 @@ public enum ChannelOutcome: Sendable, Equatable {
 public protocol NotificationChannel: Sendable {
     /// "url" or "email": what `procrun notifications` shows.
     var name: String { get }
+    /// Seconds a try may take at most: a worker that dies mid-try frees the notification after
+    /// the sum of its channels' timeouts and a margin.
+    var timeout: Double { get }
     func send(_ notification: OutgoingNotification) async -> ChannelOutcome
 }
 

@@ -9,6 +9,7 @@ public struct HTTPNotificationChannel: NotificationChannel {
     public var transport: CurlTransport
     public var userAgent: String
     public var name: String { "url" }
+    public var timeout: Double { 10 }
 
     public init(url: String, transport: CurlTransport = .shared, userAgent: String) {
         self.url = url
@@ -30,7 +31,7 @@ public struct HTTPNotificationChannel: NotificationChannel {
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: [("Content-Type", "application/json"), ("User-Agent", userAgent), ("Idempotency-Key", notification.key)],
-            body: Array(JSONWriter.string(HTTPNotificationChannel.payload(notification)).utf8), timeout: 10, maxResponseBytes: 1 << 20)
+            body: Array(JSONWriter.string(HTTPNotificationChannel.payload(notification)).utf8), timeout: timeout, maxResponseBytes: 1 << 20)
         do {
             let response = try await transport.send(request)
             return (200..<300).contains(response.status) ? .sent : .failed("HTTP \(response.status) from the notify URL")
@@ -46,6 +47,7 @@ public struct SMTPNotificationChannel: NotificationChannel {
     public var from: String
     public var transport: CurlTransport
     public var name: String { "email" }
+    public var timeout: Double { 20 }
 
     public init(url: String, from: String, transport: CurlTransport = .shared) {
         self.url = url
@@ -62,7 +64,7 @@ public struct SMTPNotificationChannel: NotificationChannel {
         }
         let message = MailMessage.build(notification, from: from, to: email)
         do {
-            _ = try await transport.send(mail: MailRequest(url: url, from: from, to: [email], message: message))
+            _ = try await transport.send(mail: MailRequest(url: url, from: from, to: [email], message: message, timeout: timeout))
             return .sent
         } catch {
             return .failed("SMTP: \(error.message)")

@@ -257,7 +257,8 @@ public final class DurableRunner {
     public func deliverDueNotifications(instance: String? = nil) async throws -> Int {
         guard !channels.isEmpty else { return 0 }
         var count = 0
-        while let claimed = try store.claimNotification(owner: owner, now: scheduler.now, lease: 60, instance: instance) {
+        let lease = channels.map(\.timeout).reduce(5, +)
+        while let claimed = try store.claimNotification(owner: owner, now: scheduler.now, lease: lease, instance: instance) {
             try await deliver(claimed)
             count += 1
         }
