@@ -156,6 +156,8 @@ final class Transfer: @unchecked Sendable {
         for recipient in mail.to { list = procrun_curl_slist_append(list, "<\(recipient)>") }
         headerList = list
         procrun_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, list)
+        // Whatever the server might send as data is dropped (libcurl would print it otherwise).
+        procrun_curl_setopt_write(handle, { _, size, count, _ in size * count }, nil)
         procrun_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
         procrun_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count))
         let context = Unmanaged.passUnretained(self).toOpaque()

@@ -147,10 +147,13 @@ public enum MailMessage {
         if plain && text.count + prefix <= 78 { return text }
         var words: [String] = []
         var chunk: [UInt8] = []
-        // 75 - "=?UTF-8?B?".count - "?=".count = 63 base64 characters: 45 bytes of UTF-8.
+        // 75 - "=?UTF-8?B?".count - "?=".count = 63 base64 characters: 45 bytes of UTF-8; the
+        // first word shares its line of at most 78 characters with the header's name.
+        var limit = min(45, (78 - prefix - 12) / 4 * 3)
         for character in text {
             let bytes = Array(String(character).utf8).filter { $0 != 13 && $0 != 10 }
-            if chunk.count + bytes.count > 45, !chunk.isEmpty {
+            if chunk.count + bytes.count > limit, !chunk.isEmpty {
+                limit = 45
                 words.append("=?UTF-8?B?\(Data(chunk).base64EncodedString())?=")
                 chunk = []
             }

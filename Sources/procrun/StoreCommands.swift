@@ -270,7 +270,8 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             Without --until-idle it runs until stopped, sleeping until the next job falls due. Jobs are claimed with a \
             lock owner and expiry, so several workers can share one store; a webhook job whose worker died is taken \
-            over once its timeout (plus 5 s) has passed.
+            over once its timeout (plus 5 s) has passed. With --notify-url or --smtp-url (or their environment \
+            variables) it also delivers the notifications in the outbox, 5 tries each, 1, 2, 4 and 8 s apart.
             """)
     @Flag(help: "Exit once no job is due or pending (nor, with a channel, a notification).") var untilIdle = false
     @OptionGroup var storeOptions: StoreOptions
