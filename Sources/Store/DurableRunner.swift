@@ -266,6 +266,17 @@ public final class DurableRunner {
     }
 
     func deliver(_ notification: StoredNotification) async throws {
+        var notification = notification
+        if notification.outgoing.process.isEmpty {
+            // A row written before schema v5 kept no recipient: take it from the instance's directory.
+            if let stored = try store.instance(notification.outgoing.instance) {
+                let directory = try stored.directory.map { try Directory(json: $0, file: "directory") } ?? Directory()
+                let person = directory.user(notification.outgoing.user)
+                notification.outgoing.name = person?.name
+                notification.outgoing.email = person?.email
+                notification.outgoing.process = (try? process(of: stored.definitionID).displayName) ?? stored.instance.processID
+            }
+        }
         var done = notification.done
         var sent = Set(notification.channel?.split(separator: ",").map(String.init) ?? [])
         var errors: [String] = []
