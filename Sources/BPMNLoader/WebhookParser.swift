@@ -149,10 +149,34 @@ enum WebhookParser {
         }
         let interrupt = element.attribute("interrupt").map { $0.trimmingWhitespace() }.flatMap { $0.isEmpty ? nil : $0 }
         var recipients: [WebhookConfig.Recipient] = []
+        var message: Template?
         for child in element.children where child.namespace == Namespaces.procrun {
             let childLocation = builder.index.locate(child)
+            if child.localName == "message" {
+                for attribute in child.attributes where attribute.namespace == nil {
+                    builder.error(childLocation, "unknown attribute '\(attribute.name)' on procrun:message (it takes none: write the text inside)")
+                    ok = false
+                }
+                if message != nil {
+                    builder.error(childLocation, "procrun:onError has more than one procrun:message")
+                    ok = false
+                }
+                let text = child.text
+                if text.trimmingWhitespace().isEmpty {
+                    builder.error(childLocation, "procrun:message is empty; write the notification text inside")
+                    ok = false
+                    continue
+                }
+                do {
+                    message = try Template(text)
+                } catch {
+                    builder.error(childLocation, "cannot parse the procrun:message template: \(error.message)")
+                    ok = false
+                }
+                continue
+            }
             guard child.localName == "notify" else {
-                builder.error(childLocation, "unknown element 'procrun:\(child.localName)' in procrun:onError (known: notify)")
+                builder.error(childLocation, "unknown element 'procrun:\(child.localName)' in procrun:onError (known: message, notify)")
                 ok = false
                 continue
             }
@@ -180,6 +204,6 @@ enum WebhookParser {
             }
             recipients += found
         }
-        return WebhookConfig.OnError(retries: retries, delay: delay, interrupt: interrupt, notify: recipients, location: location)
+        return WebhookConfig.OnError(retries: retries, delay: delay, interrupt: interrupt, notify: recipients, message: message, location: location)
     }
 }

@@ -105,5 +105,10 @@ CURLcode procrun_curl_setopt_header(CURL *handle, procrun_curl_data_callback cal
     if (code != CURLE_OK) return code;
     return api.easy_setopt(handle, CURLOPT_HEADERDATA, context);
 }
+CURLcode procrun_curl_setopt_read(CURL *handle, procrun_curl_data_callback callback, void *context) {
+    CURLcode code = api.easy_setopt(handle, CURLOPT_READFUNCTION, callback);
+    if (code != CURLE_OK) return code;
+    return api.easy_setopt(handle, CURLOPT_READDATA, context);
+}
 CURLcode procrun_curl_getinfo_long(CURL *handle, CURLINFO info, long *value) { return api.easy_getinfo(handle, info, value); }
 CURLcode procrun_curl_getinfo_private(CURL *handle, void **value) { return api.easy_getinfo(handle, CURLINFO_PRIVATE, value); }

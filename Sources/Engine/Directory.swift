@@ -2,13 +2,23 @@ import Expressions
 import Values
 
 /// Users, groups and the org structure (`--directory org.json`):
-/// `{"users": [{"id", "name", "email"?}], "groups": {"Name": ["user id", …]},
+/// `{"users": [{"id", "name", "email"?, "locale"?}], "groups": {"Name": ["user id", …]},
 ///   "orgUnits": [{"name", "members": [...], "children": [...]}]}`.
 public struct Directory: Sendable {
     public struct User: Sendable, Hashable {
         public var id: String
         public var name: String
         public var email: String?
+        /// The language notifications reach this person in: "ru", "ru_RU", "en", "en_US", …
+        /// (nil: Russian).
+        public var locale: String?
+
+        public init(id: String, name: String, email: String? = nil, locale: String? = nil) {
+            self.id = id
+            self.name = name
+            self.email = email
+            self.locale = locale
+        }
     }
 
     public struct OrgUnit: Sendable {
@@ -36,7 +46,14 @@ public struct Directory: Sendable {
                 guard case .object(let user) = entry, case .string(let id)? = user["id"] else {
                     throw fail("users[\(i)] needs a string \"id\"")
                 }
-                self.users.append(User(id: id, name: user["name"]?.stringValue ?? id, email: user["email"]?.stringValue))
+                var locale: String?
+                if let value = user["locale"] {
+                    guard case .string(let text) = value, NotificationText.Language(locale: text) != nil else {
+                        throw fail("users[\(i)].locale must be a language such as \"ru\", \"ru_RU\", \"en\" or \"en_US\"")
+                    }
+                    locale = text
+                }
+                self.users.append(User(id: id, name: user["name"]?.stringValue ?? id, email: user["email"]?.stringValue, locale: locale))
             }
         }
         if let groups = root["groups"] {

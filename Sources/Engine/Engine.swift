@@ -40,8 +40,10 @@ public enum Effect: Sendable {
     case callWebhook(token: Int, node: Int, attempt: Int, idempotencyKey: String)
     /// Send `retryDue` for the token after `delay` seconds.
     case scheduleRetry(token: Int, node: Int, delay: Double, nextAttempt: Int)
-    /// Tell these people the webhook failed for good.
-    case notify(node: Int, recipients: [ResolvedRecipient], message: String)
+    /// Tell these people the webhook failed for good. `message` is the engine's summary (kept in the
+    /// instance); `error` the last try's error and `attempts` how many tries were made, for the
+    /// text each person receives (`NotificationText`).
+    case notify(node: Int, recipients: [ResolvedRecipient], message: String, error: String, attempts: Int)
     /// Send `timerFired` at `due`.
     case scheduleTimer(timer: Int, due: Date)
     /// Broadcast a signal to the other instances (this one has already caught it).

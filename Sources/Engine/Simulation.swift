@@ -85,9 +85,9 @@ public struct SystemScheduler: Scheduler {
     }
 }
 
-/// Receives each notification the runner resolves (the trace, `--notify-url`).
+/// Receives each notification the runner resolves (the trace, `--notify-url`, `--smtp-url`).
 public protocol NotificationSink: Sendable {
-    func deliver(_ notification: ProcessNotification, instance: Instance) async
+    func deliver(_ notification: OutgoingNotification, instance: Instance) async
 }
 
 /// `procrun run`: one instance from start to end, people simulated from `--answers`, the
@@ -99,6 +99,8 @@ public struct Simulation: Sendable {
     public var performer: any WebhookPerformer
     public var scheduler: any Scheduler
     public var sinks: [any NotificationSink]
+    /// For `DateTime()` in notification templates.
+    public var timeZone: TimeZone = .current
 
     public init(
         engine: Engine, answers: Answers = Answers(), directory: Directory = Directory(), performer: any WebhookPerformer,
@@ -269,11 +271,15 @@ public struct Simulation: Sendable {
             case .scheduleTimer(let timer, let due):
                 timed.append((due, order, i, .timerFired(timer: timer)))
                 order += 1
-            case .notify(let node, let recipients, let message):
+            case .notify(let node, let recipients, let message, let error, let attempts):
                 for user in resolve(recipients) {
                     let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
                     instances[i].notifications.append(notification)
-                    for sink in sinks { await sink.deliver(notification, instance: instances[i]) }
+                    let outgoing = NotificationText.compose(
+                        key: "\(instances[i].id)-notify-\(instances[i].notifications.count)", process: engine.process,
+                        node: engine.process.nodes[node], instance: instances[i], user: user, directory: directory, message: message,
+                        error: error, attempts: attempts, now: scheduler.now, timeZone: timeZone)
+                    for sink in sinks { await sink.deliver(outgoing, instance: instances[i]) }
                 }
             case .throwSignal(let name):
                 for j in instances.indices where j != i && isLive(j) {

@@ -82,7 +82,7 @@ extension Step {
                 }
             }
             let text = "Process «\(process.displayName)», instance \(instance.id): \(summary)"
-            effects.append(.notify(node: token.node, recipients: recipients, message: text))
+            effects.append(.notify(node: token.node, recipients: recipients, message: text, error: message, attempts: attempts))
         }
         if let flow = interruptFlow {
             instance.webhookRuns[run].outcome = .interrupted

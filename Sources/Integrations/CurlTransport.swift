@@ -34,6 +34,25 @@ public struct HTTPResponse: Sendable {
     public var body: [UInt8]
 }
 
+/// One e-mail for an SMTP server: the envelope (`from`, `to`) and the RFC 5322 message.
+public struct MailRequest: Sendable {
+    /// `smtp://host:port` (or `smtps://`).
+    public var url: String
+    public var from: String
+    public var to: [String]
+    /// The whole message, headers and body, with CRLF line ends; libcurl dot-stuffs it.
+    public var message: [UInt8]
+    public var timeout: Double
+
+    public init(url: String, from: String, to: [String], message: [UInt8], timeout: Double = 30) {
+        self.url = url
+        self.from = from
+        self.to = to
+        self.message = message
+        self.timeout = timeout
+    }
+}
+
 /// A transfer that failed: refused, timed out, TLS, DNS (before an HTTP status arrived), or a
 /// reply larger than the request allows (`status` is then the status that had arrived).
 public struct TransportError: Error, Sendable, CustomStringConvertible {
@@ -76,10 +95,21 @@ public final class CurlTransport: Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
+        try await perform { continuation throws(TransportError) in try Transfer(request: request, continuation: continuation) }
+    }
+
+    /// Sends an e-mail over SMTP on the same curl thread; `status` is the server's last reply code (250).
+    public func send(mail: MailRequest) async throws(TransportError) -> HTTPResponse {
+        try await perform { continuation throws(TransportError) in try Transfer(mail: mail, continuation: continuation) }
+    }
+
+    private func perform(
+        _ make: (CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) -> Transfer
+    ) async throws(TransportError) -> HTTPResponse {
         guard let loop else { throw TransportError(message: String(cString: procrun_curl_load_error())) }
         let result: Result<HTTPResponse, TransportError> = await withCheckedContinuation { continuation in
             do {
-                let transfer = try Transfer(request: request, continuation: continuation)
+                let transfer = try make(continuation)
                 loop.submit(transfer)
             } catch let error as TransportError {
                 continuation.resume(returning: .failure(error))
@@ -103,6 +133,46 @@ final class Transfer: @unchecked Sendable {
     let maxResponseBytes: Int
     /// Set by the write callback when the body would pass `maxResponseBytes`.
     var tooLarge = false
+    /// What an upload (an e-mail) sends, and how much of it the read callback has handed over.
+    var upload: [UInt8] = []
+    var uploaded = 0
+
+    /// An e-mail: MAIL FROM, one RCPT TO per recipient, then the message as DATA.
+    init(mail: MailRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
+        guard let handle = procrun_curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
+        self.handle = handle
+        self.continuation = continuation
+        maxResponseBytes = 0
+        upload = mail.message
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        procrun_curl_setopt_string(handle, CURLOPT_URL, mail.url)
+        procrun_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+        procrun_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+        procrun_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(mail.timeout * 1000))
+        procrun_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(min(10, mail.timeout) * 1000))
+        procrun_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer)
+        procrun_curl_setopt_string(handle, CURLOPT_MAIL_FROM, "<\(mail.from)>")
+        var list: UnsafeMutablePointer<curl_slist>?
+        for recipient in mail.to { list = procrun_curl_slist_append(list, "<\(recipient)>") }
+        headerList = list
+        procrun_curl_setopt_slist(handle, CURLOPT_MAIL_RCPT, list)
+        // Whatever the server might send as data is dropped (libcurl would print it otherwise).
+        procrun_curl_setopt_write(handle, { _, size, count, _ in size * count }, nil)
+        procrun_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
+        procrun_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count))
+        let context = Unmanaged.passUnretained(self).toOpaque()
+        procrun_curl_setopt_read(handle, { buffer, size, count, context in
+            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+            let room = size * count
+            let chunk = min(room, transfer.upload.count - transfer.uploaded)
+            guard chunk > 0, let buffer else { return 0 }
+            transfer.upload.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + transfer.uploaded, byteCount: chunk)
+            }
+            transfer.uploaded += chunk
+            return chunk
+        }, context)
+    }
 
     init(request: HTTPRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
         guard let handle = procrun_curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }

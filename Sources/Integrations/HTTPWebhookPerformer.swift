@@ -68,39 +68,3 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
     }
 }
 
-/// `--notify-url`: POSTs each notification as JSON.
-public struct HTTPNotificationSink: NotificationSink {
-    public var url: String
-    public var transport: CurlTransport
-    public var directory: Directory
-    public var processName: String
-    public var userAgent: String
-    public var onFailure: @Sendable (String) -> Void
-
-    public init(url: String, transport: CurlTransport = .shared, directory: Directory, processName: String, userAgent: String, onFailure: @escaping @Sendable (String) -> Void) {
-        self.url = url
-        self.transport = transport
-        self.directory = directory
-        self.processName = processName
-        self.userAgent = userAgent
-        self.onFailure = onFailure
-    }
-
-    public func deliver(_ notification: ProcessNotification, instance: Instance) async {
-        let user = directory.user(notification.user)
-        let payload: JSONValue = [
-            "process": .string(processName), "instance": .string(instance.id), "node": .string(notification.node),
-            "user": .string(notification.user), "name": user.map { .string($0.name) } ?? .null,
-            "email": user?.email.map(JSONValue.string) ?? .null, "message": .string(notification.message),
-        ]
-        let request = HTTPRequest(
-            method: "POST", url: url, headers: [("Content-Type", "application/json"), ("User-Agent", userAgent)],
-            body: Array(JSONWriter.string(payload).utf8), timeout: 10)
-        do {
-            let response = try await transport.send(request)
-            if !(200..<300).contains(response.status) { onFailure("notification to \(notification.user) got HTTP \(response.status)") }
-        } catch {
-            onFailure("notification to \(notification.user) failed: \(error.message)")
-        }
-    }
-}

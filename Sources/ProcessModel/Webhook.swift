@@ -45,13 +45,18 @@ public struct WebhookConfig: Sendable {
         /// Name or id of the outgoing flow taken after the last failure.
         public var interrupt: String?
         public var notify: [Recipient]
+        /// `<procrun:message>`: the text people are notified with, instead of the default one
+        /// of their language; it may read `{$error}`, `{$node}`, `{$process}`, `{$instance}`,
+        /// `{$attempts}`, `{$user}`, `{$name}` and the context's variables.
+        public var message: Template?
         public var location: SourceLocation
 
-        public init(retries: Int, delay: Double, interrupt: String?, notify: [Recipient], location: SourceLocation) {
+        public init(retries: Int, delay: Double, interrupt: String?, notify: [Recipient], message: Template? = nil, location: SourceLocation) {
             self.retries = retries
             self.delay = delay
             self.interrupt = interrupt
             self.notify = notify
+            self.message = message
             self.location = location
         }
     }

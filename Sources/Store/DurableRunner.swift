@@ -26,6 +26,14 @@ public final class DurableRunner {
     /// is answered at once must stop like a cycle that never waits. Kept only while the last
     /// event opened a task; a timer, a retry or a command starts a fresh budget.
     private var carried: [String: StepBudget] = [:]
+    /// Where notifications go (`--notify-url`, `--smtp-url`); with none, they stay in the
+    /// outbox, pending, for a worker that has one.
+    public var channels: [any NotificationChannel] = []
+    /// Tries per notification, and the delay before the second; each later delay doubles.
+    public var notificationTries = 5
+    public var notificationRetryDelay: Double = 1
+    /// For `DateTime()` in notification templates.
+    public var timeZone: TimeZone = .current
 
     public init(store: InstanceStore, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
@@ -202,7 +210,7 @@ public final class DurableRunner {
     public func drain(instance id: String) async throws {
         while true {
             try await runDueJobs(instance: id)
-            guard let next = try store.nextJobTime(instance: id) else { return }
+            guard let next = try nextWorkTime(instance: id) else { return }
             let wait = next.timeIntervalSince(scheduler.now)
             if wait > 0 { await scheduler.sleep(seconds: wait) }
         }
@@ -219,7 +227,80 @@ public final class DurableRunner {
             try await run(job)
             count += 1
         }
+        count += try await deliverDueNotifications(instance: instance)
         return count
+    }
+
+    /// When the next job or (with a channel) notification falls due.
+    func nextWorkTime(instance: String? = nil) throws -> Date? {
+        let job = try store.nextJobTime(instance: instance)
+        let notification = channels.isEmpty ? nil : try store.nextNotificationTime(instance: instance)
+        return [job, notification].compactMap { $0 }.min()
+    }
+
+    // MARK: Notifications
+
+    /// Delivers every notification that is due through the channels; returns how many were tried.
+    /// At least once: a notification is marked delivered only after a channel accepted it, so a
+    /// worker killed in between leaves it pending, and the next worker sends it again with the
+    /// same Idempotency-Key and Message-ID.
+    @discardableResult
+    public func deliverDueNotifications(instance: String? = nil) async throws -> Int {
+        guard !channels.isEmpty else { return 0 }
+        var count = 0
+        let lease = channels.map(\.timeout).reduce(5, +)
+        while let claimed = try store.claimNotification(owner: owner, now: scheduler.now, lease: lease, instance: instance) {
+            try await deliver(claimed)
+            count += 1
+        }
+        return count
+    }
+
+    func deliver(_ notification: StoredNotification) async throws {
+        var notification = notification
+        if notification.outgoing.process.isEmpty {
+            // A row written before schema v5 kept no recipient: take it from the instance's directory.
+            if let stored = try store.instance(notification.outgoing.instance) {
+                let directory = try stored.directory.map { try Directory(json: $0, file: "directory") } ?? Directory()
+                let person = directory.user(notification.outgoing.user)
+                notification.outgoing.name = person?.name
+                notification.outgoing.email = person?.email
+                notification.outgoing.process = (try? process(of: stored.definitionID).displayName) ?? stored.instance.processID
+            }
+        }
+        var done = notification.done
+        var sent = Set(notification.channel?.split(separator: ",").map(String.init) ?? [])
+        var errors: [String] = []
+        var undeliverable: [String] = []
+        for channel in channels where !done.contains(channel.name) {
+            switch await channel.send(notification.outgoing) {
+            case .sent:
+                done.insert(channel.name)
+                sent.insert(channel.name)
+            case .undeliverable(let reason):
+                done.insert(channel.name)
+                undeliverable.append("\(channel.name): \(reason)")
+            case .failed(let reason):
+                errors.append("\(channel.name): \(reason)")
+            }
+        }
+        let attempts = notification.attempts + 1
+        let now = scheduler.now
+        let status: StoredNotification.Status
+        var dueAt = notification.dueAt
+        if errors.isEmpty {
+            status = sent.isEmpty ? .failed : .delivered
+        } else if attempts >= notificationTries {
+            status = sent.isEmpty ? .failed : .delivered
+        } else {
+            status = .pending
+            dueAt = now.addingTimeInterval(notificationRetryDelay * pow(2, Double(attempts - 1)))
+        }
+        let reasons = errors + undeliverable
+        try store.recordNotificationTry(
+            notification.id, owner: owner, status: status, channel: sent.isEmpty ? nil : sent.sorted().joined(separator: ","), done: done,
+            attempts: attempts, dueAt: dueAt, lastError: reasons.isEmpty ? nil : reasons.joined(separator: "; "),
+            sentAt: sent.isEmpty ? nil : (notification.sentAt ?? now))
     }
 
     /// `worker`: runs due jobs, sleeping (a scheduled wait, not a blocked thread) until the next
@@ -228,7 +309,7 @@ public final class DurableRunner {
     public func work(untilIdle: Bool, poll: Double = 1) async throws {
         while true {
             try await runDueJobs()
-            if let next = try store.nextJobTime() {
+            if let next = try nextWorkTime() {
                 let wait = max(0.01, next.timeIntervalSince(scheduler.now))
                 await scheduler.sleep(seconds: min(wait, poll))
             } else if untilIdle {
@@ -405,15 +486,16 @@ public final class DurableRunner {
                 }
             case .scheduleTimer(let timer, let due):
                 rows.append { try self.store.insertJob(instance: instanceID, token: timer, kind: .timer, dueAt: due, attempt: 0, key: nil, now: now, in: db) }
-            case .notify(let node, let recipients, let message):
+            case .notify(let node, let recipients, let message, let error, let attempts):
                 for user in simulation.resolve(recipients) {
                     let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
                     instance.notifications.append(notification)
-                    rows.append {
-                        try db.execute(
-                            sql: "INSERT INTO outbox (instanceId, node, user, message, createdAt) VALUES (?, ?, ?, ?, ?)",
-                            arguments: [instanceID, notification.node, user, message, now.timeIntervalSince1970])
-                    }
+                    // What every try sends is fixed now, in the step's transaction.
+                    let outgoing = NotificationText.compose(
+                        key: "\(instanceID)-notify-\(instance.notifications.count)", process: engine.process, node: engine.process.nodes[node],
+                        instance: instance, user: user, directory: parsedDirectory, message: message, error: error, attempts: attempts, now: now,
+                        timeZone: timeZone)
+                    rows.append { try self.store.insertNotification(outgoing, now: now, in: db) }
                 }
             case .throwSignal(let name):
                 // The instance has caught its own signal already: it reaches the other stored

@@ -227,6 +227,31 @@ public final class InstanceStore: Sendable {
             CREATE INDEX IF NOT EXISTS job_by_instance ON job (instanceId);
             """
         ),
+        (
+            // Notifications are delivered by workers, like jobs: each outbox row (one per notified
+            // person) carries what every try sends (fixed when the step committed), its state
+            // (pending, delivered, failed), a lock owner and expiry, its tries and the last error.
+            "v5",
+            """
+            ALTER TABLE outbox ADD COLUMN idempotencyKey TEXT;
+            ALTER TABLE outbox ADD COLUMN process TEXT;
+            ALTER TABLE outbox ADD COLUMN name TEXT;
+            ALTER TABLE outbox ADD COLUMN email TEXT;
+            ALTER TABLE outbox ADD COLUMN subject TEXT;
+            ALTER TABLE outbox ADD COLUMN text TEXT;
+            ALTER TABLE outbox ADD COLUMN status TEXT NOT NULL DEFAULT 'pending';
+            ALTER TABLE outbox ADD COLUMN channel TEXT;
+            ALTER TABLE outbox ADD COLUMN done TEXT NOT NULL DEFAULT '';
+            ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE outbox ADD COLUMN dueAt REAL NOT NULL DEFAULT 0;
+            ALTER TABLE outbox ADD COLUMN lockOwner TEXT;
+            ALTER TABLE outbox ADD COLUMN lockExpiresAt REAL;
+            ALTER TABLE outbox ADD COLUMN lastError TEXT;
+            CREATE INDEX outbox_due ON outbox (status, dueAt);
+            CREATE INDEX outbox_by_instance ON outbox (instanceId);
+            CREATE INDEX outbox_by_user ON outbox (user);
+            """
+        ),
     ]
 
     /// Runs the migrations this store lacks, all in one `BEGIN IMMEDIATE` transaction: several

@@ -43,7 +43,7 @@ struct Procrun: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, ValidateCommand.self, InboxCommand.self, StartCommand.self, TasksCommand.self, CompleteCommand.self,
             InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self, CancelCommand.self,
-            CheckCommand.self,
+            CheckCommand.self, NotificationsCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -110,7 +110,7 @@ struct Trace: NotificationSink {
         }
     }
 
-    func deliver(_ notification: ProcessNotification, instance: Instance) async {
+    func deliver(_ notification: OutgoingNotification, instance: Instance) async {
         guard let index = process.nodeIndex(id: notification.node) else { return }
         Swift.print(line(Date(), process.nodes[index], "✉ notified \(notification.user)"))
     }

@@ -27,8 +27,7 @@ struct RunCommand: AsyncParsableCommand {
     @Option(help: "Time zone for DateTime() in webhook templates and for the trace (default: TZ, else the system's).")
     var timezone: String?
 
-    @Option(help: "POST every notification as JSON to this URL as well.")
-    var notifyURL: String?
+    @OptionGroup var notify: NotifyOptions
 
     @Option(help: "Keep the instance in this SQLite store, every step committed (default: in memory, no files).")
     var store: String?
@@ -41,19 +40,18 @@ struct RunCommand: AsyncParsableCommand {
         let userAgent = "procrun/\(procrunVersion)"
         let trace = Trace(process: process, timeZone: timeZone)
         var sinks: [any NotificationSink] = json ? [] : [trace]
-        if let notifyURL {
-            sinks.append(
-                HTTPNotificationSink(
-                    url: notifyURL, directory: loaded.directory, processName: process.displayName, userAgent: userAgent,
-                    onFailure: { printError("procrun: warning: \($0)") }))
+        let channels = try notify.channels(userAgent: userAgent)
+        if !channels.isEmpty {
+            sinks.append(ChannelSink(channels: channels, onFailure: { printError("procrun: warning: \($0)") }))
         }
         if let store {
-            try await runStored(store, loaded, trace: trace, timeZone: timeZone, userAgent: userAgent)
+            try await runStored(store, loaded, trace: trace, timeZone: timeZone, userAgent: userAgent, channels: channels)
             return
         }
-        let simulation = Simulation(
+        var simulation = Simulation(
             engine: engine, answers: loaded.answers, directory: loaded.directory,
             performer: HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone), sinks: sinks)
+        simulation.timeZone = timeZone
         let id = UUID().uuidString.lowercased()
         if !json { trace.header(instanceID: id) }
         let observe: (([HistoryEntry], Instance) -> Void)? =
@@ -76,7 +74,9 @@ struct RunCommand: AsyncParsableCommand {
     }
 
     /// `run --store`: the same simulation, but every step goes through the durable store.
-    func runStored(_ path: String, _ loaded: InstanceInputs.Loaded, trace: Trace, timeZone: TimeZone, userAgent: String) async throws {
+    func runStored(
+        _ path: String, _ loaded: InstanceInputs.Loaded, trace: Trace, timeZone: TimeZone, userAgent: String, channels: [any NotificationChannel]
+    ) async throws {
         let process = loaded.process
         let runner: DurableRunner
         do {
@@ -85,6 +85,8 @@ struct RunCommand: AsyncParsableCommand {
             throw Inputs.fail([.error(at: nil, "cannot open the store '\(path)': \(error)")])
         }
         runner.maxSteps = inputs.maxSteps
+        runner.channels = channels
+        runner.timeZone = timeZone
         let id = try runner.start(
             file: inputs.file, xml: loaded.xml, process: process, context: loaded.context, answers: loaded.answersJSON,
             directory: loaded.directoryJSON, initiator: loaded.initiator, simulatePeople: true)

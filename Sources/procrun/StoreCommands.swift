@@ -35,7 +35,9 @@ struct StoreOptions: ParsableArguments {
     private func runner(readOnly: Bool) throws -> DurableRunner {
         let timeZone = try Inputs.timeZone(timezone)
         let store = try InstanceStore(path: path, readOnly: readOnly)
-        return DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
+        let runner = DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
+        runner.timeZone = timeZone
+        return runner
     }
 }
 
@@ -93,10 +95,12 @@ struct StartCommand: AsyncParsableCommand {
 
     @OptionGroup var inputs: InstanceInputs
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var notify: NotifyOptions
 
     func run() async throws {
         let loaded = try inputs.load()
         let runner = try storeOptions.runner()
+        runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
         runner.maxSteps = inputs.maxSteps
         let id = try runner.start(
             file: inputs.file, xml: loaded.xml, process: loaded.process, context: loaded.context, answers: loaded.answersJSON,
@@ -135,6 +139,7 @@ struct CompleteCommand: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: "Set a variable: name=value (value as JSON, else text). Repeatable.") var assignments: [String] = []
     @Option(help: "A JSON object of variables to set.") var variables: String?
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var notify: NotifyOptions
 
     func run() async throws {
         var values = JSONObject()
@@ -155,6 +160,7 @@ struct CompleteCommand: AsyncParsableCommand {
             throw Inputs.fail([.error(at: nil, "variable '\(system)' is a system variable and read-only (names starting with __ are set by procrun)")])
         }
         let runner = try storeOptions.runner()
+        runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
         let id = try runner.store.resolve(instance)
         _ = try runner.complete(instance: id, task: task, by: by, variables: values)
         try await runner.runDueJobs(instance: id)
@@ -264,13 +270,17 @@ struct WorkerCommand: AsyncParsableCommand {
         discussion: """
             Without --until-idle it runs until stopped, sleeping until the next job falls due. Jobs are claimed with a \
             lock owner and expiry, so several workers can share one store; a webhook job whose worker died is taken \
-            over once its timeout (plus 5 s) has passed.
+            over once its timeout (plus 5 s) has passed. With --notify-url or --smtp-url (or their environment \
+            variables) it also delivers the notifications in the outbox, 5 tries each, 1, 2, 4 and 8 s apart.
             """)
-    @Flag(help: "Exit once no job is due or pending.") var untilIdle = false
+    @Flag(help: "Exit once no job is due or pending (nor, with a channel, a notification).") var untilIdle = false
     @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var notify: NotifyOptions
 
     func run() async throws {
-        try await storeOptions.runner().work(untilIdle: untilIdle)
+        let runner = try storeOptions.runner()
+        runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
+        try await runner.work(untilIdle: untilIdle)
     }
 }
 

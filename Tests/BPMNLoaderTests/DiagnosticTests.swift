@@ -113,6 +113,18 @@ import Values
         ("<procrun:webhook url=\"x\"><procrun:onError delay=\"soon\"/></procrun:webhook>", "delay 'soon' is not seconds"),
         ("<procrun:webhook url=\"x\"><procrun:onError><procrun:notify/></procrun:onError></procrun:webhook>", "procrun:notify names 0 recipients"),
         ("<procrun:webhook url=\"x\"><procrun:onError><procrun:notify user=\"a\" group=\"b\"/></procrun:onError></procrun:webhook>", "procrun:notify names 2 recipients"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:message lang=\"ru\">a</procrun:message></procrun:onError></procrun:webhook>",
+         "unknown attribute 'lang' on procrun:message"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:message>Ошибка {$a b}</procrun:message></procrun:onError></procrun:webhook>",
+         "cannot parse the procrun:message template: invalid variable name 'a b'"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:message>{DateTime(\"YYYY\", \"fr_FR\")}</procrun:message></procrun:onError></procrun:webhook>",
+         "cannot parse the procrun:message template: unknown locale 'fr_FR'"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:message> </procrun:message></procrun:onError></procrun:webhook>",
+         "procrun:message is empty"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:message>a</procrun:message><procrun:message>b</procrun:message></procrun:onError></procrun:webhook>",
+         "procrun:onError has more than one procrun:message"),
+        ("<procrun:webhook url=\"x\"><procrun:onError><procrun:mail/></procrun:onError></procrun:webhook>",
+         "unknown element 'procrun:mail' in procrun:onError (known: message, notify)"),
     ])
     func webhookAttributeErrors(webhook: String, message: String) {
         let xml = document("""

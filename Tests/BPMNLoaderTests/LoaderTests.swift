@@ -165,6 +165,7 @@ import Values
                   <procrun:onError retries="3" delay="0.5" interrupt="Завершить">
                     <procrun:notify currentUser="true"/><procrun:notify user="petrov"/><procrun:notify group="Склад"/>
                     <procrun:notify orgUnit="Отдел продаж"/><procrun:notify variable="manager"/>
+                    <procrun:message>Заказ {$id}: {$error} ({DateTime("DD.MM.YYYY")})</procrun:message>
                   </procrun:onError>
                 </procrun:webhook>
               </extensionElements>
@@ -188,6 +189,7 @@ import Values
         #expect(webhook.onError?.delay == 0.5)
         #expect(webhook.onError?.interrupt == "Завершить")
         #expect(webhook.onError?.notify == [.currentUser, .user("petrov"), .group("Склад"), .orgUnit("Отдел продаж"), .variable("manager")])
+        #expect(webhook.onError?.message?.source == #"Заказ {$id}: {$error} ({DateTime("DD.MM.YYYY")})"#)
         #expect(webhook.location.line == 7)
     }
 }

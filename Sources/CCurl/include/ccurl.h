@@ -39,6 +39,8 @@ CURLcode procrun_curl_setopt_slist(CURL *handle, CURLoption option, struct curl_
 typedef size_t (*procrun_curl_data_callback)(char *data, size_t size, size_t count, void *context);
 CURLcode procrun_curl_setopt_write(CURL *handle, procrun_curl_data_callback callback, void *context);
 CURLcode procrun_curl_setopt_header(CURL *handle, procrun_curl_data_callback callback, void *context);
+/* An upload (an SMTP message): libcurl asks the callback for the next bytes, 0 at the end. */
+CURLcode procrun_curl_setopt_read(CURL *handle, procrun_curl_data_callback callback, void *context);
 CURLcode procrun_curl_getinfo_long(CURL *handle, CURLINFO info, long *value);
 CURLcode procrun_curl_getinfo_private(CURL *handle, void **value);
 
