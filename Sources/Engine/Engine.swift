@@ -146,6 +146,18 @@ public struct Engine: Sendable {
         return (instance, step.effects)
     }
 
+    /// Records the notifications of a `notify` effect, once the runner has resolved its
+    /// recipients to people (groups and org units need the directory the runner holds). The
+    /// instance keeps them, and only the engine changes an instance. Returns each with its
+    /// number in the instance (from 1), which names its deliveries.
+    public func recordNotifications(node: Int, users: [String], message: String, in instance: inout Instance) -> [(number: Int, notification: ProcessNotification)] {
+        users.map { user in
+            let notification = ProcessNotification(node: process.nodes[node].id, user: user, message: message)
+            instance.notifications.append(notification)
+            return (instance.notifications.count, notification)
+        }
+    }
+
     /// Applies one event and runs the instance until it waits or ends, or until `maxSteps`
     /// steps are spent (an incident).
     public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date) -> [Effect] {

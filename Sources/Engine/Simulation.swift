@@ -272,12 +272,10 @@ public struct Simulation: Sendable {
                 timed.append((due, order, i, .timerFired(timer: timer)))
                 order += 1
             case .notify(let node, let recipients, let message, let error, let attempts):
-                for user in resolve(recipients) {
-                    let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
-                    instances[i].notifications.append(notification)
+                for (number, notification) in engine.recordNotifications(node: node, users: resolve(recipients), message: message, in: &instances[i]) {
                     let outgoing = NotificationText.compose(
-                        key: "\(instances[i].id)-notify-\(instances[i].notifications.count)", process: engine.process,
-                        node: engine.process.nodes[node], instance: instances[i], user: user, directory: directory, message: message,
+                        key: "\(instances[i].id)-notify-\(number)", process: engine.process,
+                        node: engine.process.nodes[node], instance: instances[i], user: notification.user, directory: directory, message: message,
                         error: error, attempts: attempts, now: scheduler.now, timeZone: timeZone)
                     for sink in sinks { await sink.deliver(outgoing, instance: instances[i]) }
                 }

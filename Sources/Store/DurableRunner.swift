@@ -487,13 +487,11 @@ public final class DurableRunner {
             case .scheduleTimer(let timer, let due):
                 rows.append { try self.store.insertJob(instance: instanceID, token: timer, kind: .timer, dueAt: due, attempt: 0, key: nil, now: now, in: db) }
             case .notify(let node, let recipients, let message, let error, let attempts):
-                for user in simulation.resolve(recipients) {
-                    let notification = ProcessNotification(node: engine.process.nodes[node].id, user: user, message: message)
-                    instance.notifications.append(notification)
+                for (number, notification) in engine.recordNotifications(node: node, users: simulation.resolve(recipients), message: message, in: &instance) {
                     // What every try sends is fixed now, in the step's transaction.
                     let outgoing = NotificationText.compose(
-                        key: "\(instanceID)-notify-\(instance.notifications.count)", process: engine.process, node: engine.process.nodes[node],
-                        instance: instance, user: user, directory: parsedDirectory, message: message, error: error, attempts: attempts, now: now,
+                        key: "\(instanceID)-notify-\(number)", process: engine.process, node: engine.process.nodes[node],
+                        instance: instance, user: notification.user, directory: parsedDirectory, message: message, error: error, attempts: attempts, now: now,
                         timeZone: timeZone)
                     rows.append { try self.store.insertNotification(outgoing, now: now, in: db) }
                 }
