@@ -232,6 +232,16 @@ public final class InstanceStore: Sendable {
             CREATE INDEX IF NOT EXISTS job_by_instance ON job (instanceId);
             """
         ),
+        (
+            // `request`: the request of a webhook execution, built when its node was entered
+            // (`WebhookPreparation.encoded`, secrets as references), carried by its webhook and
+            // retry jobs so that every try sends the same bytes. NULL in jobs of older stores:
+            // their tries build the request when they run.
+            "v4",
+            """
+            ALTER TABLE job ADD COLUMN request BLOB;
+            """
+        ),
     ]
 
     /// Runs the migrations this store lacks, all in one `BEGIN IMMEDIATE` transaction: several
