@@ -38,12 +38,6 @@ public struct WebhookRequestSnapshot: Sendable, Equatable {
         self.headers = headers
         self.body = body
     }
-
-    /// True when some piece refers to a secret.
-    public var readsSecrets: Bool {
-        let pieces = url + headers.flatMap(\.value) + (body ?? [])
-        return pieces.contains { if case .text = $0 { false } else { true } }
-    }
 }
 
 /// What building the request of a webhook execution gave: the snapshot its tries send, or the

@@ -332,7 +332,7 @@ public final class DurableRunner {
 
     /// The stored request snapshot of a webhook execution whose node the instance has just
     /// entered (nil when the performer keeps none).
-    func prepare(node: Int, token: Int, key: String, attempt: Int, of instance: Instance, engine: Engine) -> Data? {
+    func prepare(node: Int, key: String, attempt: Int, of instance: Instance, engine: Engine) -> Data? {
         let flowNode = engine.process.nodes[node]
         guard let webhook = flowNode.webhook else { return nil }
         let call = WebhookCall(
@@ -435,9 +435,9 @@ public final class DurableRunner {
                 // A worker that dies mid-request frees the job once the try must have ended.
                 let lease = (engine.process.nodes[node].webhook?.timeout ?? 30) + 5
                 // A retry sends the request its execution's first try sent; the first try's
-                // request is built now, from the state this step leaves.
-                let request = attempt > 1 ? requests[token] ?? prepare(node: node, token: token, key: key, attempt: attempt, of: instance, engine: engine)
-                    : prepare(node: node, token: token, key: key, attempt: attempt, of: instance, engine: engine)
+                // request is built now, from the state this step leaves (as is a retry's whose
+                // job carried none: a job of an older store, an operator's retry of an incident).
+                let request = (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
                 rows.append {
                     try self.store.insertJob(
                         instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, request: request, lease: lease,
