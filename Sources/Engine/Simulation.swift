@@ -307,7 +307,8 @@ public struct Simulation: Sendable {
                         instanceID: instances[i].id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
                         context: instances[i].context, attempt: attempt, idempotencyKey: key, request: snapshot)
                     let outcome = await performer.perform(call)
-                    let effects = engine.handle(.webhookFinished(token: token, outcome: outcome), in: &instances[i], now: scheduler.now, budget: &budgets[i])
+                    let effects = engine.handle(
+                        .webhookFinished(token: token, outcome: outcome), in: &instances[i], now: scheduler.now, budget: &budgets[i])
                     // The execution is over unless a retry follows: its request is no longer needed.
                     let retries = effects.contains { if case .scheduleRetry(token, _, _, _) = $0 { true } else { false } }
                     if !retries { requests[request] = nil }

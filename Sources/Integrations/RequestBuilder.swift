@@ -179,7 +179,9 @@ public enum RequestBuilder {
             }
             headers.append((header.name, value))
         }
-        let body = try snapshot.body.map { (pieces) throws(RenderError) in Array(try text(pieces, environment: environment, secrets: &secrets).utf8) }
+        let body = try snapshot.body.map { (pieces) throws(RenderError) in
+            Array(try text(pieces, environment: environment, secrets: &secrets).utf8)
+        }
         // Substituted values are percent-encoded, but a base URL variable is not; libcurl takes
         // the URL as a C string, where a NUL would silently cut it.
         if url.unicodeScalars.contains("\0") {

@@ -437,7 +437,8 @@ public final class DurableRunner {
                 // A retry sends the request its execution's first try sent; the first try's
                 // request is built now, from the state this step leaves (as is a retry's whose
                 // job carried none: a job of an older store, an operator's retry of an incident).
-                let request = (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
+                let request =
+                    (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
                 rows.append {
                     try self.store.insertJob(
                         instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, request: request, lease: lease,
