@@ -129,6 +129,51 @@ private func requests(_ printed: String) -> [String] {
         }
     }
 
+    /// `start` is killed (-9) while the first try is in flight; the variable changes; a worker
+    /// takes the job over once its lock expires and sends the request built when the node was
+    /// entered, not one built from the context of then.
+    @Test func aWorkerTakingOverAJobOfADeadProcessSendsItsStoredRequest() throws {
+        let store = try temporaryStore()
+        defer { try? FileManager.default.removeItem(at: URL(fileURLWithPath: store).deletingLastPathComponent()) }
+        let inbox = try Inbox(arguments: ["--delay", "2"])
+        let bpmn = try CLI.temporaryFile("snapshot-takeover.bpmn", parallelBPMN(delay: 1, change: """
+            <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
+            """).replacingOccurrences(of: #"type="json">"#, with: #"type="json" timeout="3">"#))
+        let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-10", "stage": "новый"}"#)
+        let environment = ["PROCRUN_SECRET_TOKEN": secret]
+        let starting = Process()
+        starting.executableURL = CLI.binary
+        starting.arguments = ["start", bpmn, "--context", context, "--store", store]
+        starting.currentDirectoryURL = CLI.packageRoot
+        starting.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        starting.standardOutput = FileHandle.nullDevice
+        starting.standardError = FileHandle.nullDevice
+        try starting.run()
+        Thread.sleep(forTimeInterval: 0.8)  // the first try is in flight: the receiver answers after 2 s
+        kill(starting.processIdentifier, SIGKILL)
+        starting.waitUntilExit()
+
+        let id = try query(store, "SELECT id FROM instance")
+        #expect(try query(store, "SELECT group_concat(kind || ':' || (request IS NOT NULL)) FROM job") == "webhook:1")
+        let completed = try CLI.run(
+            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store], environment: environment)
+        #expect(completed.status == 4, "\(completed.stderr)")
+        // The dead process's lock expires 3 + 5 s after it made the job.
+        let resumed = try CLI.run(["worker", "--until-idle", "--store", store], environment: environment)
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let printed = inbox.stop()
+
+        let report = try #require(try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
+        #expect(report["status"] == "completed")
+        #expect(report["context"]?.objectValue?["stage"] == "изменён")
+        let sent = requests(printed)
+        try #require(sent.count == 2, "\(printed)")
+        #expect(sent[0] == sent[1], "try 1:\n\(sent[0])\ntry 2:\n\(sent[1])")
+        #expect(sent[1].contains("\nIdempotency-Key: \(id)-w-1\n"))
+        #expect(sent[1].contains("\nX-Stage: новый\n"))
+        #expect(sent[1].contains("\nAuthorization: Bearer \(secret)\n"))
+    }
+
     /// A job stored by an older procrun carries no request: its try builds the request when it
     /// runs, from the context of then.
     @Test func aStoredJobWithoutARequestBuildsItWhenItRuns() throws {
