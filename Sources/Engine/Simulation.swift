@@ -50,10 +50,14 @@ public struct WebhookCall: Sendable {
     public var context: JSONObject
     public var attempt: Int
     public var idempotencyKey: String
+    /// The request of this execution, built when the node was entered (`WebhookPerformer.prepare`):
+    /// the try sends it as it is. nil: the performer builds the request from `context` now (a
+    /// performer that keeps no snapshots, or a job stored by an older procrun).
+    public var request: WebhookRequestSnapshot?
 
     public init(
         instanceID: String, processName: String, node: FlowNode, webhook: WebhookConfig, context: JSONObject, attempt: Int,
-        idempotencyKey: String
+        idempotencyKey: String, request: WebhookRequestSnapshot? = nil
     ) {
         self.instanceID = instanceID
         self.processName = processName
@@ -62,12 +66,23 @@ public struct WebhookCall: Sendable {
         self.context = context
         self.attempt = attempt
         self.idempotencyKey = idempotencyKey
+        self.request = request
     }
 }
 
 /// Carries out webhook tries (the libcurl transport in production).
 public protocol WebhookPerformer: Sendable {
+    /// Builds the request of one webhook execution when its node is entered (the call of its
+    /// first try): every try of the execution sends this snapshot, so a retry sends the same
+    /// bytes under the same `Idempotency-Key` even if the context changed meanwhile. `.failed`
+    /// (a variable that is not set) fails the first try before anything is sent, for good.
+    /// nil: this performer keeps no snapshots and builds each try's request itself.
+    func prepare(_ call: WebhookCall) -> WebhookPreparation?
     func perform(_ call: WebhookCall) async -> WebhookOutcome
+}
+
+extension WebhookPerformer {
+    public func prepare(_ call: WebhookCall) -> WebhookPreparation? { nil }
 }
 
 /// Waits without holding a thread. Tests pass a manual clock.
@@ -212,6 +227,23 @@ public struct Simulation: Sendable {
         var queue: [(instance: Int, effect: Effect)] = []
         var timed: [(due: Date, order: Int, instance: Int, event: EngineEvent)] = []
         var order = 0
+        // The request of each webhook execution in flight, by instance and Idempotency-Key:
+        // built when the step that entered the node ends, sent as it is by every try.
+        var requests: [RequestKey: WebhookPreparation] = [:]
+        func enqueue(_ i: Int, _ effects: [Effect]) {
+            for effect in effects {
+                if case .callWebhook(_, let node, let attempt, let key) = effect, requests[RequestKey(instance: i, key: key)] == nil {
+                    let flowNode = engines[i].process.nodes[node]
+                    if let webhook = flowNode.webhook {
+                        let call = WebhookCall(
+                            instanceID: instances[i].id, processName: engines[i].process.displayName, node: flowNode, webhook: webhook,
+                            context: instances[i].context, attempt: attempt, idempotencyKey: key)
+                        requests[RequestKey(instance: i, key: key)] = performer.prepare(call)
+                    }
+                }
+                queue.append((i, effect))
+            }
+        }
         func begin(_ engine: Engine, id: String, context: JSONObject, at start: Int? = nil) {
             // Processes that start each other by signals could otherwise start instances forever.
             guard instances.count < Simulation.instanceLimit else { return }
@@ -220,7 +252,7 @@ public struct Simulation: Sendable {
             engines.append(engine)
             instances.append(instance)
             budgets.append(budget)
-            queue.append(contentsOf: effects.map { (instances.count - 1, $0) })
+            enqueue(instances.count - 1, effects)
         }
         func isLive(_ i: Int) -> Bool { instances[i].status == .waiting || instances[i].status == .running }
         var pendingStarts = starts[...]
@@ -241,7 +273,7 @@ public struct Simulation: Sendable {
                 if wait > 0 { await scheduler.sleep(seconds: wait) }
                 budgets[next.instance] = StepBudget(limit: engines[next.instance].maxSteps)
                 let effects = engines[next.instance].handle(next.event, in: &instances[next.instance], now: scheduler.now, budget: &budgets[next.instance])
-                queue.append(contentsOf: effects.map { (next.instance, $0) })
+                enqueue(next.instance, effects)
                 show()
                 continue
             }
@@ -258,13 +290,32 @@ public struct Simulation: Sendable {
                 let by = performer(for: flowNode, instance: instances[i])
                 event = .taskCompleted(token: token, by: by, variables: answers.answer(for: flowNode)?.variables ?? JSONObject())
             case .callWebhook(let token, let node, let attempt, let key):
-                guard instances[i].token(token) != nil else { continue }
+                guard instances[i].token(token) != nil else {
+                    requests[RequestKey(instance: i, key: key)] = nil
+                    continue
+                }
                 let flowNode = engine.process.nodes[node]
                 guard let webhook = flowNode.webhook else { continue }
-                let call = WebhookCall(
-                    instanceID: instances[i].id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
-                    context: instances[i].context, attempt: attempt, idempotencyKey: key)
-                event = .webhookFinished(token: token, outcome: await performer.perform(call))
+                let request = RequestKey(instance: i, key: key)
+                switch requests[request] {
+                case .failed(let message)?:
+                    // A variable that is not set: the try fails before anything is sent.
+                    requests[request] = nil
+                    event = .webhookFinished(token: token, outcome: .failed(status: nil, message: message, retryable: false))
+                case let prepared:
+                    var snapshot: WebhookRequestSnapshot?
+                    if case .request(let built)? = prepared { snapshot = built }
+                    let call = WebhookCall(
+                        instanceID: instances[i].id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
+                        context: instances[i].context, attempt: attempt, idempotencyKey: key, request: snapshot)
+                    let outcome = await performer.perform(call)
+                    let effects = engine.handle(
+                        .webhookFinished(token: token, outcome: outcome), in: &instances[i], now: scheduler.now, budget: &budgets[i])
+                    // The execution is over unless a retry follows: its request is no longer needed.
+                    let retries = effects.contains { if case .scheduleRetry(token, _, _, _) = $0 { true } else { false } }
+                    if !retries { requests[request] = nil }
+                    enqueue(i, effects)
+                }
             case .scheduleRetry(let token, _, let delay, _):
                 timed.append((scheduler.now.addingTimeInterval(delay), order, i, .retryDue(token: token)))
                 order += 1
@@ -282,7 +333,7 @@ public struct Simulation: Sendable {
             case .throwSignal(let name):
                 for j in instances.indices where j != i && isLive(j) {
                     let effects = engines[j].handle(.signal(name: name), in: &instances[j], now: scheduler.now, budget: &budgets[j])
-                    queue.append(contentsOf: effects.map { (j, $0) })
+                    enqueue(j, effects)
                 }
                 for partner in partners where partner.process.id != engine.process.id {
                     if let start = partner.startEvent(for: .signal(name)) {
@@ -293,16 +344,22 @@ public struct Simulation: Sendable {
                 if let j = instances.indices.first(where: { $0 != i && engines[$0].catches(.message(name), in: instances[$0]) }) {
                     let effects = engines[j].handle(
                         .message(name: name, variables: variables), in: &instances[j], now: scheduler.now, budget: &budgets[j])
-                    queue.append(contentsOf: effects.map { (j, $0) })
+                    enqueue(j, effects)
                 } else if let partner = partners.first(where: { $0.process.id != engine.process.id && $0.startEvent(for: .message(name)) != nil }) {
                     begin(partner, id: "\(instances[0].id)-\(instances.count)", context: variables, at: partner.startEvent(for: .message(name)))
                 }
             }
             if let event {
-                queue.append(contentsOf: engine.handle(event, in: &instances[i], now: scheduler.now, budget: &budgets[i]).map { (i, $0) })
+                enqueue(i, engine.handle(event, in: &instances[i], now: scheduler.now, budget: &budgets[i]))
             }
             show()
         }
         return instances
     }
+}
+
+/// A webhook execution of one of the instances a simulation runs.
+struct RequestKey: Hashable {
+    var instance: Int
+    var key: String
 }

@@ -23,12 +23,33 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
         self.clock = clock
     }
 
+    var renderEnvironment: RenderEnvironment { RenderEnvironment(now: clock(), timeZone: timeZone, environment: environment) }
+
+    /// The snapshot of the execution's request, rendered from the context and clock now; its
+    /// secrets stay references. Resolved once here too, so that a header that would carry a
+    /// line break fails now rather than at the first try.
+    public func prepare(_ call: WebhookCall) -> WebhookPreparation? {
+        let environment = renderEnvironment
+        do {
+            let snapshot = try RequestBuilder.snapshot(
+                call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent, environment: environment)
+            _ = try RequestBuilder.resolve(snapshot, webhook: call.webhook, environment: environment)
+            return .request(snapshot)
+        } catch {
+            return .failed(message: error.message)
+        }
+    }
+
     public func perform(_ call: WebhookCall) async -> WebhookOutcome {
         let request: WebhookRequest
         do {
-            request = try RequestBuilder.build(
-                call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent,
-                environment: RenderEnvironment(now: clock(), timeZone: timeZone, environment: environment))
+            if let snapshot = call.request {
+                // Secrets are read from the environment at send time.
+                request = try RequestBuilder.resolve(snapshot, webhook: call.webhook, environment: renderEnvironment)
+            } else {
+                request = try RequestBuilder.build(
+                    call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent, environment: renderEnvironment)
+            }
         } catch {
             return .failed(status: nil, message: error.message, retryable: false)
         }

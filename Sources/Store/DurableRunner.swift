@@ -89,9 +89,12 @@ public final class DurableRunner {
     /// throws to change nothing (a conflict: the task is no longer open, the job is gone).
     /// `carryBudget`: the event is a simulated answer, which goes on with the step budget of
     /// the event before it; any other event starts a fresh budget.
+    /// `requests`: the request snapshots (`Job.request`) of webhook executions the event goes on
+    /// with, by token: a retry it schedules, or the try it asks for, carries the snapshot on.
     @discardableResult
     public func apply(
-        to typedID: String, carryBudget: Bool = false, _ decide: (StoredInstance, Engine, Database) throws -> EngineEvent
+        to typedID: String, carryBudget: Bool = false, requests: [Int: Data] = [:],
+        _ decide: (StoredInstance, Engine, Database) throws -> EngineEvent
     ) throws -> Instance {
         let now = scheduler.now
         let (instance, budget, effects) = try store.write { db in
@@ -103,7 +106,7 @@ public final class DurableRunner {
             let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
             try commit(
                 &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-                expectedVersion: stored.version, now: now, in: db)
+                expectedVersion: stored.version, now: now, requests: requests, in: db)
             return (instance, budget, effects)
         }
         carry(budget, of: instance.id, after: effects)
@@ -336,7 +339,7 @@ public final class DurableRunner {
     private func runClaimed(_ job: Job) async throws {
         switch job.kind {
         case .retry:
-            try apply(to: job.instanceID) { _, _, db in
+            try apply(to: job.instanceID, requests: job.request.map { [job.token: $0] } ?? [:]) { _, _, db in
                 try self.delete(job, in: db)
                 return .retryDue(token: job.token)
             }
@@ -371,16 +374,43 @@ public final class DurableRunner {
                 try store.write { try delete(job, in: $0) }
                 return
             }
-            let call = WebhookCall(
+            var call = WebhookCall(
                 instanceID: stored.instance.id, processName: engine.process.displayName, node: node, webhook: webhook,
                 context: stored.instance.context, attempt: job.attempt, idempotencyKey: job.idempotencyKey ?? "")
-            let outcome = await performer.perform(call)
-            try apply(to: job.instanceID) { current, _, db in
+            // The request built when the node was entered; a job of an older store has none, and
+            // its try builds the request now.
+            let outcome: WebhookOutcome
+            switch job.request.map({ WebhookPreparation(encoded: [UInt8]($0)) }) {
+            case nil:
+                outcome = await performer.perform(call)
+            case .request(let snapshot)??:
+                call.request = snapshot
+                outcome = await performer.perform(call)
+            case .failed(let message)??:
+                // A variable was not set when the node was entered: nothing is sent.
+                outcome = .failed(status: nil, message: message, retryable: false)
+            case nil?:
+                outcome = .failed(
+                    status: nil, message: "the stored request of this try cannot be read (damaged, or written by a newer procrun)",
+                    retryable: false)
+            }
+            try apply(to: job.instanceID, requests: job.request.map { [job.token: $0] } ?? [:]) { current, _, db in
                 try self.delete(job, in: db)
                 guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
                 return .webhookFinished(token: job.token, outcome: outcome)
             }
         }
+    }
+
+    /// The stored request snapshot of a webhook execution whose node the instance has just
+    /// entered (nil when the performer keeps none).
+    func prepare(node: Int, key: String, attempt: Int, of instance: Instance, engine: Engine) -> Data? {
+        let flowNode = engine.process.nodes[node]
+        guard let webhook = flowNode.webhook else { return nil }
+        let call = WebhookCall(
+            instanceID: instance.id, processName: engine.process.displayName, node: flowNode, webhook: webhook, context: instance.context,
+            attempt: attempt, idempotencyKey: key)
+        return performer.prepare(call).map { Data($0.encoded) }
     }
 
     /// Deletes a job's row; throws `JobGone` when another command removed it first.
@@ -445,7 +475,8 @@ public final class DurableRunner {
     /// Saves the instance with the work its effects ask for, inside the caller's transaction.
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, in db: Database, depth: Int = 0
+        maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, requests: [Int: Data] = [:],
+        in db: Database, depth: Int = 0
     ) throws {
         let simulation = try simulation(engine, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
@@ -475,14 +506,21 @@ public final class DurableRunner {
             case .callWebhook(let token, let node, let attempt, let key):
                 // A worker that dies mid-request frees the job once the try must have ended.
                 let lease = (engine.process.nodes[node].webhook?.timeout ?? 30) + 5
+                // A retry sends the request its execution's first try sent; the first try's
+                // request is built now, from the state this step leaves (as is a retry's whose
+                // job carried none: a job of an older store, an operator's retry of an incident).
+                let request =
+                    (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
                 rows.append {
                     try self.store.insertJob(
-                        instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, lease: lease, lockedBy: self.owner,
-                        now: now, in: db)
+                        instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, request: request, lease: lease,
+                        lockedBy: self.owner, now: now, in: db)
                 }
             case .scheduleRetry(let token, _, let delay, let attempt):
                 rows.append {
-                    try self.store.insertJob(instance: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt, key: nil, now: now, in: db)
+                    try self.store.insertJob(
+                        instance: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt, key: nil,
+                        request: requests[token], now: now, in: db)
                 }
             case .scheduleTimer(let timer, let due):
                 rows.append { try self.store.insertJob(instance: instanceID, token: timer, kind: .timer, dueAt: due, attempt: 0, key: nil, now: now, in: db) }

@@ -228,6 +228,16 @@ public final class InstanceStore: Sendable {
             """
         ),
         (
+            // `request`: the request of a webhook execution, built when its node was entered
+            // (`WebhookPreparation.encoded`, secrets as references), carried by its webhook and
+            // retry jobs so that every try sends the same bytes. NULL in jobs of older stores:
+            // their tries build the request when they run.
+            "v4",
+            """
+            ALTER TABLE job ADD COLUMN request BLOB;
+            """
+        ),
+        (
             // Notifications are delivered by workers, like jobs: each outbox row (one per notified
             // person) carries what every try sends (fixed when the step committed), its state
             // (pending, delivered, failed), a lock owner and expiry, its tries and the last error.

@@ -28,15 +28,19 @@ public struct Job: Sendable {
     public var dueAt: Date
     public var attempt: Int
     public var idempotencyKey: String?
+    /// A webhook or retry job: the execution's request snapshot (`WebhookPreparation.encoded`);
+    /// nil in a job stored by an older procrun.
+    public var request: Data?
 }
 
 extension Job {
-    /// A job from a row with its columns `id, instanceId, token, kind, dueAt, attempt, idempotencyKey`.
+    /// A job from a row with its columns `id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request`.
     init?(row: Row) {
         guard let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
         self.init(
             id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
-            dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"])
+            dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"],
+            request: row["request"])
     }
 }
 
@@ -267,18 +271,19 @@ extension InstanceStore {
     /// `lockedBy`: a job due now that the runner that made it will run next is created already
     /// claimed by it, so running it needs no claiming transaction; if that runner dies, the lock
     /// expires and any worker takes the job, as with a claimed one.
+    /// `request`: a webhook or retry job's request snapshot.
     func insertJob(
-        instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, lease: Double = 30, lockedBy owner: String? = nil,
-        now: Date, in db: Database
+        instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, request: Data? = nil, lease: Double = 30,
+        lockedBy owner: String? = nil, now: Date, in db: Database
     ) throws {
         try db.cachedStatement(
             sql: """
-                INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, lease, createdAt, lockOwner, lockExpiresAt)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO job (instanceId, token, kind, dueAt, attempt, idempotencyKey, request, lease, createdAt, lockOwner, lockExpiresAt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """
         ).execute(
             arguments: [
-                instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, lease, now.timeIntervalSince1970, owner,
+                instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, request, lease, now.timeIntervalSince1970, owner,
                 owner == nil ? nil : now.timeIntervalSince1970 + lease,
             ])
     }
@@ -289,7 +294,7 @@ extension InstanceStore {
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
-                        SELECT id, instanceId, token, kind, dueAt, attempt, idempotencyKey FROM job
+                        SELECT id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request FROM job
                         WHERE lockOwner = ? AND lockExpiresAt >= ? AND dueAt <= ? AND (? IS NULL OR instanceId = ?)
                         ORDER BY dueAt, id LIMIT 1
                         """),
@@ -311,7 +316,7 @@ extension InstanceStore {
                         SELECT id FROM job
                         WHERE dueAt <= ? AND (lockOwner IS NULL OR lockExpiresAt < ?) AND (? IS NULL OR instanceId = ?)
                         ORDER BY dueAt, id LIMIT 1)
-                    RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey
+                    RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request
                     """),
                 arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
             return row.flatMap(Job.init(row:))

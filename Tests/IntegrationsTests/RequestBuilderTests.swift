@@ -83,6 +83,49 @@ import Values
         #expect(request.redact("failed at http://x/s3cr3t-value") == "failed at http://x/***")
     }
 
+    /// Issue 11: a webhook execution's request is built once (a snapshot) and every try resolves
+    /// the same snapshot: later changes of the context and the clock do not reach it; secrets stay
+    /// references in it (and in its stored form) and are read from the environment at send time.
+    @Test func aSnapshotKeepsSecretsAsReferencesAndResolvesToTheSameBytes() throws {
+        let config = try webhook(#"url="{$base}/orders/{$orderId}?k={$secrets.TOKEN}" type="text""#, """
+            <procrun:header name="Authorization" value="Bearer {$secrets.TOKEN}"/>
+            <procrun:header name="X-Sent" value="{DateTime(&quot;DD.MM.YYYY hh:mm&quot;)}"/>
+            <procrun:text>token={$secrets.TOKEN}; {DateTime("YYYY", {$secrets.SINCE})}; {$city}</procrun:text>
+            """)
+        var secrets = environment.environment
+        secrets["PROCRUN_SECRET_SINCE"] = "2024-05-06T07:08:09Z"
+        let first = RenderEnvironment(now: environment.now, timeZone: environment.timeZone, environment: secrets)
+        let snapshot = try RequestBuilder.snapshot(config, context: context, idempotencyKey: "key-1", userAgent: "procrun/test", environment: first)
+        let built = try RequestBuilder.build(config, context: context, idempotencyKey: "key-1", userAgent: "procrun/test", environment: first)
+
+        let stored = WebhookPreparation.request(snapshot).encoded
+        #expect(!String(decoding: stored, as: UTF8.self).contains("s3cr3t") && !String(decoding: stored, as: UTF8.self).contains("2024"))
+        #expect(WebhookPreparation(encoded: stored) == .request(snapshot))
+        guard case .request(let restored)? = WebhookPreparation(encoded: stored) else { return }
+
+        // An hour later, the same snapshot sends the same bytes.
+        let later = RenderEnvironment(now: first.now.addingTimeInterval(3600), timeZone: first.timeZone, environment: secrets)
+        let retry = try RequestBuilder.resolve(restored, webhook: config, environment: later)
+        #expect(retry.http.url == "https://erp.example.ru/api/orders/A%26B%3F%2F1%202?k=s3cr3t-value")
+        #expect(retry.http.url == built.http.url && retry.http.method == built.http.method && retry.http.body == built.http.body)
+        #expect(retry.http.headers.map { "\($0.name): \($0.value)" } == built.http.headers.map { "\($0.name): \($0.value)" })
+        #expect(retry.http.headers.contains { $0.name == "X-Sent" && $0.value == "01.01.2026 13:00" })
+        #expect(String(decoding: retry.http.body!, as: UTF8.self) == "token=s3cr3t-value; 2024; Москва")
+        #expect(retry.redact(retry.http.url) == "https://erp.example.ru/api/orders/A%26B%3F%2F1%202?k=***")
+        // Secrets are read when the try is sent: a secret removed meanwhile fails the try.
+        var without = secrets
+        without["PROCRUN_SECRET_TOKEN"] = nil
+        #expect {
+            _ = try RequestBuilder.resolve(
+                restored, webhook: config, environment: RenderEnvironment(now: later.now, timeZone: later.timeZone, environment: without))
+        } throws: { ($0 as? RenderError)?.message == "secret 'TOKEN' is not set (environment variable PROCRUN_SECRET_TOKEN)" }
+
+        // A failure to build is stored as such; bytes that are not a stored request are refused.
+        #expect(WebhookPreparation(encoded: WebhookPreparation.failed(message: "variable 'x' is not set").encoded) == .failed(message: "variable 'x' is not set"))
+        #expect(WebhookPreparation(encoded: Array("{\"v\":2}".utf8)) == nil)
+        #expect(WebhookPreparation(encoded: Array("not json".utf8)) == nil)
+    }
+
     @Test func missingValuesFailBeforeSending() throws {
         let cases: [(String, String, String)] = [
             (#"url="http://x/{$missing}""#, "", "variable 'missing' is not set"),
