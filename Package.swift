@@ -31,11 +31,14 @@ let package = Package(
         .target(name: "Engine", dependencies: ["Values", "Expressions", "ProcessModel"]),
         // The Webhook node on the wire: request building and the libcurl transport actor.
         .target(name: "Integrations", dependencies: ["CCurl", "Values", "Expressions", "ProcessModel", "Engine"]),
-        // Durable instances: definitions, instances, open tasks, jobs and the outbox in SQLite.
+        // The runtime: one driver of the engine's effects over ports (repository, tasks, jobs,
+        // subscriptions, outbox), with its in-memory adapter. No storage library.
+        .target(name: "Runtime", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
+        // Durable instances: the runtime's SQLite adapter (definitions, instances, open tasks, jobs and the outbox).
         .target(
             name: "Store",
             dependencies: [
-                "Values", "ProcessModel", "BPMNLoader", "Engine", "Integrations",
+                "Values", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Runtime",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

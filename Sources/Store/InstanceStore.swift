@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import GRDB
 import Synchronization
+import ProcessModel
 import Values
 
 /// The embedded SQLite store: deployed definitions, instances with their whole state, open user
@@ -46,6 +47,11 @@ public final class InstanceStore: Sendable {
     /// Remembers the codec a runner already has for a definition (so the store need not load it again).
     func register(_ codec: StateCodec, for definitionID: Int64) {
         codecs.withLock { $0[definitionID] = codec }
+    }
+
+    /// Remembers the process of a definition just deployed, unless one is known already.
+    func registerIfMissing(_ process: ProcessDefinition, for definitionID: Int64) {
+        codecs.withLock { if $0[definitionID] == nil { $0[definitionID] = StateCodec(process: process) } }
     }
 
     func recalled(_ id: String, state: Data) -> Instance? {
@@ -274,7 +280,7 @@ public final class InstanceStore: Sendable {
             return Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
         }
         if applied == known { return }
-        try write { db in
+        try writeSQL { db in
             try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
             let applied = Set(try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations"))
             if let unknown = applied.subtracting(known).sorted().first {
@@ -289,7 +295,7 @@ public final class InstanceStore: Sendable {
 
     /// The schema versions this store has, for tests and `check`.
     public func schemaVersions() throws -> [String] {
-        try read { db in
+        try readSQL { db in
             guard try db.tableExists("grdb_migrations") else { return [] }
             return try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY identifier")
         }
@@ -297,18 +303,12 @@ public final class InstanceStore: Sendable {
 
     // MARK: Definitions
 
-    public struct StoredDefinition: Sendable {
-        public var id: Int64
-        public var processID: String
-        public var version: Int
-        public var file: String
-        public var xml: [UInt8]
-    }
+    public typealias StoredDefinition = Runtime.StoredDefinition
 
     /// Deploys a file's process by content hash: the same bytes deploy once; changed bytes
     /// deploy a new version.
     public func deploy(file: String, xml: [UInt8], processID: String, now: Date) throws -> StoredDefinition {
-        try write { try deploy(file: file, xml: xml, processID: processID, now: now, in: $0) }
+        try writeSQL { try deploy(file: file, xml: xml, processID: processID, now: now, in: $0) }
     }
 
     /// Deploys inside the caller's transaction (starting an instance deploys and inserts in one).
@@ -329,7 +329,7 @@ public final class InstanceStore: Sendable {
     }
 
     public func definition(id: Int64) throws -> StoredDefinition? {
-        try read { try definition(id: id, in: $0) }
+        try readSQL { try definition(id: id, in: $0) }
     }
 
     func definition(id: Int64, in db: Database) throws -> StoredDefinition? {
@@ -355,12 +355,12 @@ public final class InstanceStore: Sendable {
 extension InstanceStore {
     /// The average size in bytes of a stored instance state.
     public func averageStateSize() throws -> Int {
-        try read { try Int.fetchOne($0, sql: "SELECT CAST(AVG(LENGTH(state)) AS INTEGER) FROM instance") ?? 0 }
+        try readSQL { try Int.fetchOne($0, sql: "SELECT CAST(AVG(LENGTH(state)) AS INTEGER) FROM instance") ?? 0 }
     }
 
     /// How many instances have this status.
     public func countInstances(status: String) throws -> Int {
-        try read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0 }
+        try readSQL { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0 }
     }
 
     /// Moves the write-ahead log into the database file, so its size is the store's size.

@@ -3,29 +3,6 @@ import Foundation
 import GRDB
 import Values
 
-/// A notification in the outbox, as `procrun notifications` lists it and workers deliver it.
-public struct StoredNotification: Sendable {
-    public enum Status: String, Sendable {
-        /// Not delivered yet: no worker with a channel took it, or a try failed and another is due.
-        case pending
-        case delivered
-        /// Every try failed, or no channel could reach the person (the reason says why).
-        case failed
-    }
-
-    public var id: Int64
-    public var outgoing: OutgoingNotification
-    public var status: Status
-    /// The channels that delivered it ("url", "email"), comma-separated.
-    public var channel: String?
-    /// The channels that are done with it: delivered, or unable to deliver it.
-    public var done: Set<String>
-    public var attempts: Int
-    public var dueAt: Date
-    public var lastError: String?
-    public var sentAt: Date?
-}
-
 extension StoredNotification {
     /// From a `SELECT * FROM outbox` row; rows from before schema v5 read as pending and untried.
     init(row: Row) {
@@ -65,7 +42,7 @@ extension InstanceStore {
     /// Claims the next pending notification that is due, as `claimJob` claims a job: a lock
     /// owner and expiry in one UPDATE; a worker that dies lets it go when the lock expires.
     public func claimNotification(owner: String, now: Date, lease: Double, instance: String? = nil) throws -> StoredNotification? {
-        try write { db in
+        try writeSQL { db in
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
@@ -84,11 +61,11 @@ extension InstanceStore {
     }
 
     /// Records a try of a claimed notification, if this owner still holds it.
-    func recordNotificationTry(
+    public func recordNotificationTry(
         _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>, attempts: Int, dueAt: Date,
         lastError: String?, sentAt: Date?
     ) throws {
-        try write { db in
+        try writeSQL { db in
             try db.cachedStatement(
                 sql: """
                     UPDATE outbox SET status = ?, channel = ?, done = ?, attempts = ?, dueAt = ?, lastError = ?, sentAt = ?,
@@ -105,7 +82,7 @@ extension InstanceStore {
 
     /// When the next pending notification falls due or its lock expires; nil when none is pending.
     public func nextNotificationTime(instance: String? = nil) throws -> Date? {
-        try read { db in
+        try readSQL { db in
             guard try db.columns(in: "outbox").contains(where: { $0.name == "status" }) else { return nil }
             let time = try Double.fetchOne(
                 try db.cachedStatement(
@@ -117,7 +94,7 @@ extension InstanceStore {
 
     /// The outbox, oldest first (`procrun notifications`): of one person, or of everyone.
     public func storedNotifications(user: String? = nil, instance: String? = nil) throws -> [StoredNotification] {
-        try read { db in
+        try readSQL { db in
             guard try db.tableExists("outbox") else { return [] }
             return try Row.fetchAll(
                 db, sql: "SELECT * FROM outbox WHERE (? IS NULL OR user = ?) AND (? IS NULL OR instanceId = ?) ORDER BY createdAt, id",

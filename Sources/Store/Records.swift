@@ -4,35 +4,6 @@ import GRDB
 import ProcessModel
 import Values
 
-/// An open user task, as `procrun tasks` lists it.
-public struct OpenTask: Sendable {
-    public var instanceID: String
-    public var token: Int
-    public var nodeID: String
-    public var name: String?
-    public var lane: String?
-    public var candidates: [String]
-}
-
-/// A claimed job: a webhook try, a retry that fell due, or a task answered in advance.
-public struct Job: Sendable {
-    public enum Kind: String, Sendable {
-        /// A webhook try; a retry that fell due; a task answered in advance; a timer (token holds the timer id).
-        case webhook, retry, answer, timer
-    }
-
-    public var id: Int64
-    public var instanceID: String
-    public var token: Int
-    public var kind: Kind
-    public var dueAt: Date
-    public var attempt: Int
-    public var idempotencyKey: String?
-    /// A webhook or retry job: the execution's request snapshot (`WebhookPreparation.encoded`);
-    /// nil in a job stored by an older procrun.
-    public var request: Data?
-}
-
 extension Job {
     /// A job from a row with its columns `id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request`.
     init?(row: Row) {
@@ -42,20 +13,6 @@ extension Job {
             dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"],
             request: row["request"])
     }
-}
-
-/// What an instance row carries besides its state.
-public struct StoredInstance: Sendable {
-    public var instance: Instance
-    public var definitionID: Int64
-    public var answers: JSONValue?
-    public var directory: JSONValue?
-    /// Every task completes by itself (`procrun run --store`).
-    public var simulated: Bool
-    /// Raised by every step; a step's update checks the version it read.
-    public var version: Int64
-    /// The step budget per event it was started with (`--max-steps`); nil: the runner's.
-    public var maxSteps: Int?
 }
 
 /// What `procrun check` and `show` can tell of an instance row without decoding its state.
@@ -160,7 +117,7 @@ extension InstanceStore {
 
     /// An instance row without decoding its state; `problem` says if the state cannot be decoded.
     public func row(_ id: String) throws -> InstanceRow? {
-        try read { db in
+        try readSQL { db in
             try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]).map { instanceRow($0, decode: true, in: db) }
         }
     }
@@ -184,7 +141,7 @@ extension InstanceStore {
 
     /// Every instance whose state cannot be decoded (`procrun check`), oldest first; and how many were checked.
     public func corruptInstances() throws -> (checked: Int, corrupt: [InstanceRow]) {
-        try read { db in
+        try readSQL { db in
             var checked = 0
             var corrupt: [InstanceRow] = []
             let rows = try Row.fetchCursor(db, sql: "SELECT * FROM instance ORDER BY createdAt, id")
@@ -200,7 +157,7 @@ extension InstanceStore {
     /// The instance id a user typed: the id itself, or a unique prefix of at least 4 characters
     /// (as git accepts abbreviated commit ids).
     public func resolve(_ typed: String) throws -> String {
-        try read { db in
+        try readSQL { db in
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM instance WHERE id = ?", arguments: [typed]) == true { return typed }
             let escaped = typed.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
@@ -219,12 +176,12 @@ extension InstanceStore {
     }
 
     public func instance(_ id: String) throws -> StoredInstance? {
-        try read { try load(id, in: $0) }
+        try readSQL { try load(id, in: $0) }
     }
 
     /// Instance ids with their status, newest first.
     public func instances(status: InstanceStatus?) throws -> [(id: String, processID: String, status: InstanceStatus, updatedAt: Date)] {
-        try read { db in
+        try readSQL { db in
             let rows: [Row]
             if let status {
                 rows = try Row.fetchAll(db, sql: "SELECT id, processId, status, updatedAt FROM instance WHERE status = ? ORDER BY createdAt DESC", arguments: [status.rawValue])
@@ -238,7 +195,7 @@ extension InstanceStore {
     }
 
     public func openTasks(instance: String? = nil) throws -> [OpenTask] {
-        try read { try openTasks(instance: instance, in: $0) }
+        try readSQL { try openTasks(instance: instance, in: $0) }
     }
 
     func openTasks(instance: String?, in db: Database) throws -> [OpenTask] {
@@ -290,7 +247,7 @@ extension InstanceStore {
 
     /// The next due job this owner already holds the lock of (read only: no transaction to commit).
     public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
-        try read { db in
+        try readSQL { db in
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
@@ -307,7 +264,7 @@ extension InstanceStore {
     /// and an expiry in one atomic UPDATE, so two workers never run the same job; a job whose
     /// worker died becomes claimable again when its lock expires.
     public func claimJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
-        try write { db in
+        try writeSQL { db in
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
@@ -325,7 +282,7 @@ extension InstanceStore {
 
     /// When the next job (of the instance, or of any) falls due or its lock expires; nil when none is left.
     public func nextJobTime(instance: String? = nil) throws -> Date? {
-        try read { db in
+        try readSQL { db in
             let time = try Double.fetchOne(
                 try db.cachedStatement(sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE ? IS NULL OR instanceId = ?"),
                 arguments: [instance, instance])
@@ -334,7 +291,7 @@ extension InstanceStore {
     }
 
     public func notifications(instance: String) throws -> [(node: String, user: String, message: String)] {
-        try read { db in
+        try readSQL { db in
             try Row.fetchAll(db, sql: "SELECT node, user, message FROM outbox WHERE instanceId = ? ORDER BY id", arguments: [instance]).map {
                 ($0["node"], $0["user"], $0["message"])
             }
@@ -371,7 +328,7 @@ extension InstanceStore {
     /// Runs `body` in one write transaction, begun IMMEDIATE: it holds the write lock from its
     /// first read, so another process cannot change what it read before it commits. Database
     /// failures become `StoreError`s that name the store; nothing of a failed transaction is kept.
-    public func write<T>(_ body: (Database) throws -> T) throws -> T {
+    public func writeSQL<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.writeWithoutTransaction { db in
                 var result: T?
@@ -387,7 +344,7 @@ extension InstanceStore {
     }
 
     /// Runs `body` in one read transaction; database failures become `StoreError`s.
-    public func read<T>(_ body: (Database) throws -> T) throws -> T {
+    public func readSQL<T>(_ body: (Database) throws -> T) throws -> T {
         do {
             return try database.read(body)
         } catch let error as DatabaseError {

@@ -1,16 +1,20 @@
 import BPMNLoader
 import Engine
 import Foundation
-import GRDB
 import ProcessModel
 import Values
 
-/// Drives stored instances: each step loads the instance, applies one event through the pure
-/// engine, and commits the new state together with the work it asks for, in one transaction.
-/// Webhook tries happen between transactions, so they are delivered at least once, always
-/// with the same Idempotency-Key, and completed steps never run again.
-public final class DurableRunner {
-    public let store: InstanceStore
+/// The runtime: drives instances through the ports of a store (`RuntimeStore`). Each step loads
+/// the instance, applies one event through the pure engine, and commits the new state together
+/// with the work it asks for (open tasks, jobs, subscriptions, notifications) in one
+/// transaction. Webhook tries happen between transactions, so they are delivered at least once,
+/// always with the same Idempotency-Key, and completed steps never run again.
+///
+/// One runtime, several adapters: `MemoryStore` keeps everything in memory, the SQLite
+/// `InstanceStore` in a file (`DurableRunner` is this runtime on it).
+public final class ProcessRuntime<Store: RuntimeStore> {
+    public typealias Transaction = Store.Transaction
+    public let store: Store
     let performer: any WebhookPerformer
     let scheduler: any Scheduler
     /// Identifies this worker in job locks.
@@ -35,7 +39,7 @@ public final class DurableRunner {
     /// For `DateTime()` in notification templates.
     public var timeZone: TimeZone = .current
 
-    public init(store: InstanceStore, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
+    public init(store: Store, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
         self.performer = performer
         self.scheduler = scheduler
@@ -47,11 +51,11 @@ public final class DurableRunner {
         try engine(for: definitionID).process
     }
 
-    func engine(for definitionID: Int64, in db: Database? = nil) throws -> Engine {
+    func engine(for definitionID: Int64, in db: Transaction? = nil) throws -> Engine {
         if let engine = engines[definitionID] { return engine }
         // The process the store reads the definition's states with (loaded once).
-        let codec = try db.map { try store.stateCodec(for: definitionID, in: $0) } ?? store.read { try store.stateCodec(for: definitionID, in: $0) }
-        let engine = try Engine(process: codec.process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
+        let process = try db.map { try $0.process(of: definitionID) } ?? store.read { try $0.process(of: definitionID) }
+        let engine = try Engine(process: process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
         engines[definitionID] = engine
         return engine
     }
@@ -68,10 +72,9 @@ public final class DurableRunner {
         let now = scheduler.now
         let id = UUID().uuidString.lowercased()
         let (budget, effects) = try store.write { db in
-            let definition = try store.deploy(file: file, xml: xml, processID: process.id, now: now, in: db)
+            let definition = try db.deploy(file: file, xml: xml, process: process, now: now)
             let cached = try engines[definition.id] ?? Engine(process: process)
             engines[definition.id] = cached
-            store.register(cached.stateCodec, for: definition.id)
             let engine = Self.engine(cached, maxSteps: maxSteps)
             var budget = StepBudget(limit: engine.maxSteps)
             var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now, budget: &budget)
@@ -94,11 +97,11 @@ public final class DurableRunner {
     @discardableResult
     public func apply(
         to typedID: String, carryBudget: Bool = false, requests: [Int: Data] = [:],
-        _ decide: (StoredInstance, Engine, Database) throws -> EngineEvent
+        _ decide: (StoredInstance, Engine, Transaction) throws -> EngineEvent
     ) throws -> Instance {
         let now = scheduler.now
         let (instance, budget, effects) = try store.write { db in
-            guard let stored = try store.load(typedID, in: db) else { throw StoreError.noSuchInstance(id: typedID, store: store.path) }
+            guard let stored = try db.load(typedID) else { throw StoreError.noSuchInstance(id: typedID, store: store.path) }
             let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
             var instance = stored.instance
             let event = try decide(stored, engine, db)
@@ -142,7 +145,7 @@ public final class DurableRunner {
     public func complete(instance id: String, task: String, by user: String, variables: JSONObject) throws -> Instance {
         try apply(to: id) { stored, engine, db in
             let instance = stored.instance
-            let open = try store.openTasks(instance: id, in: db)
+            let open = try db.openTasks(instance: id)
             guard let found = open.first(where: { $0.nodeID == task || $0.name == task }) else {
                 let nodes = engine.process.nodes.indices.filter { engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task }
                 guard !nodes.isEmpty else { throw StoreError.noSuchTask(task: task, instance: id) }
@@ -151,9 +154,7 @@ public final class DurableRunner {
                 }
                 throw StoreError.taskNotOpen(task: task, instance: id, status: instance.status, open: open.map { $0.name ?? $0.nodeID })
             }
-            try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token = ? AND nodeId = ?")
-                .execute(arguments: [id, found.token, found.nodeID])
-            guard db.changesCount == 1, instance.token(found.token)?.state == .waitingTask else {
+            guard try db.deleteTask(instance: id, token: found.token, nodeID: found.nodeID), instance.token(found.token)?.state == .waitingTask else {
                 throw StoreError.taskCompletedMeanwhile(task: task, instance: id)
             }
             return .taskCompleted(token: found.token, by: user, variables: variables)
@@ -171,8 +172,8 @@ public final class DurableRunner {
                 guard instance.status != .completed && instance.status != .terminated else {
                     throw StoreError.instanceEnded(instance: id, status: instance.status.rawValue)
                 }
-                try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [id])
-                try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [id])
+                try db.deleteTasks(instance: id)
+                try db.deleteJobs(instance: id)
             case .retryIncident, .skipIncident:
                 guard instance.status == .incident, let incident = instance.incident else {
                     throw StoreError.notInIncident(instance: id, status: instance.status)
@@ -192,17 +193,11 @@ public final class DurableRunner {
     public func forceTerminate(_ id: String) throws {
         let now = scheduler.now
         try store.write { db in
-            guard let status = try String.fetchOne(db, sql: "SELECT status FROM instance WHERE id = ?", arguments: [id]) else {
+            guard let status = try db.forceTerminate(id, now: now) else {
                 throw StoreError.noSuchInstance(id: id, store: store.path)
             }
             guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else {
                 throw StoreError.instanceEnded(instance: id, status: status)
-            }
-            try db.execute(
-                sql: "UPDATE instance SET status = ?, updatedAt = ?, version = version + 1 WHERE id = ?",
-                arguments: [InstanceStatus.terminated.rawValue, now.timeIntervalSince1970, id])
-            for table in ["task", "job", "subscription"] {
-                try db.execute(sql: "DELETE FROM \(table) WHERE instanceId = ?", arguments: [id])
             }
         }
     }
@@ -263,7 +258,7 @@ public final class DurableRunner {
         var notification = notification
         if notification.outgoing.process.isEmpty {
             // A row written before schema v5 kept no recipient: take it from the instance's directory.
-            if let stored = try store.instance(notification.outgoing.instance) {
+            if let stored = try store.read({ try $0.load(notification.outgoing.instance) }) {
                 let directory = try stored.directory.map { try Directory(json: $0, file: "directory") } ?? Directory()
                 let person = directory.user(notification.outgoing.user)
                 notification.outgoing.name = person?.name
@@ -349,7 +344,7 @@ public final class DurableRunner {
                 return .timerFired(timer: job.token)
             }
         case .answer:
-            guard let stored = try store.instance(job.instanceID), let token = stored.instance.token(job.token) else {
+            guard let stored = try store.read({ try $0.load(job.instanceID) }), let token = stored.instance.token(job.token) else {
                 try store.write { try delete(job, in: $0) }
                 return
             }
@@ -364,7 +359,7 @@ public final class DurableRunner {
                 return .taskCompleted(token: job.token, by: by, variables: variables)
             }
         case .webhook:
-            guard let stored = try store.instance(job.instanceID), let token = stored.instance.token(job.token) else {
+            guard let stored = try store.read({ try $0.load(job.instanceID) }), let token = stored.instance.token(job.token) else {
                 try store.write { try delete(job, in: $0) }
                 return
             }
@@ -414,9 +409,8 @@ public final class DurableRunner {
     }
 
     /// Deletes a job's row; throws `JobGone` when another command removed it first.
-    func delete(_ job: Job, in db: Database) throws {
-        try db.cachedStatement(sql: "DELETE FROM job WHERE id = ?").execute(arguments: [job.id])
-        if db.changesCount != 1 { throw JobGone() }
+    func delete(_ job: Job, in db: Transaction) throws {
+        if try !db.deleteJob(id: job.id) { throw JobGone() }
     }
 
     /// The simulated people of an instance: its answers and directory.
@@ -427,8 +421,8 @@ public final class DurableRunner {
     }
 
     /// Applies a message or signal to another stored instance inside the caller's transaction.
-    func deliver(_ event: EngineEvent, to id: String, now: Date, in db: Database, depth: Int) throws {
-        guard depth < 8, let stored = try store.load(id, in: db) else { return }
+    func deliver(_ event: EngineEvent, to id: String, now: Date, in db: Transaction, depth: Int) throws {
+        guard depth < 8, let stored = try db.load(id) else { return }
         let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
         var instance = stored.instance
         let effects = engine.handle(event, in: &instance, now: now)
@@ -441,11 +435,11 @@ public final class DurableRunner {
     /// file whose start event it names (a message: the first such process), in the same transaction.
     func startPartners(
         for trigger: EventTrigger, variables: JSONObject, from instanceID: String, initiator: String, answers: JSONValue?,
-        directory: JSONValue?, simulated: Bool, now: Date, in db: Database, depth: Int
+        directory: JSONValue?, simulated: Bool, now: Date, in db: Transaction, depth: Int
     ) throws {
         guard depth < 8,
-            let definitionID = try Int64.fetchOne(db, sql: "SELECT definitionId FROM instance WHERE id = ?", arguments: [instanceID]),
-            let definition = try store.definition(id: definitionID, in: db)
+            let definitionID = try db.definitionID(ofInstance: instanceID),
+            let definition = try db.definition(id: definitionID)
         else { return }
         // The file's other runnable processes, loaded once per definition.
         let partners: [Engine]
@@ -461,7 +455,7 @@ public final class DurableRunner {
         for partner in partners {
             let process = partner.process
             guard let start = partner.startEvent(for: trigger) else { continue }
-            let deployed = try store.deploy(file: definition.file, xml: definition.xml, processID: process.id, now: now, in: db)
+            let deployed = try db.deploy(file: definition.file, xml: definition.xml, process: process, now: now)
             engines[deployed.id] = engines[deployed.id] ?? partner
             var (instance, effects) = partner.start(
                 id: UUID().uuidString.lowercased(), context: variables, initiator: initiator, now: now, at: start)
@@ -476,7 +470,7 @@ public final class DurableRunner {
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
         maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, requests: [Int: Data] = [:],
-        in db: Database, depth: Int = 0
+        in db: Transaction, depth: Int = 0
     ) throws {
         let simulation = try simulation(engine, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
@@ -490,8 +484,7 @@ public final class DurableRunner {
                 let flowNode = engine.process.nodes[node]
                 if simulated || parsedAnswers.answer(for: flowNode) != nil {
                     rows.append {
-                        try self.store.insertJob(
-                            instance: instanceID, token: token, kind: .answer, dueAt: now, attempt: 0, key: nil, lockedBy: self.owner, now: now, in: db)
+                        try db.insertJob(NewJob(instanceID: instanceID, token: token, kind: .answer, dueAt: now, lockedBy: self.owner), now: now)
                     }
                 } else {
                     var candidates = flowNode.candidateUsers
@@ -501,7 +494,7 @@ public final class DurableRunner {
                     var unique: [String] = []
                     for c in candidates where !unique.contains(c) { unique.append(c) }
                     let task = OpenTask(instanceID: instanceID, token: token, nodeID: flowNode.id, name: flowNode.name, lane: flowNode.lane, candidates: unique)
-                    rows.append { try self.store.insertTask(task, now: now, in: db) }
+                    rows.append { try db.insertTask(task, now: now) }
                 }
             case .callWebhook(let token, let node, let attempt, let key):
                 // A worker that dies mid-request frees the job once the try must have ended.
@@ -512,18 +505,20 @@ public final class DurableRunner {
                 let request =
                     (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
                 rows.append {
-                    try self.store.insertJob(
-                        instance: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, key: key, request: request, lease: lease,
-                        lockedBy: self.owner, now: now, in: db)
+                    try db.insertJob(
+                        NewJob(
+                            instanceID: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, idempotencyKey: key, request: request,
+                            lease: lease, lockedBy: self.owner), now: now)
                 }
             case .scheduleRetry(let token, _, let delay, let attempt):
                 rows.append {
-                    try self.store.insertJob(
-                        instance: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt, key: nil,
-                        request: requests[token], now: now, in: db)
+                    try db.insertJob(
+                        NewJob(
+                            instanceID: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt,
+                            request: requests[token]), now: now)
                 }
             case .scheduleTimer(let timer, let due):
-                rows.append { try self.store.insertJob(instance: instanceID, token: timer, kind: .timer, dueAt: due, attempt: 0, key: nil, now: now, in: db) }
+                rows.append { try db.insertJob(NewJob(instanceID: instanceID, token: timer, kind: .timer, dueAt: due), now: now) }
             case .notify(let node, let recipients, let message, let error, let attempts):
                 for (number, notification) in engine.recordNotifications(node: node, users: simulation.resolve(recipients), message: message, in: &instance) {
                     // What every try sends is fixed now, in the step's transaction.
@@ -531,13 +526,13 @@ public final class DurableRunner {
                         key: "\(instanceID)-notify-\(number)", process: engine.process, node: engine.process.nodes[node],
                         instance: instance, user: notification.user, directory: parsedDirectory, message: message, error: error, attempts: attempts, now: now,
                         timeZone: timeZone)
-                    rows.append { try self.store.insertNotification(outgoing, now: now, in: db) }
+                    rows.append { try db.insertNotification(outgoing, now: now) }
                 }
             case .throwSignal(let name):
                 // The instance has caught its own signal already: it reaches the other stored
                 // instances that wait for it, and starts the file's processes whose start event names it.
                 rows.append {
-                    for other in try self.store.subscribers(kind: "signal", name: name, except: instanceID, in: db) {
+                    for other in try db.subscribers(kind: "signal", name: name, except: instanceID) {
                         try self.deliver(.signal(name: name), to: other, now: now, in: db, depth: depth)
                     }
                     try self.startPartners(
@@ -547,7 +542,7 @@ public final class DurableRunner {
             case .sendMessage(let name, let variables):
                 // To the stored instance that has waited longest for it, else a new instance.
                 rows.append {
-                    if let other = try self.store.subscribers(kind: "message", name: name, except: instanceID, in: db).first {
+                    if let other = try db.subscribers(kind: "message", name: name, except: instanceID).first {
                         return try self.deliver(.message(name: name, variables: variables), to: other, now: now, in: db, depth: depth)
                     }
                     try self.startPartners(
@@ -556,15 +551,17 @@ public final class DurableRunner {
                 }
             }
         }
-        try store.save(
-            instance, codec: engine.stateCodec, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, maxSteps: maxSteps,
-            expectedVersion: expectedVersion,
-            now: now, in: db)
-        try store.subscribe(instanceID, to: engine.subscriptions(of: instance), in: db)
+        if let definitionID {
+            try db.insert(
+                NewInstance(
+                    instance: instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, maxSteps: maxSteps),
+                codec: engine.stateCodec, now: now)
+        } else {
+            try db.update(instance, codec: engine.stateCodec, expectedVersion: expectedVersion ?? -1, now: now)
+        }
+        try db.subscribe(instanceID, to: engine.subscriptions(of: instance))
         for row in rows { try row() }
         // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.
-        let waiting = instance.tokens.filter { $0.state == .waitingTask }.map { String($0.id) }.joined(separator: ",")
-        try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token NOT IN (SELECT value FROM json_each(?))")
-            .execute(arguments: [instanceID, "[\(waiting)]"])
+        try db.closeTasks(instance: instanceID, keeping: instance.tokens.filter { $0.state == .waitingTask }.map(\.id))
     }
 }
