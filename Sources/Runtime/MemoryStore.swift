@@ -7,16 +7,15 @@ import Values
 /// the outbox in dictionaries under one lock, for runs and tests that need no file (with a
 /// `ManualScheduler`, days of timers and retries pass in milliseconds).
 ///
-/// It keeps the contract of the ports as the SQLite store does: a transaction works on a copy
-/// of the state and replaces it only when its body returns (a body that throws leaves nothing
-/// behind); `update` checks the version the step read; deletes report whether they removed the
-/// row; claims set the lock owner and expiry under the lock. Instances are kept as values, not
-/// encoded. Transactions run one at a time, and each copies the tables it changes: meant for a
-/// run's or a test's few instances, not for a large store.
+/// It keeps the contract of the ports as the SQLite store does: a transaction changes the tables
+/// in place and keeps an undo log, which puts everything back if its body throws (nothing of a
+/// failed transaction is kept); `update` checks the version the step read; deletes report
+/// whether they removed the row; claims set the lock owner and expiry under the lock.
+/// Transactions run one at a time. Instances are kept as values, not encoded.
 public final class MemoryStore: RuntimeStore, @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
-    private var state = MemoryState()
+    fileprivate var state = MemoryState()
 
     public init(name: String = "memory") {
         path = name
@@ -24,27 +23,30 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
 
     public func write<T>(_ body: (MemoryTransaction) throws -> T) throws -> T {
         try lock.withLock {
-            let transaction = MemoryTransaction(state: state, path: path)
-            let result = try body(transaction)
-            state = transaction.state
-            return result
+            let transaction = MemoryTransaction(store: self, writing: true)
+            do {
+                return try body(transaction)
+            } catch {
+                transaction.rollBack()
+                throw error
+            }
         }
     }
 
     public func read<T>(_ body: (MemoryTransaction) throws -> T) throws -> T {
-        try lock.withLock { try body(MemoryTransaction(state: state, path: path)) }
+        try lock.withLock { try body(MemoryTransaction(store: self, writing: false)) }
     }
 
     public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
         lock.withLock {
-            state.dueJobs(now: now, instance: instance) { $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now }.first?.job
+            state.firstDueJob(now: now, instance: instance) { $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now }?.job
         }
     }
 
     public func claimJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
         lock.withLock {
-            let free = state.dueJobs(now: now, instance: instance) { $0.lockOwner == nil || ($0.lockExpiresAt ?? .distantPast) < now }
-            guard let row = free.first else { return nil }
+            let free = state.firstDueJob(now: now, instance: instance) { $0.lockOwner == nil || ($0.lockExpiresAt ?? .distantPast) < now }
+            guard let row = free else { return nil }
             state.jobs[row.job.id]?.lockOwner = owner
             state.jobs[row.job.id]?.lockExpiresAt = now.addingTimeInterval(row.lease)
             return row.job
@@ -155,132 +157,159 @@ struct MemoryState {
         return lastID
     }
 
-    /// Due jobs (of one instance, or all) that pass `filter`, oldest due first.
-    func dueJobs(now: Date, instance: String?, _ filter: (JobRow) -> Bool) -> [JobRow] {
+    /// The due job (of one instance, or of all) that passes `filter` and fell due first.
+    func firstDueJob(now: Date, instance: String?, _ filter: (JobRow) -> Bool) -> JobRow? {
         jobs.values.filter { $0.job.dueAt <= now && (instance == nil || $0.job.instanceID == instance) && filter($0) }
-            .sorted { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
+            .min { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
     }
 }
 
-/// A transaction of a `MemoryStore`: works on its own copy of the state, which the store keeps
-/// only if the transaction's body returns.
+/// A transaction of a `MemoryStore`, valid while the store's lock is held: it changes the
+/// store's tables in place and remembers how to undo each change.
 public final class MemoryTransaction: StoreTransaction {
-    fileprivate(set) var state: MemoryState
-    let path: String
+    private unowned let store: MemoryStore
+    private let writing: Bool
+    private var undo: [(inout MemoryState) -> Void] = []
 
-    init(state: MemoryState, path: String) {
-        self.state = state
-        self.path = path
+    fileprivate init(store: MemoryStore, writing: Bool) {
+        self.store = store
+        self.writing = writing
+    }
+
+    /// Sets one row of a table (nil: removes it), remembering the row it replaces.
+    private func set<Key: Hashable, Value>(_ table: WritableKeyPath<MemoryState, [Key: Value]>, _ key: Key, _ value: Value?) throws {
+        guard writing else { throw StoreError.unavailable(store: store.path, reason: .readOnly(detail: "a read transaction cannot write")) }
+        let old =
+            if let value { store.state[keyPath: table].updateValue(value, forKey: key) } else { store.state[keyPath: table].removeValue(forKey: key) }
+        undo.append { $0[keyPath: table][key] = old }
+    }
+
+    private func newID() throws -> Int64 {
+        guard writing else { throw StoreError.unavailable(store: store.path, reason: .readOnly(detail: "a read transaction cannot write")) }
+        let old = store.state.lastID
+        undo.append { $0.lastID = old }
+        return store.state.nextID()
+    }
+
+    /// Undoes every change of this transaction, the last first.
+    fileprivate func rollBack() {
+        for step in undo.reversed() { step(&store.state) }
+        undo.removeAll()
     }
 
     public func deploy(file: String, xml: [UInt8], process: ProcessDefinition, now: Date) throws -> StoredDefinition {
         let key = MemoryState.DefinitionKey(processID: process.id, xml: xml)
-        if let id = state.definitionIDs[key], var known = state.definitions[id] {
+        if let id = store.state.definitionIDs[key], var known = store.state.definitions[id] {
             known.file = file
             return known
         }
-        let version = (state.definitions.values.filter { $0.processID == process.id }.map(\.version).max() ?? 0) + 1
-        let definition = StoredDefinition(id: state.nextID(), processID: process.id, version: version, file: file, xml: xml)
-        state.definitions[definition.id] = definition
-        state.definitionIDs[key] = definition.id
-        state.processes[definition.id] = process
+        let version = (store.state.definitions.values.filter { $0.processID == process.id }.map(\.version).max() ?? 0) + 1
+        let definition = StoredDefinition(id: try newID(), processID: process.id, version: version, file: file, xml: xml)
+        try set(\.definitions, definition.id, definition)
+        try set(\.definitionIDs, key, definition.id)
+        try set(\.processes, definition.id, process)
         return definition
     }
 
     public func definition(id: Int64) throws -> StoredDefinition? {
-        state.definitions[id]
+        store.state.definitions[id]
     }
 
     public func process(of definitionID: Int64) throws -> ProcessDefinition {
-        guard let process = state.processes[definitionID] else { throw StoreError.definitionMissing(definition: definitionID) }
+        guard let process = store.state.processes[definitionID] else { throw StoreError.definitionMissing(definition: definitionID) }
         return process
     }
 
     public func load(_ id: String) throws -> StoredInstance? {
-        state.instances[id]?.stored
+        store.state.instances[id]?.stored
     }
 
     public func definitionID(ofInstance id: String) throws -> Int64? {
-        state.instances[id]?.stored.definitionID
+        store.state.instances[id]?.stored.definitionID
     }
 
     public func insert(_ new: NewInstance, codec: StateCodec, now: Date) throws {
-        guard state.instances[new.instance.id] == nil else { throw StoreError.instanceChangedMeanwhile(instance: new.instance.id) }
+        guard store.state.instances[new.instance.id] == nil else { throw StoreError.instanceChangedMeanwhile(instance: new.instance.id) }
         let stored = StoredInstance(
             instance: new.instance, definitionID: new.definitionID, answers: new.answers, directory: new.directory, simulated: new.simulated,
             version: 0, maxSteps: new.maxSteps)
-        state.instances[new.instance.id] = MemoryState.InstanceRow(
-            stored: stored, status: new.instance.status.rawValue, sequence: state.instances.count)
+        let row = MemoryState.InstanceRow(stored: stored, status: new.instance.status.rawValue, sequence: store.state.instances.count)
+        try set(\.instances, new.instance.id, row)
     }
 
     public func update(_ instance: Instance, codec: StateCodec, expectedVersion: Int64, now: Date) throws {
-        guard var row = state.instances[instance.id], row.stored.version == expectedVersion else {
+        guard var row = store.state.instances[instance.id], row.stored.version == expectedVersion else {
             throw StoreError.instanceChangedMeanwhile(instance: instance.id)
         }
         row.stored.instance = instance
         row.stored.version += 1
         row.status = instance.status.rawValue
-        state.instances[instance.id] = row
+        try set(\.instances, instance.id, row)
     }
 
     public func forceTerminate(_ id: String, now: Date) throws -> String? {
-        guard var row = state.instances[id] else { return nil }
+        guard var row = store.state.instances[id] else { return nil }
         let status = row.status
         guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else { return status }
         row.status = InstanceStatus.terminated.rawValue
         row.stored.version += 1
-        state.instances[id] = row
-        state.tasks[id] = nil
-        state.jobs = state.jobs.filter { $0.value.job.instanceID != id }
-        state.subscriptions[id] = nil
+        try set(\.instances, id, row)
+        try deleteTasks(instance: id)
+        try deleteJobs(instance: id)
+        try set(\.subscriptions, id, nil)
         return status
     }
 
     public func openTasks(instance: String) throws -> [OpenTask] {
-        (state.tasks[instance] ?? []).sorted { ($0.createdAt, $0.task.token) < ($1.createdAt, $1.task.token) }.map(\.task)
+        (store.state.tasks[instance] ?? []).sorted { ($0.createdAt, $0.task.token) < ($1.createdAt, $1.task.token) }.map(\.task)
     }
 
     public func insertTask(_ task: OpenTask, now: Date) throws {
-        var rows = state.tasks[task.instanceID] ?? []
+        var rows = store.state.tasks[task.instanceID] ?? []
         rows.removeAll { $0.task.token == task.token }
         rows.append(MemoryState.TaskRow(task: task, createdAt: now))
-        state.tasks[task.instanceID] = rows
+        try set(\.tasks, task.instanceID, rows)
     }
 
     public func deleteTask(instance: String, token: Int, nodeID: String) throws -> Bool {
-        guard var rows = state.tasks[instance], let index = rows.firstIndex(where: { $0.task.token == token && $0.task.nodeID == nodeID }) else {
+        guard var rows = store.state.tasks[instance], let index = rows.firstIndex(where: { $0.task.token == token && $0.task.nodeID == nodeID }) else {
             return false
         }
         rows.remove(at: index)
-        state.tasks[instance] = rows
+        try set(\.tasks, instance, rows)
         return true
     }
 
     public func closeTasks(instance: String, keeping tokens: [Int]) throws {
-        guard let rows = state.tasks[instance] else { return }
+        guard let rows = store.state.tasks[instance] else { return }
         let kept = rows.filter { tokens.contains($0.task.token) }
-        if kept.count != rows.count { state.tasks[instance] = kept }
+        if kept.count != rows.count { try set(\.tasks, instance, kept) }
     }
 
     public func deleteTasks(instance: String) throws {
-        state.tasks[instance] = nil
+        if store.state.tasks[instance] != nil { try set(\.tasks, instance, nil) }
     }
 
     public func insertJob(_ job: NewJob, now: Date) throws {
-        let id = state.nextID()
-        state.jobs[id] = MemoryState.JobRow(
-            job: Job(
-                id: id, instanceID: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt, attempt: job.attempt,
-                idempotencyKey: job.idempotencyKey, request: job.request),
-            lease: job.lease, lockOwner: job.lockedBy, lockExpiresAt: job.lockedBy == nil ? nil : now.addingTimeInterval(job.lease))
+        let id = try newID()
+        try set(
+            \.jobs, id,
+            MemoryState.JobRow(
+                job: Job(
+                    id: id, instanceID: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt, attempt: job.attempt,
+                    idempotencyKey: job.idempotencyKey, request: job.request),
+                lease: job.lease, lockOwner: job.lockedBy, lockExpiresAt: job.lockedBy == nil ? nil : now.addingTimeInterval(job.lease)))
     }
 
     public func deleteJob(id: Int64) throws -> Bool {
-        state.jobs.removeValue(forKey: id) != nil
+        guard store.state.jobs[id] != nil else { return false }
+        try set(\.jobs, id, nil)
+        return true
     }
 
     public func deleteJobs(instance: String) throws {
-        state.jobs = state.jobs.filter { $0.value.job.instanceID != instance }
+        let ids = store.state.jobs.compactMap { $0.value.job.instanceID == instance ? $0.key : nil }
+        for id in ids { try set(\.jobs, id, nil) }
     }
 
     public func subscribe(_ instanceID: String, to triggers: [EventTrigger]) throws {
@@ -293,21 +322,23 @@ public final class MemoryTransaction: StoreTransaction {
                 continue
             }
         }
-        if list.isEmpty && state.subscriptions[instanceID] == nil { return }
-        state.subscriptions[instanceID] = list.isEmpty ? nil : list
+        if list.isEmpty && store.state.subscriptions[instanceID] == nil { return }
+        try set(\.subscriptions, instanceID, list.isEmpty ? nil : list)
     }
 
     public func subscribers(kind: String, name: String, except instanceID: String) throws -> [String] {
-        state.subscriptions.filter { $0.key != instanceID && $0.value.contains { $0.kind == kind && $0.name == name } }.keys
-            .sorted { (state.instances[$0]?.sequence ?? .max) < (state.instances[$1]?.sequence ?? .max) }
+        store.state.subscriptions.filter { $0.key != instanceID && $0.value.contains { $0.kind == kind && $0.name == name } }.keys
+            .sorted { (store.state.instances[$0]?.sequence ?? .max) < (store.state.instances[$1]?.sequence ?? .max) }
     }
 
     public func insertNotification(_ notification: OutgoingNotification, now: Date) throws {
-        let id = state.nextID()
+        let id = try newID()
         var outgoing = notification
         outgoing.createdAt = now
-        state.outbox[id] = MemoryState.OutboxRow(
-            stored: StoredNotification(
-                id: id, outgoing: outgoing, status: .pending, channel: nil, done: [], attempts: 0, dueAt: now, lastError: nil, sentAt: nil))
+        try set(
+            \.outbox, id,
+            MemoryState.OutboxRow(
+                stored: StoredNotification(
+                    id: id, outgoing: outgoing, status: .pending, channel: nil, done: [], attempts: 0, dueAt: now, lastError: nil, sentAt: nil)))
     }
 }
