@@ -88,8 +88,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     }
 
     /// Applies an event to a stored instance in one transaction. `decide` sees the instance as
-    /// this transaction read it (under the write lock) and returns the event to apply, or
-    /// throws to change nothing (a conflict: the task is no longer open, the job is gone).
+    /// this transaction read it (its version is checked when the step is saved) and returns the
+    /// event to apply, or throws to change nothing (a conflict: the task is no longer open, the
+    /// job is gone).
     /// `carryBudget`: the event is a simulated answer, which goes on with the step budget of
     /// the event before it; any other event starts a fresh budget.
     /// `requests`: the request snapshots (`Job.request`) of webhook executions the event goes on

@@ -7,7 +7,8 @@ import ProcessModel
 import Values
 
 /// The embedded SQLite store: deployed definitions, instances with their whole state, open user
-/// tasks, scheduled jobs (webhook tries and retries) and the notification outbox.
+/// tasks, scheduled jobs (webhook tries and retries) and the notification outbox. It is the
+/// runtime's SQLite adapter (`RuntimeStore`, through `SQLiteTransaction`; see SQLiteAdapter.swift).
 ///
 /// Every step of an instance is one transaction that saves the new state together with the
 /// work it asks for (jobs, tasks, notifications), so a crash at any point loses nothing: on

@@ -318,6 +318,37 @@ let twoTasksXML = """
         try await adapter.run(Scenario())
     }
 
+    /// A cancelled instance's jobs go with it: the webhook try it waited for never runs. `cancel
+    /// --force` ends an instance without reading its state; an ended one cannot be ended again.
+    @Test(arguments: Adapter.allCases) func cancellingDropsTheInstancesJobs(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let clock = ManualScheduler()
+                let performer = CountingPerformer(failFirst: 1)
+                let runtime = ProcessRuntime(store: store, performer: performer, scheduler: clock)
+                let id = try runtime.start(xml, answers: ["u": ["by": "bot"]])
+                // The task answers itself, the first try fails: a retry waits 30 s ahead.
+                #expect(try await runtime.runDueJobs(instance: id) == 2)
+                #expect(try store.nextJobTime(instance: id) == clock.now.addingTimeInterval(30))
+                let cancelled = try runtime.operate(.cancel, on: id)
+                #expect(cancelled.status == .terminated)
+                #expect(try store.nextJobTime(instance: id) == nil)
+                try await runtime.work(untilIdle: true)
+                #expect(performer.count == 1 && clock.sleeps.isEmpty)
+
+                let forced = try runtime.start(twoTasksXML)
+                try runtime.forceTerminate(forced)
+                #expect(try runtime.openTaskIDs(forced).isEmpty)
+                #expect(throws: StoreError.instanceEnded(instance: forced, status: "terminated")) { try runtime.forceTerminate(forced) }
+                #expect(throws: StoreError.noSuchInstance(id: "nobody", store: store.path)) { try runtime.forceTerminate("nobody") }
+                #expect(throws: StoreError.noSuchInstance(id: "nobody", store: store.path)) {
+                    try runtime.complete(instance: "nobody", task: "pick", by: "x", variables: [:])
+                }
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
     /// Notifications are written to the outbox in the step that notifies, pending, one per
     /// person with a stable key; a worker with a channel delivers them.
     @Test(arguments: Adapter.allCases) func notificationsGoToTheOutbox(_ adapter: Adapter) async throws {
