@@ -17,6 +17,13 @@ import Values
 // - Jobs and notifications are claimed with a lock owner and a lock expiry in one atomic
 //   operation (`claimJob`, `claimNotification`): two workers never hold the same one, and one
 //   whose worker died is claimable again once its lock expires.
+// - A message or signal changes the receiving instance inside the sender's transaction, through
+//   the same versioned `update`: of two senders that reach one waiting instance at once, one
+//   commits and the other's whole transaction fails with a conflict, to be retried.
+//
+// On PostgreSQL: `write` is a transaction at READ COMMITTED or stronger, `update` an `UPDATE …
+// WHERE id = $1 AND version = $2` that checks its row count, the deletes likewise, and a claim an
+// `UPDATE … WHERE id = (SELECT id … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING …`.
 //
 // The clock is the engine's `Scheduler` (a `ManualScheduler` in tests); integrations are the
 // engine's `WebhookPerformer` and `NotificationChannel`s.
