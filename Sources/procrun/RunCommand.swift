@@ -12,7 +12,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run one instance of a process to its end, completing user tasks by simulated people.",
         discussion: """
             Prints a trace, one line per step, then a summary; with --json, one JSON report object instead.
-            Exit codes: 0 an end event was reached; 2 invalid input, nothing ran; 3 incident; 4 waiting.
+            Exit codes: 0 an end event was reached; 2 invalid input, nothing ran; 3 incident; 4 waiting; 6 the store (--store) could not be used.
             Each event may take at most --max-steps steps (default \(Engine.defaultMaxSteps)) before the instance \
             waits; simulated people answer at once, so the steps between two timers count together. A cycle \
             that never waits stops in an incident (exit 3) naming the node it spins through.
