@@ -39,7 +39,11 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
 
     public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
         lock.withLock {
-            state.firstDueJob(now: now, instance: instance) { $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now }?.job
+            guard let row = state.firstDueJob(now: now, instance: instance, { $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now })
+            else { return nil }
+            // A job that waited behind others gets its whole lease again before it runs.
+            state.jobs[row.job.id]?.lockExpiresAt = now.addingTimeInterval(row.lease)
+            return row.job
         }
     }
 

@@ -158,7 +158,9 @@ public protocol RuntimeStore: AnyObject, Sendable {
     /// Runs `body` on a consistent view, writing nothing.
     func read<T>(_ body: (Transaction) throws -> T) throws -> T
 
-    /// The next due job this owner already holds the lock of.
+    /// The next due job this owner already holds the lock of, with its lock good for a whole
+    /// lease from `now` (renewed if it had less left), so that no other worker can take it while
+    /// it runs; nil if the lock expired meanwhile.
     func ownJob(owner: String, now: Date, instance: String?) throws -> Job?
     /// Claims the next due job that nobody holds (or whose lock expired), oldest due first:
     /// sets its lock owner and expiry (now + its lease) in one atomic operation.

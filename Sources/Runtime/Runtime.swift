@@ -71,7 +71,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     ) throws -> String {
         let now = scheduler.now
         let id = UUID().uuidString.lowercased()
-        let (budget, effects) = try store.write { db in
+        let (budget, effects) = try transact { db in
             let definition = try db.deploy(file: file, xml: xml, process: process, now: now)
             let cached = try engines[definition.id] ?? Engine(process: process)
             engines[definition.id] = cached
@@ -101,7 +101,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         _ decide: (StoredInstance, Engine, Transaction) throws -> EngineEvent
     ) throws -> Instance {
         let now = scheduler.now
-        let (instance, budget, effects) = try store.write { db in
+        let (instance, budget, effects) = try transact { db in
             guard let stored = try db.load(typedID) else { throw StoreError.noSuchInstance(id: typedID, store: store.path) }
             let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
             var instance = stored.instance
@@ -111,10 +111,29 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             try commit(
                 &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
                 expectedVersion: stored.version, now: now, requests: requests, in: db)
+            // A message or signal it sent may have come back to it in this transaction (another
+            // instance answered at once): return the instance as stored, not as this step left it.
+            if effects.contains(where: { if case .throwSignal = $0 { true } else if case .sendMessage = $0 { true } else { false } }),
+                let stored = try db.load(instance.id)
+            {
+                instance = stored.instance
+            }
             return (instance, budget, effects)
         }
         carry(budget, of: instance.id, after: effects)
         return instance
+    }
+
+    /// A store transaction that also undoes what it taught the runner's caches when it fails: a
+    /// definition it deployed is rolled back, and its id may be given to the next one deployed.
+    private func transact<T>(_ body: (Transaction) throws -> T) throws -> T {
+        let (knownEngines, knownPartners) = (engines, partnerEngines)
+        do {
+            return try store.write(body)
+        } catch {
+            (engines, partnerEngines) = (knownEngines, knownPartners)
+            throw error
+        }
     }
 
     /// `engine` with the step budget an instance was started with.
@@ -561,8 +580,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             try db.update(instance, codec: engine.stateCodec, expectedVersion: expectedVersion ?? -1, now: now)
         }
         try db.subscribe(instanceID, to: engine.subscriptions(of: instance))
-        for row in rows { try row() }
-        // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close.
+        // Tasks whose token was interrupted (a timer, a terminate end event, a caught error) close,
+        // before the rows run: a message or signal they send may come back to this instance in
+        // this transaction and open a task this step's state does not know of.
         try db.closeTasks(instance: instanceID, keeping: instance.tokens.filter { $0.state == .waitingTask }.map(\.id))
+        for row in rows { try row() }
     }
 }

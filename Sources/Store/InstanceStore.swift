@@ -51,6 +51,10 @@ public final class InstanceStore: Sendable {
     }
 
     /// Remembers the process of a definition just deployed, unless one is known already.
+    func forgetCodecs() {
+        codecs.withLock { $0.removeAll() }
+    }
+
     func registerIfMissing(_ process: ProcessDefinition, for definitionID: Int64) {
         codecs.withLock { if $0[definitionID] == nil { $0[definitionID] = StateCodec(process: process) } }
     }

@@ -247,17 +247,31 @@ extension InstanceStore {
 
     /// The next due job this owner already holds the lock of (read only: no transaction to commit).
     public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
-        try readSQL { db in
-            let row = try Row.fetchOne(
+        let found = try readSQL { db in
+            try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
-                        SELECT id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request FROM job
+                        SELECT id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request, lease, lockExpiresAt FROM job
                         WHERE lockOwner = ? AND lockExpiresAt >= ? AND dueAt <= ? AND (? IS NULL OR instanceId = ?)
                         ORDER BY dueAt, id LIMIT 1
                         """),
                 arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
-            return row.flatMap(Job.init(row:))
         }
+        guard let row = found, let job = Job(row: row) else { return nil }
+        // A job made just now holds its whole lease (the common case: no write). One that waited
+        // behind others has less left than a try may take: its lock is renewed first, or, if it
+        // expired meanwhile and another worker took it, left to that worker.
+        let lease: Double = row["lease"]
+        let expires: Double = row["lockExpiresAt"]
+        if expires - now.timeIntervalSince1970 < lease - 1 {
+            let renewed = try writeSQL { db in
+                try db.cachedStatement(sql: "UPDATE job SET lockExpiresAt = ? + lease WHERE id = ? AND lockOwner = ? AND lockExpiresAt >= ?")
+                    .execute(arguments: [now.timeIntervalSince1970, job.id, owner, now.timeIntervalSince1970])
+                return db.changesCount == 1
+            }
+            guard renewed else { return nil }
+        }
+        return job
     }
 
     /// Claims the next due job, the way Camunda's job executor does: the job gets a lock owner
@@ -338,8 +352,12 @@ extension InstanceStore {
                 }
                 return result!
             }
-        } catch let error as DatabaseError {
-            throw InstanceStore.failure(error, path: path, writing: true)
+        } catch {
+            // Definitions deployed in the failed transaction are gone, and their ids may be given
+            // again: forget the processes learnt meanwhile (they load again when needed).
+            forgetCodecs()
+            if let error = error as? DatabaseError { throw InstanceStore.failure(error, path: path, writing: true) }
+            throw error
         }
     }
 
