@@ -132,10 +132,14 @@ public enum MailMessage {
         return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 
-    /// A display name: as it is when plain ASCII letters, digits and spaces, else RFC 2047.
+    /// A display name: as it is when plain ASCII letters, digits and spaces; a quoted string when
+    /// other printable ASCII (a comma or `<` would otherwise make more mailboxes); else RFC 2047.
     static func phrase(_ text: String) -> String {
         if text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0 == " " || ("0"..."9").contains($0)) }) {
             return text
+        }
+        if text.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value < 127 }) {
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         return encodedWords(text, prefix: "To: ".count)
     }

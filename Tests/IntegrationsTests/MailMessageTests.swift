@@ -48,4 +48,14 @@ import Testing
         #expect(MailMessage.isPlainAddress("ivanov@example.ru"))
         #expect(!MailMessage.isPlainAddress("a b@c") && !MailMessage.isPlainAddress("a@b\r\nRCPT TO:<x@y>") && !MailMessage.isPlainAddress("nobody"))
     }
+
+    /// A display name with a comma or angle brackets stays one mailbox: it is a quoted string.
+    @Test func punctuationInANameCannotAddRecipients() {
+        func to(_ name: String) -> String? {
+            String(decoding: MailMessage.build(notification(subject: "s", name: name), from: "a@b", to: "u@c"), as: UTF8.self)
+                .components(separatedBy: "\r\n").first { $0.hasPrefix("To: ") }
+        }
+        #expect(to("Doe, John") == #"To: "Doe, John" <u@c>"#)
+        #expect(to(#"Eve <eve@evil.example>, Bob "B\"#) == #"To: "Eve <eve@evil.example>, Bob \"B\\" <u@c>"#)
+    }
 }
