@@ -271,6 +271,8 @@ public final class InstanceStore: Sendable {
             CREATE INDEX outbox_due ON outbox (status, dueAt);
             CREATE INDEX outbox_by_instance ON outbox (instanceId);
             CREATE INDEX outbox_by_user ON outbox (user);
+            UPDATE outbox SET status = 'failed',
+                lastError = 'not sent: written before procrun delivered notifications (schema v5), so it may be long out of date';
             """
         ),
     ]

@@ -4,8 +4,13 @@ import GRDB
 import Values
 
 extension StoredNotification {
-    /// From a `SELECT * FROM outbox` row; rows from before schema v5 read as pending and untried.
+    /// What an outbox row written before schema v5 (never sent) says; the migration marks them so.
+    static let neverSent = "not sent: written before procrun delivered notifications (schema v5), so it may be long out of date"
+
+    /// From a `SELECT * FROM outbox` row; rows from before schema v5 (read, not migrated) read as
+    /// the migration leaves them: failed, never sent.
     init(row: Row) {
+        let legacy = (row["status"] as String?) == nil
         let instance: String = row["instanceId"]
         let id: Int64 = row["id"]
         let created = Date(timeIntervalSince1970: row["createdAt"])
@@ -17,9 +22,9 @@ extension StoredNotification {
                 key: row["idempotencyKey"] ?? "\(instance)-outbox-\(id)", process: row["process"] ?? "", instance: instance, node: row["node"],
                 user: row["user"], name: row["name"], email: row["email"], message: message, subject: row["subject"] ?? "procrun",
                 text: row["text"] ?? message, createdAt: created),
-            status: Status(rawValue: row["status"] ?? "pending") ?? .pending, channel: row["channel"],
+            status: legacy ? .failed : Status(rawValue: row["status"]) ?? .pending, channel: row["channel"],
             done: Set(done.split(separator: ",").map(String.init)), attempts: row["attempts"] ?? 0,
-            dueAt: Date(timeIntervalSince1970: row["dueAt"] ?? 0), lastError: row["lastError"],
+            dueAt: Date(timeIntervalSince1970: row["dueAt"] ?? 0), lastError: legacy ? StoredNotification.neverSent : (row["lastError"] as String?),
             sentAt: (row["sentAt"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }
