@@ -500,11 +500,14 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let initiator = instance.initiator
         for effect in effects {
             switch effect {
+            // Jobs due now are held by this runner, which runs them next without a claiming
+            // transaction; but not those of other instances a message or signal reached (depth > 0):
+            // a command runs only its own instance's jobs, so any worker may take those at once.
             case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]
                 if simulated || parsedAnswers.answer(for: flowNode) != nil {
                     rows.append {
-                        try db.insertJob(NewJob(instanceID: instanceID, token: token, kind: .answer, dueAt: now, lockedBy: self.owner), now: now)
+                        try db.insertJob(NewJob(instanceID: instanceID, token: token, kind: .answer, dueAt: now, lockedBy: depth == 0 ? self.owner : nil), now: now)
                     }
                 } else {
                     var candidates = flowNode.candidateUsers
@@ -528,7 +531,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                     try db.insertJob(
                         NewJob(
                             instanceID: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, idempotencyKey: key, request: request,
-                            lease: lease, lockedBy: self.owner), now: now)
+                            lease: lease, lockedBy: depth == 0 ? self.owner : nil), now: now)
                 }
             case .scheduleRetry(let token, _, let delay, let attempt):
                 rows.append {

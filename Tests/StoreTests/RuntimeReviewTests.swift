@@ -125,4 +125,31 @@ private final class SlowPerformer<S: RuntimeStore>: WebhookPerformer, @unchecked
         }
         try await adapter.run(Scenario())
     }
+
+    /// The job of an instance a message started is not held by the command that sent the
+    /// message (which runs only its own instance's jobs): a worker takes it at once.
+    @Test(arguments: Adapter.allCases) func aPartnersJobIsFreeForAnyWorker(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let clock = ManualScheduler()
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: clock)
+                _ = try runtime.start(messageToPartner, process: "Sales")
+                let job = try #require(try store.claimJob(owner: "a-worker", now: clock.now, instance: nil))
+                #expect(job.kind == .webhook)
+            }
+        }
+        try await adapter.run(Scenario())
+    }
 }
+
+private let messageToPartner = """
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1"><message id="M" name="order"/>
+    <collaboration id="C"><participant id="P1" processRef="Sales"/><participant id="P2" processRef="Stock"/>
+    <messageFlow id="m1" sourceRef="send" targetRef="got"/></collaboration>
+    <process id="Sales" isExecutable="true"><startEvent id="s"/><sendTask id="send" messageRef="M"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="send"/><sequenceFlow id="f2" sourceRef="send" targetRef="e"/></process>
+    <process id="Stock" isExecutable="true"><startEvent id="got"><messageEventDefinition messageRef="M"/></startEvent>
+    <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:9/a"/></extensionElements></serviceTask><endEvent id="se"/>
+    <sequenceFlow id="g1" sourceRef="got" targetRef="w"/><sequenceFlow id="g2" sourceRef="w" targetRef="se"/></process>
+    </definitions>
+    """
