@@ -37,9 +37,12 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
         try lock.withLock { try body(MemoryTransaction(store: self, writing: false)) }
     }
 
-    public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
+    public func ownJob(owner: String, now: Date, instance: String? = nil, excluding: Set<Int64> = []) throws -> Job? {
         lock.withLock {
-            guard let row = state.firstDueJob(now: now, instance: instance, { $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now })
+            guard
+                let row = state.firstDueJob(now: now, instance: instance, {
+                    $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now && !excluding.contains($0.job.id)
+                })
             else { return nil }
             // A job that waited behind others gets its whole lease again before it runs.
             state.jobs[row.job.id]?.lockExpiresAt = now.addingTimeInterval(row.lease)
@@ -47,9 +50,11 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
         }
     }
 
-    public func claimJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
+    public func claimJob(owner: String, now: Date, instance: String? = nil, excluding: Set<Int64> = []) throws -> Job? {
         lock.withLock {
-            let free = state.firstDueJob(now: now, instance: instance) { $0.lockOwner == nil || ($0.lockExpiresAt ?? .distantPast) < now }
+            let free = state.firstDueJob(now: now, instance: instance) {
+                ($0.lockOwner == nil || ($0.lockExpiresAt ?? .distantPast) < now) && !excluding.contains($0.job.id)
+            }
             guard let row = free else { return nil }
             state.jobs[row.job.id]?.lockOwner = owner
             state.jobs[row.job.id]?.lockExpiresAt = now.addingTimeInterval(row.lease)
@@ -57,9 +62,9 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
         }
     }
 
-    public func nextJobTime(instance: String? = nil) throws -> Date? {
+    public func nextJobTime(instance: String? = nil, excluding: Set<Int64> = []) throws -> Date? {
         lock.withLock {
-            state.jobs.values.filter { instance == nil || $0.job.instanceID == instance }
+            state.jobs.values.filter { (instance == nil || $0.job.instanceID == instance) && !excluding.contains($0.job.id) }
                 .map { max($0.job.dueAt, $0.lockExpiresAt ?? .distantPast) }.min()
         }
     }

@@ -161,12 +161,12 @@ public protocol RuntimeStore: AnyObject, Sendable {
     /// The next due job this owner already holds the lock of, with its lock good for a whole
     /// lease from `now` (renewed if it had less left), so that no other worker can take it while
     /// it runs; nil if the lock expired meanwhile.
-    func ownJob(owner: String, now: Date, instance: String?) throws -> Job?
+    func ownJob(owner: String, now: Date, instance: String?, excluding: Set<Int64>) throws -> Job?
     /// Claims the next due job that nobody holds (or whose lock expired), oldest due first:
     /// sets its lock owner and expiry (now + its lease) in one atomic operation.
-    func claimJob(owner: String, now: Date, instance: String?) throws -> Job?
+    func claimJob(owner: String, now: Date, instance: String?, excluding: Set<Int64>) throws -> Job?
     /// When the next job falls due or its lock expires; nil when none is left.
-    func nextJobTime(instance: String?) throws -> Date?
+    func nextJobTime(instance: String?, excluding: Set<Int64>) throws -> Date?
 
     /// Claims the next pending notification that is due, as `claimJob` claims a job.
     func claimNotification(owner: String, now: Date, lease: Double, instance: String?) throws -> StoredNotification?

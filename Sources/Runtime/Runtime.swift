@@ -38,6 +38,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public var notificationRetryDelay: Double = 1
     /// For `DateTime()` in notification templates.
     public var timeZone: TimeZone = .current
+    /// Jobs this runner could not run because their instance cannot be read, with the error; it
+    /// goes on with the others (`worker` reports them and exits 6 at the end).
+    public private(set) var skippedJobs: [Int64: (instance: String, error: StoreError)] = [:]
+    /// Called for each job skipped so.
+    public var onSkippedJob: ((Job, StoreError) -> Void)?
 
     public init(store: Store, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
@@ -239,10 +244,19 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public func runDueJobs(instance: String? = nil) async throws -> Int {
         var count = 0
         // Jobs this runner made and holds first (no claiming transaction), then any due job.
-        while let job = try store.ownJob(owner: owner, now: scheduler.now, instance: instance)
-            ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance)
+        while let job = try store.ownJob(owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
+            ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
         {
-            try await run(job)
+            do {
+                try await run(job)
+            } catch let error as StoreError where error.isAboutOneInstance {
+                // One instance that cannot be read (a damaged state, a definition that no longer
+                // loads) must not stop the work of all the others: its job is left for later (its
+                // lock expires) and this runner goes on without it.
+                skippedJobs[job.id] = (job.instanceID, error)
+                onSkippedJob?(job, error)
+                continue
+            }
             count += 1
         }
         count += try await deliverDueNotifications(instance: instance)
@@ -251,7 +265,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
 
     /// When the next job or (with a channel) notification falls due.
     func nextWorkTime(instance: String? = nil) throws -> Date? {
-        let job = try store.nextJobTime(instance: instance)
+        let job = try store.nextJobTime(instance: instance, excluding: Set(skippedJobs.keys))
         let notification = channels.isEmpty ? nil : try store.nextNotificationTime(instance: instance)
         return [job, notification].compactMap { $0 }.min()
     }

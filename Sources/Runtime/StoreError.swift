@@ -86,6 +86,15 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Whether the error concerns one instance that cannot be read (its state or its
+    /// definition), rather than the whole store: work for other instances can go on.
+    public var isAboutOneInstance: Bool {
+        switch self {
+        case .corruptState, .stateNamesMissingElement, .stateFromNewerProcrun, .definitionMissing, .definitionNoLongerLoads: true
+        default: false
+        }
+    }
+
     public var kind: Kind {
         switch self {
         case .noSuchInstance, .ambiguousInstance, .noSuchTask: .notFound

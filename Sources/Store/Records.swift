@@ -246,16 +246,18 @@ extension InstanceStore {
     }
 
     /// The next due job this owner already holds the lock of (read only: no transaction to commit).
-    public func ownJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
+    public func ownJob(owner: String, now: Date, instance: String? = nil, excluding: Set<Int64> = []) throws -> Job? {
+        let skip = InstanceStore.idList(excluding)
         let found = try readSQL { db in
             try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
                         SELECT id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request, lease, lockExpiresAt FROM job
                         WHERE lockOwner = ? AND lockExpiresAt >= ? AND dueAt <= ? AND (? IS NULL OR instanceId = ?)
+                            AND (? IS NULL OR id NOT IN (SELECT value FROM json_each(?)))
                         ORDER BY dueAt, id LIMIT 1
                         """),
-                arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
+                arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance, skip, skip])
         }
         guard let row = found, let job = Job(row: row) else { return nil }
         // A job made just now holds its whole lease (the common case: no write). One that waited
@@ -274,11 +276,17 @@ extension InstanceStore {
         return job
     }
 
+    /// Job ids as a JSON array for `json_each`, or nil for none (the query then skips the test).
+    static func idList(_ ids: Set<Int64>) -> String? {
+        ids.isEmpty ? nil : "[" + ids.sorted().map(String.init).joined(separator: ",") + "]"
+    }
+
     /// Claims the next due job, the way Camunda's job executor does: the job gets a lock owner
     /// and an expiry in one atomic UPDATE, so two workers never run the same job; a job whose
     /// worker died becomes claimable again when its lock expires.
-    public func claimJob(owner: String, now: Date, instance: String? = nil) throws -> Job? {
-        try writeSQL { db in
+    public func claimJob(owner: String, now: Date, instance: String? = nil, excluding: Set<Int64> = []) throws -> Job? {
+        let skip = InstanceStore.idList(excluding)
+        return try writeSQL { db in
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
@@ -286,20 +294,28 @@ extension InstanceStore {
                     WHERE id = (
                         SELECT id FROM job
                         WHERE dueAt <= ? AND (lockOwner IS NULL OR lockExpiresAt < ?) AND (? IS NULL OR instanceId = ?)
+                            AND (? IS NULL OR id NOT IN (SELECT value FROM json_each(?)))
                         ORDER BY dueAt, id LIMIT 1)
                     RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request
                     """),
-                arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance])
+                arguments: [
+                    owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance, skip, skip,
+                ])
             return row.flatMap(Job.init(row:))
         }
     }
 
     /// When the next job (of the instance, or of any) falls due or its lock expires; nil when none is left.
-    public func nextJobTime(instance: String? = nil) throws -> Date? {
-        try readSQL { db in
+    public func nextJobTime(instance: String? = nil, excluding: Set<Int64> = []) throws -> Date? {
+        let skip = InstanceStore.idList(excluding)
+        return try readSQL { db in
             let time = try Double.fetchOne(
-                try db.cachedStatement(sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE ? IS NULL OR instanceId = ?"),
-                arguments: [instance, instance])
+                try db.cachedStatement(
+                    sql: """
+                        SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM job WHERE (? IS NULL OR instanceId = ?)
+                            AND (? IS NULL OR id NOT IN (SELECT value FROM json_each(?)))
+                        """),
+                arguments: [instance, instance, skip, skip])
             return time.map(Date.init(timeIntervalSince1970:))
         }
     }

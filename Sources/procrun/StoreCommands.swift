@@ -271,7 +271,9 @@ struct WorkerCommand: AsyncParsableCommand {
             Without --until-idle it runs until stopped, sleeping until the next job falls due. Jobs are claimed with a \
             lock owner and expiry, so several workers can share one store; a webhook job whose worker died is taken \
             over once its timeout (plus 5 s) has passed. With --notify-url or --smtp-url (or their environment \
-            variables) it also delivers the notifications in the outbox, 5 tries each, 1, 2, 4 and 8 s apart.
+            variables) it also delivers the notifications in the outbox, 5 tries each, 1, 2, 4 and 8 s apart. \
+            A job whose instance cannot be read (a damaged state, a definition that no longer loads) is reported \
+            and left; the others go on, and --until-idle then exits 6.
             """)
     @Flag(help: "Exit once no job is due or pending (nor, with a channel, a notification).") var untilIdle = false
     @OptionGroup var storeOptions: StoreOptions
@@ -280,7 +282,17 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         let runner = try storeOptions.runner()
         runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
+        runner.onSkippedJob = { job, error in
+            printError("procrun: warning: the \(job.kind.rawValue) job of instance '\(job.instanceID)' cannot run, the others go on: \(error.message)")
+        }
         try await runner.work(untilIdle: untilIdle)
+        let instances = Set(runner.skippedJobs.values.map(\.instance))
+        if !instances.isEmpty {
+            printError(
+                "procrun: error: \(runner.skippedJobs.count) job(s) of \(instances.count) instance(s) could not run, as their instances cannot be read: "
+                    + instances.sorted().joined(separator: ", ") + " (`procrun check` lists them, `procrun cancel ID --force` ends one)")
+            throw ExitWith(code: Exit.storeUnavailable)
+        }
     }
 }
 

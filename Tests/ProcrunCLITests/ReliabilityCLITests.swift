@@ -320,6 +320,32 @@ func query(_ store: String, _ sql: String) throws -> String {
         #expect(try query(store, "SELECT version FROM instance") == "1")
     }
 
+    /// A worker meets a job whose instance cannot be read: it reports it, runs the other
+    /// instances' jobs, and exits 6 at the end instead of stopping at the first.
+    @Test func aDamagedInstanceDoesNotStopTheWorker() throws {
+        let store = try temporaryStore()
+        let model = try CLI.temporaryFile("wait.bpmn", """
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+            <process id="wait" isExecutable="true"><startEvent id="s"/>
+            <intermediateCatchEvent id="t"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT0.5S</timeDuration></timerEventDefinition></intermediateCatchEvent>
+            <endEvent id="e"/><sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+            </process></definitions>
+            """)
+        var ids: [String] = []
+        for _ in 0..<2 {
+            let started = try CLI.run(["start", model, "--store", store])
+            #expect(started.status == 4, "\(started.stderr)")
+            ids.append(String(started.stdout.prefix { $0 != " " }))
+        }
+        try sqlite(store, "UPDATE instance SET state = '{\"id\": \"x\", \"tokens\": 7' WHERE id = '\(ids[0])'")
+        Thread.sleep(forTimeInterval: 0.6)
+        let worked = try CLI.run(["worker", "--until-idle", "--store", store])
+        #expect(worked.status == 6, "\(worked.stderr)")
+        #expect(worked.stderr.contains("procrun: warning: the timer job of instance '\(ids[0])' cannot run, the others go on: instance '\(ids[0])'"), "\(worked.stderr)")
+        #expect(worked.stderr.contains("procrun: error: 1 job(s) of 1 instance(s) could not run, as their instances cannot be read: \(ids[0])"))
+        #expect(try query(store, "SELECT status FROM instance WHERE id = '\(ids[1])'") == "completed")
+    }
+
     /// Defect 11 (b, c) and the mistyped-id note: invalid UTF-8 and system variables are refused;
     /// an unknown id says "no instance"; a unique prefix is accepted.
     @Test func smallInputProblemsAreRefusedClearly() throws {

@@ -66,7 +66,7 @@ private final class SlowPerformer<S: RuntimeStore>: WebhookPerformer, @unchecked
     }
     func perform(_ call: WebhookCall) async -> WebhookOutcome {
         await clock.sleep(seconds: 30)
-        if let job = try? store.claimJob(owner: "another-worker", now: clock.now, instance: nil) {
+        if let job = try? store.claimJob(owner: "another-worker", now: clock.now, instance: nil, excluding: []) {
             lock.withLock { taken.append("job \(job.id) (\(job.kind)) while \(call.node.id) was tried") }
         }
         return .delivered(status: 200, result: .null)
@@ -134,7 +134,7 @@ private final class SlowPerformer<S: RuntimeStore>: WebhookPerformer, @unchecked
                 let clock = ManualScheduler()
                 let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: clock)
                 _ = try runtime.start(messageToPartner, process: "Sales")
-                let job = try #require(try store.claimJob(owner: "a-worker", now: clock.now, instance: nil))
+                let job = try #require(try store.claimJob(owner: "a-worker", now: clock.now, instance: nil, excluding: []))
                 #expect(job.kind == .webhook)
             }
         }
