@@ -9,7 +9,7 @@ import Values
 
 /// `swift build -c release && .build/release/bench [FIGURE…]`: procrun's benchmarks, each the
 /// median of several runs, beside the reference it is measured against in the same run.
-/// Figures: interpreter, loader, webhooks, durable, memory, startup, json (default: all).
+/// Figures: interpreter, run, loader, webhooks, durable, memory, startup, json (default: all).
 
 struct BenchError: Error, CustomStringConvertible {
     var description: String
@@ -38,12 +38,12 @@ func parseOptions() -> Options {
         case "--instances": options.waitingInstances = Int(arguments.popFirst() ?? "") ?? options.waitingInstances
         case "--deliveries": options.deliveries = Int(arguments.popFirst() ?? "") ?? options.deliveries
         case "-h", "--help":
-            print("usage: bench [interpreter|loader|webhooks|durable|memory|startup|json]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]")
+            print("usage: bench [interpreter|run|loader|webhooks|durable|memory|startup|json]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]")
             exit(0)
         default: options.figures.append(argument)
         }
     }
-    if options.figures.isEmpty { options.figures = ["interpreter", "loader", "webhooks", "durable", "memory", "startup", "json"] }
+    if options.figures.isEmpty { options.figures = ["interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json"] }
     return options
 }
 
@@ -147,6 +147,36 @@ func interpreter(_ options: Options) throws {
         print("interpreter: SpiffWorkflow not found at \(options.python) (python3 -m venv /tmp/spiff && /tmp/spiff/bin/pip install SpiffWorkflow==3.2.0)")
     }
     report("interpreter", median(rates), "instances/s", runs: rates, reference: reference, target: "≥ 100× SpiffWorkflow")
+}
+
+/// `run` in memory: order_simple through the runner `procrun run` uses (people simulated, every
+/// effect carried out), against the bare engine loop of `interpreter` in the same round; the
+/// ratio is what the runner costs on top of the engine.
+func runner(_ options: Options) async throws {
+    let engine = try orderSimple(options)
+    let context: JSONObject = ["amount": 1500]
+    let now = Date()
+    func bare(_ i: Int) {
+        var (instance, effects) = engine.start(id: "i\(i)", context: context, initiator: "bench", now: now)
+        while case .openTask(let token, _)? = effects.first(where: { if case .openTask = $0 { true } else { false } }) {
+            effects = engine.handle(.taskCompleted(token: token, by: "bench", variables: JSONObject()), in: &instance, now: now)
+        }
+        precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete")
+    }
+    let perRound = 5_000
+    let ours = try await RunnerBench(engine: engine, context: context)
+    for i in 0..<500 {
+        bare(i)
+        try await ours.run(i)
+    }
+    var rates: [Double] = []
+    var references: [Double] = []
+    for _ in 0..<options.rounds {
+        let time = try await secondsAsync { for i in 0..<perRound { try await ours.run(i) } }
+        rates.append(Double(perRound) / time)
+        references.append(Double(perRound) / seconds { for i in 0..<perRound { bare(i) } })
+    }
+    report("run", median(rates), "instances/s", runs: rates, reference: ("the bare engine loop", median(references)), target: "run in memory no more than 10% slower than before the runtime")
 }
 
 // MARK: 2. Loader
@@ -430,16 +460,37 @@ do {
     for figure in options.figures {
         switch figure {
         case "interpreter": try interpreter(options)
+        case "run": try await runner(options)
         case "loader", "loader-procrun", "loader-libxml2": try loader(options)
         case "webhooks": try await webhooks(options)
         case "durable": try await durable(options)
         case "memory": try memory(options)
         case "startup": try startup(options)
         case "json": try json(options)
-        default: throw BenchError("unknown figure '\(figure)' (interpreter, loader, webhooks, durable, memory, startup, json)")
+        default: throw BenchError("unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json)")
         }
     }
 } catch {
     FileHandle.standardError.write(Data("bench: error: \(error)\n".utf8))
     exit(2)
+}
+
+/// One instance of `run` in memory at a time.
+struct RunnerBench {
+    let simulation: Simulation
+    let context: JSONObject
+
+    init(engine: Engine, context: JSONObject) async throws {
+        simulation = Simulation(engine: engine, performer: NoWebhooks())
+        self.context = context
+    }
+
+    func run(_ i: Int) async throws {
+        let instance = await simulation.run(id: "r\(i)", context: context, initiator: "bench")
+        precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete in the runner")
+    }
+}
+
+struct NoWebhooks: WebhookPerformer {
+    func perform(_ call: WebhookCall) async -> WebhookOutcome { .failed(status: nil, message: "no webhooks here", retryable: false) }
 }
