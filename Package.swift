@@ -61,13 +61,13 @@ let package = Package(
         // The betsy conformance harness (not part of the procrun CLI).
         .executableTarget(
             name: "conformance",
-            dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine"]
+            dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Runtime"]
         ),
         // Benchmarks against SpiffWorkflow and the limits of libxml2, libcurl and SQLite.
         .executableTarget(
             name: "bench",
             dependencies: [
-                "CLibXML2", "Values", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Store",
+                "CLibXML2", "Values", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Runtime", "Store",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
@@ -80,10 +80,10 @@ let package = Package(
         ),
         .testTarget(name: "ExpressionsTests", dependencies: ["Values", "Expressions"]),
         .testTarget(name: "BPMNLoaderTests", dependencies: ["Values", "ProcessModel", "BPMNLoader"]),
-        .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
+        .testTarget(name: "EngineTests", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine", "Runtime"]),
         .testTarget(
             name: "IntegrationsTests",
-            dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations"],
+            dependencies: ["Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Runtime"],
             exclude: ["Fixtures"]
         ),
         .testTarget(

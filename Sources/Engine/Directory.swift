@@ -30,11 +30,14 @@ public struct Directory: Sendable {
     public var users: [User] = []
     public var groups: [(name: String, members: [String])] = []
     public var orgUnits: [OrgUnit] = []
+    /// The JSON this directory was read from (what a store keeps with the instance).
+    public private(set) var source: JSONValue?
 
     public init() {}
 
     /// Reads the directory format; errors name the file and the offending entry.
     public init(json: JSONValue, file: String) throws(Diagnostic) {
+        source = json
         func fail(_ message: String) -> Diagnostic { .error(at: SourceLocation(file: file, line: 1, column: 1), message) }
         guard case .object(let root) = json else { throw fail("the directory must be a JSON object with users, groups and orgUnits") }
         for key in root.keys where !["users", "groups", "orgUnits"].contains(key) {

@@ -72,28 +72,6 @@ public struct SMTPNotificationChannel: NotificationChannel {
     }
 }
 
-/// `procrun run`: sends each notification through the channels once, as it happens; a failure
-/// is a warning (the store's workers retry, `run` in memory does not).
-public struct ChannelSink: NotificationSink {
-    public var channels: [any NotificationChannel]
-    public var onFailure: @Sendable (String) -> Void
-
-    public init(channels: [any NotificationChannel], onFailure: @escaping @Sendable (String) -> Void) {
-        self.channels = channels
-        self.onFailure = onFailure
-    }
-
-    public func deliver(_ notification: OutgoingNotification, instance: Instance) async {
-        for channel in channels {
-            switch await channel.send(notification) {
-            case .sent: break
-            case .failed(let reason), .undeliverable(let reason):
-                onFailure("notification to \(notification.user) by \(channel.name) failed: \(reason)")
-            }
-        }
-    }
-}
-
 /// An RFC 5322 message with a MIME text/plain body: UTF-8, base64, CRLF line ends.
 public enum MailMessage {
     /// `local@domain`, printable ASCII with no spaces or angle brackets: what goes into the

@@ -321,6 +321,13 @@ public final class MemoryTransaction: StoreTransaction {
         for id in ids { try set(\.jobs, id, nil) }
     }
 
+    public func closeJobs(instance: String, keepingTokens tokens: [Int], timers: [Int]) throws {
+        let ids = store.state.jobs.compactMap { id, row in
+            row.job.instanceID == instance && !(row.job.kind == .timer ? timers : tokens).contains(row.job.token) ? id : nil
+        }
+        for id in ids { try set(\.jobs, id, nil) }
+    }
+
     public func subscribe(_ instanceID: String, to triggers: [EventTrigger]) throws {
         var list: [(kind: String, name: String)] = []
         for trigger in triggers {

@@ -43,6 +43,29 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public private(set) var skippedJobs: [Int64: (instance: String, error: StoreError)] = [:]
     /// Called for each job skipped so.
     public var onSkippedJob: ((Job, StoreError) -> Void)?
+    /// Builds the engine of a deployed process with a step budget: `Engine(process:maxSteps:)`,
+    /// unless the caller runs scripts another way (the conformance harness).
+    public var makeEngine: (ProcessDefinition, Int) throws -> Engine = { try Engine(process: $0, maxSteps: $1) }
+    /// How a definition's file is read again when a message or signal starts another of its processes.
+    public var loadOptions = LoadOptions()
+    /// Called after each transaction this runtime commits: a live trace reads what changed.
+    public var onCommit: (() -> Void)?
+    /// Called when a channel could not deliver a notification, with the reason (`run` warns;
+    /// a worker tries again later).
+    public var onNotificationFailure: ((OutgoingNotification, _ channel: String, _ reason: String) -> Void)?
+    /// Whether to list in `started` the instances this runtime starts (`run`, the tests): a
+    /// worker or server that runs for long keeps no such list.
+    public var recordsStarted = false
+    /// With `recordsStarted`: the instances this runtime started, by `start` and by the messages
+    /// and signals of their steps, in the order started.
+    public private(set) var started: [String] = []
+    /// With `recordsStarted`: at most this many instances in `started`; past it, messages and
+    /// signals start no more (processes that start each other by signals could otherwise start
+    /// instances forever).
+    public var instanceLimit: Int?
+    /// The simulated people of the instances this runtime steps (their answers and directory,
+    /// read once per instance, not once per step).
+    private var people: [String: SimulatedPeople] = [:]
 
     public init(store: Store, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
@@ -60,7 +83,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         if let engine = engines[definitionID] { return engine }
         // The process the store reads the definition's states with (loaded once).
         let process = try db.map { try $0.process(of: definitionID) } ?? store.read { try $0.process(of: definitionID) }
-        let engine = try Engine(process: process, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
+        let engine = try makeEngine(process, maxSteps ?? Engine.defaultMaxSteps)
         engines[definitionID] = engine
         return engine
     }
@@ -70,16 +93,22 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Deploys the process, creates an instance and commits its first step.
     /// With `simulatePeople`, every task completes by itself as in `procrun run`; otherwise only
     /// the tasks named in `answers` do.
+    /// `engine`: the process prepared to run, when the caller has it (else `makeEngine` builds
+    /// it); `partners`: the file's other processes that messages and signals may start, when the
+    /// caller has them (else they are read from the file when first needed); `id`: the
+    /// instance's id (default: a new UUID).
     public func start(
         file: String, xml: [UInt8], process: ProcessDefinition, context: JSONObject, answers: JSONValue?, directory: JSONValue?,
-        initiator: String, simulatePeople: Bool = false
+        initiator: String, simulatePeople: Bool = false, id: String? = nil, engine prepared: Engine? = nil, partners: [Engine]? = nil
     ) throws -> String {
         let now = scheduler.now
-        let id = UUID().uuidString.lowercased()
+        let id = id ?? UUID().uuidString.lowercased()
         let (budget, effects) = try transact { db in
             let definition = try db.deploy(file: file, xml: xml, process: process, now: now)
-            let cached = try engines[definition.id] ?? Engine(process: process)
+            let cached = try prepared ?? engines[definition.id] ?? makeEngine(process, Engine.defaultMaxSteps)
             engines[definition.id] = cached
+            if let partners { partnerEngines[definition.id] = partners }
+            if recordsStarted { started.append(id) }
             let engine = Self.engine(cached, maxSteps: maxSteps)
             var budget = StepBudget(limit: engine.maxSteps)
             var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now, budget: &budget)
@@ -115,7 +144,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
             try commit(
                 &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-                expectedVersion: stored.version, now: now, requests: requests, in: db)
+                expectedVersion: stored.version, previous: stored.instance, now: now, requests: requests, in: db)
             // A message or signal it sent may have come back to it in this transaction (another
             // instance answered at once): return the instance as stored, not as this step left it.
             if effects.contains(where: { if case .throwSignal = $0 { true } else if case .sendMessage = $0 { true } else { false } }),
@@ -132,13 +161,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// A store transaction that also undoes what it taught the runner's caches when it fails: a
     /// definition it deployed is rolled back, and its id may be given to the next one deployed.
     private func transact<T>(_ body: (Transaction) throws -> T) throws -> T {
-        let (knownEngines, knownPartners) = (engines, partnerEngines)
+        let (knownEngines, knownPartners, knownStarted, knownPeople) = (engines, partnerEngines, started.count, people)
+        let result: T
         do {
-            return try store.write(body)
+            result = try store.write(body)
         } catch {
-            (engines, partnerEngines) = (knownEngines, knownPartners)
+            (engines, partnerEngines, people) = (knownEngines, knownPartners, knownPeople)
+            started.removeSubrange(knownStarted...)
             throw error
         }
+        onCommit?()
+        return result
     }
 
     /// `engine` with the step budget an instance was started with.
@@ -239,6 +272,32 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         }
     }
 
+    /// `procrun run`: runs the jobs of every instance this runtime started (the first, and those
+    /// its messages and signals started meanwhile), waiting for their timers and retries, until
+    /// none is left or the next falls due after `horizon` (timed events past it stay pending: a
+    /// cycle of timers without end would otherwise run forever).
+    /// `everything`: the store holds only this run's instances (in memory), so every due job is
+    /// this run's and runs in the order it fell due, whichever instance it belongs to.
+    public func drainStarted(horizon: Date? = nil, everything: Bool = false) async throws {
+        while true {
+            if everything {
+                try await runDueJobs()
+            } else {
+                // Until a pass finds nothing: an instance's job may make work for one before it.
+                var ran = 1
+                while ran > 0 {
+                    ran = 0
+                    for id in started { ran += try await runDueJobs(instance: id) }
+                }
+            }
+            let next = try everything ? nextWorkTime() : started.compactMap { try nextWorkTime(instance: $0) }.min()
+            guard let next else { return }
+            if let horizon, next > horizon { return }
+            let wait = next.timeIntervalSince(scheduler.now)
+            if wait > 0 { await scheduler.sleep(seconds: wait) }
+        }
+    }
+
     /// Runs every job that is due now (of one instance, or of all); returns how many ran.
     @discardableResult
     public func runDueJobs(instance: String? = nil) async throws -> Int {
@@ -312,8 +371,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             case .undeliverable(let reason):
                 done.insert(channel.name)
                 undeliverable.append("\(channel.name): \(reason)")
+                onNotificationFailure?(notification.outgoing, channel.name, reason)
             case .failed(let reason):
                 errors.append("\(channel.name): \(reason)")
+                onNotificationFailure?(notification.outgoing, channel.name, reason)
             }
         }
         let attempts = notification.attempts + 1
@@ -383,7 +444,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 return
             }
             let engine = try engine(for: stored.definitionID)
-            let people = try simulation(engine, answers: stored.answers, directory: stored.directory)
+            let people = try people(of: stored.instance.id, answers: stored.answers, directory: stored.directory)
             let node = engine.process.nodes[token.node]
             let by = people.performer(for: node, instance: stored.instance)
             let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
@@ -447,11 +508,15 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         if try !db.deleteJob(id: job.id) { throw JobGone() }
     }
 
-    /// The simulated people of an instance: its answers and directory.
-    func simulation(_ engine: Engine, answers: JSONValue?, directory: JSONValue?) throws -> Simulation {
-        let parsedAnswers = try answers.map { try Answers(json: $0, file: "answers") } ?? Answers()
-        let parsedDirectory = try directory.map { try Directory(json: $0, file: "directory") } ?? Directory()
-        return Simulation(engine: engine, answers: parsedAnswers, directory: parsedDirectory, performer: performer)
+    /// The simulated people of an instance: its answers and directory, read once (an instance's
+    /// answers and directory never change).
+    func people(of instanceID: String, answers: JSONValue?, directory: JSONValue?) throws -> SimulatedPeople {
+        if let known = people[instanceID] { return known }
+        let read = try SimulatedPeople(answers: answers, directory: directory)
+        // A worker steps many instances over its life: keep the recent ones.
+        if people.count >= 1_024 { people.removeAll(keepingCapacity: true) }
+        people[instanceID] = read
+        return read
     }
 
     /// Applies a message or signal to another stored instance inside the caller's transaction.
@@ -462,7 +527,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let effects = engine.handle(event, in: &instance, now: now)
         try commit(
             &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-            expectedVersion: stored.version, now: now, in: db, depth: depth + 1)
+            expectedVersion: stored.version, previous: stored.instance, now: now, in: db, depth: depth + 1)
     }
 
     /// A message or signal starts instances of the other processes of the sending instance's
@@ -480,9 +545,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         if let known = partnerEngines[definitionID] {
             partners = known
         } else {
-            let processes = BPMNLoader.load(bytes: definition.xml, file: definition.file).definitions?.processes ?? []
+            let processes = BPMNLoader.load(bytes: definition.xml, file: definition.file, options: loadOptions).definitions?.processes ?? []
             partners = processes.filter { $0.id != definition.processID && $0.isExecutable }.compactMap {
-                try? Engine(process: $0, maxSteps: maxSteps ?? Engine.defaultMaxSteps)
+                try? makeEngine($0, maxSteps ?? Engine.defaultMaxSteps)
             }
             partnerEngines[definitionID] = partners
         }
@@ -491,8 +556,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             guard let start = partner.startEvent(for: trigger) else { continue }
             let deployed = try db.deploy(file: definition.file, xml: definition.xml, process: process, now: now)
             engines[deployed.id] = engines[deployed.id] ?? partner
-            var (instance, effects) = partner.start(
-                id: UUID().uuidString.lowercased(), context: variables, initiator: initiator, now: now, at: start)
+            if recordsStarted, let instanceLimit, started.count >= instanceLimit { return }
+            let id = UUID().uuidString.lowercased()
+            if recordsStarted { started.append(id) }
+            var (instance, effects) = partner.start(id: id, context: variables, initiator: initiator, now: now, at: start)
             try commit(
                 &instance, effects: effects, engine: partner, answers: answers, directory: directory, simulated: simulated, now: now,
                 insert: deployed.id, in: db, depth: depth + 1)
@@ -503,13 +570,16 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Saves the instance with the work its effects ask for, inside the caller's transaction.
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, insert definitionID: Int64? = nil, requests: [Int: Data] = [:],
-        in db: Transaction, depth: Int = 0
+        maxSteps: Int? = nil, expectedVersion: Int64? = nil, previous: Instance? = nil, now: Date, insert definitionID: Int64? = nil,
+        requests: [Int: Data] = [:], in db: Transaction, depth: Int = 0
     ) throws {
-        let simulation = try simulation(engine, answers: answers, directory: directory)
+        let simulation = try people(of: instance.id, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
         let parsedDirectory = simulation.directory
         var rows: [() throws -> Void] = []
+        // Messages and signals to other instances run after this instance's own rows: they may
+        // come back to it in this transaction, and must find its jobs and tasks as this step left them.
+        var deliveries: [() throws -> Void] = []
         let instanceID = instance.id
         let initiator = instance.initiator
         for effect in effects {
@@ -568,7 +638,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             case .throwSignal(let name):
                 // The instance has caught its own signal already: it reaches the other stored
                 // instances that wait for it, and starts the file's processes whose start event names it.
-                rows.append {
+                deliveries.append {
                     for other in try db.subscribers(kind: "signal", name: name, except: instanceID) {
                         try self.deliver(.signal(name: name), to: other, now: now, in: db, depth: depth)
                     }
@@ -578,7 +648,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 }
             case .sendMessage(let name, let variables):
                 // To the stored instance that has waited longest for it, else a new instance.
-                rows.append {
+                deliveries.append {
                     if let other = try db.subscribers(kind: "message", name: name, except: instanceID).first {
                         return try self.deliver(.message(name: name, variables: variables), to: other, now: now, in: db, depth: depth)
                     }
@@ -601,6 +671,15 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         // before the rows run: a message or signal they send may come back to this instance in
         // this transaction and open a task this step's state does not know of.
         try db.closeTasks(instance: instanceID, keeping: instance.tokens.filter { $0.state == .waitingTask }.map(\.id))
-        for row in rows { try row() }
+        // Jobs of tokens this step removed and of timers it cancelled go with them (a boundary
+        // timer of a task completed at once must not keep `run` waiting for a day).
+        if let previous {
+            let tokens = Set(instance.tokens.map(\.id))
+            let timers = Set(instance.timers.map(\.id))
+            if previous.tokens.contains(where: { !tokens.contains($0.id) }) || previous.timers.contains(where: { !timers.contains($0.id) }) {
+                try db.closeJobs(instance: instanceID, keepingTokens: Array(tokens), timers: Array(timers))
+            }
+        }
+        for row in rows + deliveries { try row() }
     }
 }

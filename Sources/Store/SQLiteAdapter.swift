@@ -98,6 +98,14 @@ public struct SQLiteTransaction: StoreTransaction {
         try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [instance])
     }
 
+    public func closeJobs(instance: String, keepingTokens tokens: [Int], timers: [Int]) throws {
+        try db.cachedStatement(
+            sql: """
+                DELETE FROM job WHERE instanceId = ? AND token NOT IN (SELECT value FROM json_each(CASE kind WHEN 'timer' THEN ? ELSE ? END))
+                """
+        ).execute(arguments: [instance, "[\(timers.map(String.init).joined(separator: ","))]", "[\(tokens.map(String.init).joined(separator: ","))]"])
+    }
+
     public func subscribe(_ instanceID: String, to triggers: [EventTrigger]) throws {
         try store.subscribe(instanceID, to: triggers, in: db)
     }

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import Integrations
 import ProcessModel
+import Runtime
 import Store
 import Values
 
@@ -164,7 +165,7 @@ func runner(_ options: Options) async throws {
         precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete")
     }
     let perRound = 5_000
-    let ours = try await RunnerBench(engine: engine, context: context)
+    let ours = RunnerBench(engine: engine, context: context)
     for i in 0..<500 {
         bare(i)
         try await ours.run(i)
@@ -246,7 +247,7 @@ let benchContext: JSONObject = ["serial": "SN-0001", "customer": "ООО Ром�
 func webhooks(_ options: Options) async throws {
     let receiver = try Receiver()
     let engine = try Engine(process: try webhookProcess(port: receiver.port).process)
-    let simulation = Simulation(engine: engine, performer: HTTPWebhookPerformer(userAgent: "procrun-bench"))
+    let performer = HTTPWebhookPerformer(userAgent: "procrun-bench")
     let inFlight = 64
     let total = options.deliveries
     func procrun() async -> Double {
@@ -257,8 +258,10 @@ func webhooks(_ options: Options) async throws {
                     group.addTask {
                         var i = worker
                         while i < total {
-                            let instance = await simulation.run(id: "w\(i)", context: benchContext, initiator: "bench")
-                            precondition(instance.status == .completed, "webhook instance did not complete: \(instance.incident?.message ?? "")")
+                            // As `procrun run` does: the runtime on a new in-memory store.
+                            let instance = try? await ProcessRuntime.simulate(
+                                engine, id: "w\(i)", context: benchContext, initiator: "bench", performer: performer).first
+                            precondition(instance?.status == .completed, "webhook instance did not complete: \(instance?.incident?.message ?? "")")
                             i += inFlight
                         }
                     }
@@ -475,18 +478,14 @@ do {
     exit(2)
 }
 
-/// One instance of `run` in memory at a time.
+/// One instance of `run` in memory at a time: as `procrun run` does, the runtime on a new
+/// in-memory store starts the instance with simulated people and runs its jobs to the end.
 struct RunnerBench {
-    let simulation: Simulation
+    let engine: Engine
     let context: JSONObject
 
-    init(engine: Engine, context: JSONObject) async throws {
-        simulation = Simulation(engine: engine, performer: NoWebhooks())
-        self.context = context
-    }
-
     func run(_ i: Int) async throws {
-        let instance = await simulation.run(id: "r\(i)", context: context, initiator: "bench")
+        let instance = try await ProcessRuntime.simulate(engine, id: "r\(i)", context: context, initiator: "bench", performer: NoWebhooks())[0]
         precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete in the runner")
     }
 }

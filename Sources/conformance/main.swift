@@ -2,6 +2,7 @@ import BPMNLoader
 import Engine
 import Foundation
 import ProcessModel
+import Runtime
 import Values
 
 /// `swift run -c release conformance DIR`: runs betsy-layout conformance cases in-process.
@@ -42,18 +43,39 @@ func trace(file: String, processID: String, input: Input) async -> (trace: [Stri
         if input.expected == ["ERROR_deployment"] { return (trace, deploymentProblem) }
         return (collapse(trace, expected: input.expected), deploymentProblem)
     }
+    // The runtime on the in-memory store, on a virtual clock: timers and retries pass at once.
     let scheduler = ManualScheduler()
+    let store = MemoryStore()
+    let runtime = ProcessRuntime(store: store, performer: NoWebhooks(), scheduler: scheduler)
+    runtime.makeEngine = { try Engine(process: $0, scripts: TokenScriptRunner(), maxSteps: $1) }
+    runtime.loadOptions = options
+    runtime.recordsStarted = true
+    runtime.instanceLimit = 1_000
+    let xml = [UInt8](FileManager.default.contents(atPath: file) ?? Data())
     // The other processes of the file: started first (betsy's ParallelProcess), or by a message.
     let partners = definitions.processes.filter { $0.id != processID }.compactMap { try? Engine(process: $0, scripts: TokenScriptRunner()) }
-    var starts: [Simulation.Start] = []
-    if input.startParallelFirst, let other = partners.first(where: { $0.process.id == "ParallelProcess" }) {
-        starts.append(Simulation.Start(engine: other, id: "parallel", context: [:]))
+    let horizon = scheduler.now.addingTimeInterval(max(input.delayMs, 1) / 1000)
+    var main: Instance?
+    do {
+        func start(_ engine: Engine, id: String, context: JSONObject) throws {
+            _ = try runtime.start(
+                file: file, xml: xml, process: engine.process, context: context, answers: nil, directory: nil, initiator: "betsy",
+                simulatePeople: true, id: id, engine: engine, partners: partners.filter { $0.process.id != engine.process.id })
+        }
+        if input.startParallelFirst, let other = partners.first(where: { $0.process.id == "ParallelProcess" }) {
+            // It runs until it waits before the main process starts.
+            try start(other, id: "parallel", context: [:])
+            try await runtime.runDueJobs()
+        }
+        try start(engine, id: "main", context: input.variables)
+        try await runtime.drainStarted(horizon: horizon, everything: true)
+        main = try store.instance("main")?.instance
+    } catch {
+        trace.append("ERROR_runtime")
+        return (collapse(trace, expected: input.expected), "\(error)")
     }
-    starts.append(Simulation.Start(engine: engine, id: "main", context: input.variables))
-    let start = scheduler.now
-    let instances = await Simulation(engine: engine, performer: NoWebhooks(), scheduler: scheduler)
-        .runAll(starts, partners: partners, initiator: "betsy", horizon: start.addingTimeInterval(max(input.delayMs, 1) / 1000))
-    let instance = instances[starts.count - 1]
+    guard let instance = main else { return (collapse(trace + ["ERROR_runtime"], expected: input.expected), "no instance") }
+    let instances = runtime.started.compactMap { try? store.instance($0)?.instance }
     var log: [String] = []
     for other in instances where other.id != instance.id { log += other.log.filter { $0.hasPrefix("#") } }
     log += instance.log

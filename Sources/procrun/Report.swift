@@ -49,7 +49,7 @@ enum Report {
 
 /// The readable trace: one line per step (time, node name, kind, transition taken, performer),
 /// webhook tries and notifications as they happen.
-struct Trace: NotificationSink {
+struct Trace {
     let process: ProcessDefinition
     let timeZone: TimeZone
     /// Names are padded to the longest in the process (at most 48 characters) so columns line up.
@@ -110,7 +110,7 @@ struct Trace: NotificationSink {
         }
     }
 
-    func deliver(_ notification: OutgoingNotification, instance: Instance) async {
+    func notified(_ notification: ProcessNotification) {
         guard let index = process.nodeIndex(id: notification.node) else { return }
         Swift.print(line(Date(), process.nodes[index], "✉ notified \(notification.user)"))
     }

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Integrations
 import ProcessModel
+import Runtime
 import Store
 import Values
 
@@ -34,72 +35,88 @@ struct RunCommand: AsyncParsableCommand {
 
     func run() async throws {
         let loaded = try inputs.load()
-        let process = loaded.process
-        let engine = loaded.engine
         let timeZone = try Inputs.timeZone(timezone)
         let userAgent = "procrun/\(procrunVersion)"
-        let trace = Trace(process: process, timeZone: timeZone)
-        var sinks: [any NotificationSink] = json ? [] : [trace]
         let channels = try notify.channels(userAgent: userAgent)
-        if !channels.isEmpty {
-            sinks.append(ChannelSink(channels: channels, onFailure: { printError("procrun: warning: \($0)") }))
+        let performer = HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone)
+        guard let store else {
+            return try await simulate(on: MemoryStore(), loaded, performer: performer, channels: channels, timeZone: timeZone)
         }
-        if let store {
-            try await runStored(store, loaded, trace: trace, timeZone: timeZone, userAgent: userAgent, channels: channels)
-            return
+        let opened: InstanceStore
+        do {
+            opened = try InstanceStore(path: store)
+        } catch {
+            throw Inputs.fail([.error(at: nil, "cannot open the store '\(store)': \(error)")])
         }
-        var simulation = Simulation(
-            engine: engine, answers: loaded.answers, directory: loaded.directory,
-            performer: HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone), sinks: sinks)
-        simulation.timeZone = timeZone
+        try await simulate(on: opened, loaded, performer: performer, channels: channels, timeZone: timeZone)
+    }
+
+    /// Runs the instance on the runtime with simulated people: in memory (`MemoryStore`), or
+    /// with every step committed to the store (`run --store`). The trace follows each committed step.
+    func simulate<Store: RuntimeStore>(
+        on store: Store, _ loaded: InstanceInputs.Loaded, performer: HTTPWebhookPerformer, channels: [any NotificationChannel], timeZone: TimeZone
+    ) async throws {
+        let process = loaded.process
+        let inMemory = store is MemoryStore
+        let runtime = ProcessRuntime(store: store, performer: performer)
+        runtime.maxSteps = inputs.maxSteps
+        runtime.channels = channels
+        runtime.timeZone = timeZone
+        runtime.recordsStarted = true
+        if inMemory {
+            // Nothing outlives this process: each notification is sent once, a failure is a
+            // warning. A store keeps failed ones for the next tries of a worker.
+            runtime.instanceLimit = 1_000
+            runtime.notificationTries = 1
+            runtime.onNotificationFailure = { notification, channel, reason in
+                printError("procrun: warning: notification to \(notification.user) by \(channel) failed: \(reason)")
+            }
+        }
         let id = UUID().uuidString.lowercased()
-        if !json { trace.header(instanceID: id) }
-        let observe: (([HistoryEntry], Instance) -> Void)? =
-            json ? nil : { entries, instance in trace.print(entries, instance: instance) }
+        let trace = Trace(process: process, timeZone: timeZone)
+        if !json {
+            trace.header(instanceID: id)
+            let live = LiveTrace(trace: trace)
+            runtime.onCommit = { if let instance = try? store.instance(id)?.instance { live.show(instance) } }
+        }
         // Messages and signals may start the file's other processes (another pool).
-        let instances = await simulation.runAll(
-            [Simulation.Start(engine: engine, id: id, context: loaded.context)], partners: loaded.partners, initiator: loaded.initiator,
-            observe: observe)
-        let instance = instances[0]
+        _ = try runtime.start(
+            file: inputs.file, xml: loaded.xml, process: process, context: loaded.context, answers: loaded.answersJSON,
+            directory: loaded.directoryJSON, initiator: loaded.initiator, simulatePeople: true, id: id, engine: loaded.engine,
+            partners: loaded.partners)
+        try await runtime.drainStarted(everything: inMemory)
+        guard let instance = try store.instance(id)?.instance else { throw ExitWith(code: Exit.internalError) }
         if json {
             Swift.print(JSONWriter.string(Report.json(instance, process: process), pretty: true))
         } else {
             trace.summary(instance)
-            for other in instances.dropFirst() {
-                let name = loaded.partners.first { $0.process.id == other.processID }?.process.displayName ?? other.processID
-                Swift.print("also ran: \(name) (\(other.id)), started by a message or signal: \(other.status.rawValue)")
+            for other in runtime.started.dropFirst() {
+                guard let stored = try store.instance(other) else { continue }
+                let name = (try? runtime.process(of: stored.definitionID).displayName) ?? stored.instance.processID
+                Swift.print("also ran: \(name) (\(other)), started by a message or signal: \(stored.instance.status.rawValue)")
             }
         }
         try Inputs.exit(for: instance.status)
     }
+}
 
-    /// `run --store`: the same simulation, but every step goes through the durable store.
-    func runStored(
-        _ path: String, _ loaded: InstanceInputs.Loaded, trace: Trace, timeZone: TimeZone, userAgent: String, channels: [any NotificationChannel]
-    ) async throws {
-        let process = loaded.process
-        let runner: DurableRunner
-        do {
-            runner = DurableRunner(store: try InstanceStore(path: path), performer: HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone))
-        } catch {
-            throw Inputs.fail([.error(at: nil, "cannot open the store '\(path)': \(error)")])
+/// The trace of `run` as it happens: after each committed step, the instance's new history
+/// entries, then whom that step notified.
+final class LiveTrace {
+    let trace: Trace
+    private var shownHistory = 0
+    private var shownNotifications = 0
+
+    init(trace: Trace) {
+        self.trace = trace
+    }
+
+    func show(_ instance: Instance) {
+        if instance.history.count > shownHistory {
+            trace.print(Array(instance.history[shownHistory...]), instance: instance)
+            shownHistory = instance.history.count
         }
-        runner.maxSteps = inputs.maxSteps
-        runner.channels = channels
-        runner.timeZone = timeZone
-        let id = try runner.start(
-            file: inputs.file, xml: loaded.xml, process: process, context: loaded.context, answers: loaded.answersJSON,
-            directory: loaded.directoryJSON, initiator: loaded.initiator, simulatePeople: true)
-        try await runner.drain(instance: id)
-        guard let instance = try runner.store.instance(id)?.instance else { throw ExitWith(code: Exit.internalError) }
-        if json {
-            Swift.print(JSONWriter.string(Report.json(instance, process: process), pretty: true))
-        } else {
-            trace.header(instanceID: id)
-            trace.print(instance.history, instance: instance)
-            for notification in instance.notifications { Swift.print("notified \(notification.user): \(notification.message)") }
-            trace.summary(instance)
-        }
-        try Inputs.exit(for: instance.status)
+        for notification in instance.notifications.dropFirst(shownNotifications) { trace.notified(notification) }
+        shownNotifications = max(shownNotifications, instance.notifications.count)
     }
 }

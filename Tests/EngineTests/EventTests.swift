@@ -275,9 +275,8 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
     @Test func aMessageStartsTheWarehouseProcessAndItsAnswerIsAwaited() async throws {
         let e = try engines(orderFlow(confirm: true))
         let scheduler = ManualScheduler()
-        let simulation = Simulation(engine: e["SalesP"]!, performer: ScriptedPerformer([]), scheduler: scheduler)
-        let instances = await simulation.runAll(
-            [Simulation.Start(engine: e["SalesP"]!, id: "order-1", context: ["items": 3])], partners: [e["StockP"]!], initiator: "petrova")
+        let instances = await runAll(
+            e["SalesP"]!, id: "order-1", context: ["items": 3], partners: [e["StockP"]!], scheduler: scheduler, initiator: "petrova")
         #expect(instances.count == 2)
         #expect(instances.map(\.status) == [.completed, .completed])
         #expect(instances[0].endNode.map { e["SalesP"]!.process.nodes[$0].id } == "shipped")
@@ -290,9 +289,8 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
     @Test func withoutAnAnswerTheDeadlineBranchOfTheEventGatewayIsTaken() async throws {
         let e = try engines(orderFlow(confirm: false))
         let scheduler = ManualScheduler()
-        let simulation = Simulation(engine: e["SalesP"]!, performer: ScriptedPerformer([]), scheduler: scheduler)
-        let instances = await simulation.runAll(
-            [Simulation.Start(engine: e["SalesP"]!, id: "order-1", context: ["items": 3])], partners: [e["StockP"]!], initiator: "petrova")
+        let instances = await runAll(
+            e["SalesP"]!, id: "order-1", context: ["items": 3], partners: [e["StockP"]!], scheduler: scheduler, initiator: "petrova")
         #expect(instances[0].endNode.map { e["SalesP"]!.process.nodes[$0].id } == "late")
         #expect(scheduler.sleeps == [86_400])
         #expect(instances[0].timers.isEmpty)
@@ -306,8 +304,7 @@ func runs(of id: String, in instance: Instance, _ engine: Engine) -> Int {
             <process id="B" isExecutable="true"><startEvent id="b"><signalEventDefinition signalRef="Sig"/></startEvent><task id="reorder"/><endEvent id="be"/>
             <sequenceFlow id="x1" sourceRef="b" targetRef="reorder"/><sequenceFlow id="x2" sourceRef="reorder" targetRef="be"/></process>
             """))
-        let instances = await Simulation(engine: e["A"]!, performer: ScriptedPerformer([])).runAll(
-            [Simulation.Start(engine: e["A"]!, id: "a", context: [:])], partners: [e["B"]!], initiator: "x")
+        let instances = await runAll(e["A"]!, id: "a", partners: [e["B"]!], initiator: "x")
         #expect(instances.map(\.processID) == ["A", "B"])
         #expect(instances[1].pathIDs(e["B"]!) == ["b", "reorder", "be"])
     }

@@ -2,6 +2,7 @@ import BPMNLoader
 import Engine
 import Foundation
 import ProcessModel
+import Runtime
 import Testing
 import Values
 
@@ -55,9 +56,23 @@ func run(
     _ engine: Engine, context: JSONObject = JSONObject(), answers: Answers = Answers(), directory: Directory = Directory(),
     performer: ScriptedPerformer = ScriptedPerformer([]), scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)), initiator: String = "init"
 ) async -> Instance {
-    let simulation = Simulation(
-        engine: engine, answers: answers, directory: directory, performer: performer, scheduler: scheduler)
-    return await simulation.run(id: "i-1", context: context, initiator: initiator)
+    await runAll(engine, context: context, answers: answers, directory: directory, performer: performer, scheduler: scheduler, initiator: initiator)[0]
+}
+
+/// The runtime on the in-memory store, as `procrun run` runs an instance; `partners`: the other
+/// processes messages and signals may start. The instances in the order they started.
+func runAll(
+    _ engine: Engine, id: String = "i-1", context: JSONObject = JSONObject(), partners: [Engine] = [], answers: Answers = Answers(),
+    directory: Directory = Directory(), performer: ScriptedPerformer = ScriptedPerformer([]),
+    scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)), initiator: String = "init"
+) async -> [Instance] {
+    do {
+        return try await ProcessRuntime.simulate(
+            engine, id: id, context: context, people: SimulatedPeople(answers: answers, directory: directory), partners: partners,
+            initiator: initiator, performer: performer, scheduler: scheduler)
+    } catch {
+        preconditionFailure("the runtime failed: \(error)")
+    }
 }
 
 extension Instance {

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Integrations
 import ProcessModel
+import Runtime
 import Testing
 import Values
 
@@ -116,6 +117,11 @@ func simulate(
 ) async -> Instance {
     let performer = HTTPWebhookPerformer(
         userAgent: "procrun/test", timeZone: utc, environment: environment, clock: { [scheduler] in scheduler.now })
-    let simulation = Simulation(engine: engine, answers: answers, directory: directory, performer: performer, scheduler: scheduler)
-    return await simulation.run(id: "inst-1", context: context, initiator: "ivanov")
+    do {
+        return try await ProcessRuntime.simulate(
+            engine, id: "inst-1", context: context, people: SimulatedPeople(answers: answers, directory: directory), initiator: "ivanov",
+            performer: performer, scheduler: scheduler)[0]
+    } catch {
+        preconditionFailure("the runtime failed: \(error)")
+    }
 }

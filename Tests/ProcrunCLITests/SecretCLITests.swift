@@ -84,7 +84,7 @@ private func leaks(_ bytes: Data) -> [String] {
         #expect(Array(errors.dropFirst(2)) == Array(repeating: "HTTP 503 from \(failing.url)/hook/***", count: 2))
         #expect(report["notifications"]?.arrayValue?.count == 3)
         #expect(trace.stdout.contains("failed: HTTP 503 from \(failing.url)/hook/***"))
-        #expect(stored.stdout.contains("notified ivanov:"))
+        #expect(stored.stdout.contains("✉ notified ivanov"), "\(stored.stdout)")
 
         // Nothing procrun printed, POSTed or stored holds the secret in any form.
         for (place, text) in [("--json", json.stdout + json.stderr), ("trace", trace.stdout + trace.stderr), ("run --store", stored.stdout + stored.stderr), ("--notify-url", notified)] {
