@@ -2,7 +2,14 @@ import BPMNLoader
 import Engine
 import Foundation
 import ProcessModel
+import Synchronization
 import Values
+
+/// "host:pid:random" of this process, in the lock owners of its runtimes (looked up once: the
+/// host name may cost a resolver call, a UUID a read of the random device).
+private let processOwner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+/// Numbers the runtimes of this process.
+private let runtimeCount = Atomic<Int>(0)
 
 /// The runtime: drives instances through the ports of a store (`RuntimeStore`). Each step loads
 /// the instance, applies one event through the pure engine, and commits the new state together
@@ -71,7 +78,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         self.store = store
         self.performer = performer
         self.scheduler = scheduler
-        self.owner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UUID().uuidString.prefix(8))"
+        self.owner = "\(processOwner):\(runtimeCount.add(1, ordering: .relaxed).newValue)"
     }
 
     /// The deployed process of a stored definition (loaded once per runner).
@@ -93,8 +100,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Deploys the process, creates an instance and commits its first step.
     /// With `simulatePeople`, every task completes by itself as in `procrun run`; otherwise only
     /// the tasks named in `answers` do.
-    /// `engine`: the process prepared to run, when the caller has it (else `makeEngine` builds
-    /// it); `partners`: the file's other processes that messages and signals may start, when the
+    /// `engine`: the process prepared to run, when the caller has it and this runtime has none
+    /// for the definition yet (else `makeEngine` builds it); `partners`: the file's other processes that messages and signals may start, when the
     /// caller has them (else they are read from the file when first needed); `id`: the
     /// instance's id (default: a new UUID).
     public func start(
@@ -105,9 +112,14 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let id = id ?? UUID().uuidString.lowercased()
         let (budget, effects) = try transact { db in
             let definition = try db.deploy(file: file, xml: xml, process: process, now: now)
-            let cached = try prepared ?? engines[definition.id] ?? makeEngine(process, Engine.defaultMaxSteps)
-            engines[definition.id] = cached
-            if let partners { partnerEngines[definition.id] = partners }
+            let cached: Engine
+            if let known = engines[definition.id] {
+                cached = known
+            } else {
+                cached = try prepared ?? makeEngine(process, Engine.defaultMaxSteps)
+                engines[definition.id] = cached
+            }
+            if let partners, partnerEngines[definition.id] == nil { partnerEngines[definition.id] = partners }
             if recordsStarted { started.append(id) }
             let engine = Self.engine(cached, maxSteps: maxSteps)
             var budget = StepBudget(limit: engine.maxSteps)
@@ -134,12 +146,22 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         to typedID: String, carryBudget: Bool = false, requests: [Int: Data] = [:],
         _ decide: (StoredInstance, Engine, Transaction) throws -> EngineEvent
     ) throws -> Instance {
+        try step(to: typedID, carryBudget: carryBudget, requests: requests, decide)
+    }
+
+    /// `apply`, where `decide` may also find that there is nothing to apply (nil): then only
+    /// what it wrote itself is committed (a job it deleted).
+    @discardableResult
+    func step(
+        to typedID: String, carryBudget: Bool = false, requests: [Int: Data] = [:],
+        _ decide: (StoredInstance, Engine, Transaction) throws -> EngineEvent?
+    ) throws -> Instance {
         let now = scheduler.now
-        let (instance, budget, effects) = try transact { db in
+        let (instance, budget, effects) = try transact { db -> (Instance, StepBudget?, [Effect]) in
             guard let stored = try db.load(typedID) else { throw StoreError.noSuchInstance(id: typedID, store: store.path) }
             let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
             var instance = stored.instance
-            let event = try decide(stored, engine, db)
+            guard let event = try decide(stored, engine, db) else { return (instance, nil, []) }
             var budget = (carryBudget ? carried[instance.id] : nil) ?? StepBudget(limit: engine.maxSteps)
             let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
             try commit(
@@ -154,19 +176,21 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             }
             return (instance, budget, effects)
         }
-        carry(budget, of: instance.id, after: effects)
+        if let budget { carry(budget, of: instance.id, after: effects) }
         return instance
     }
 
     /// A store transaction that also undoes what it taught the runner's caches when it fails: a
     /// definition it deployed is rolled back, and its id may be given to the next one deployed.
     private func transact<T>(_ body: (Transaction) throws -> T) throws -> T {
-        let (knownEngines, knownPartners, knownStarted, knownPeople) = (engines, partnerEngines, started.count, people)
+        let (knownEngines, knownPartners, knownStarted) = (engines, partnerEngines, started.count)
         let result: T
         do {
             result = try store.write(body)
         } catch {
-            (engines, partnerEngines, people) = (knownEngines, knownPartners, knownPeople)
+            (engines, partnerEngines) = (knownEngines, knownPartners)
+            // An instance it inserted is gone, and its id may come again with other answers.
+            people.removeAll()
             started.removeSubrange(knownStarted...)
             throw error
         }
@@ -439,19 +463,15 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 return .timerFired(timer: job.token)
             }
         case .answer:
-            guard let stored = try store.read({ try $0.load(job.instanceID) }), let token = stored.instance.token(job.token) else {
-                try store.write { try delete(job, in: $0) }
-                return
-            }
-            let engine = try engine(for: stored.definitionID)
-            let people = try people(of: stored.instance.id, answers: stored.answers, directory: stored.directory)
-            let node = engine.process.nodes[token.node]
-            let by = people.performer(for: node, instance: stored.instance)
-            let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
-            try apply(to: job.instanceID, carryBudget: true) { current, _, db in
+            // Read, decided and applied in one transaction: a simulated person answers the task
+            // the token waits at now (none: the job is only removed).
+            try step(to: job.instanceID, carryBudget: true) { current, engine, db in
                 try self.delete(job, in: db)
-                guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
-                return .taskCompleted(token: job.token, by: by, variables: variables)
+                guard let token = current.instance.token(job.token), token.state == .waitingTask else { return nil }
+                let people = try self.people(of: current.instance.id, answers: current.answers, directory: current.directory)
+                let node = engine.process.nodes[token.node]
+                let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
+                return .taskCompleted(token: job.token, by: people.performer(for: node, instance: current.instance), variables: variables)
             }
         case .webhook:
             guard let stored = try store.read({ try $0.load(job.instanceID) }), let token = stored.instance.token(job.token) else {

@@ -478,15 +478,22 @@ do {
     exit(2)
 }
 
-/// One instance of `run` in memory at a time: as `procrun run` does, the runtime on a new
-/// in-memory store starts the instance with simulated people and runs its jobs to the end.
+/// Instances of `run` in memory, one at a time, as `procrun run` runs one: the runtime on a new
+/// in-memory store starts it with simulated people and runs its jobs to the end.
 struct RunnerBench {
     let engine: Engine
     let context: JSONObject
+    let xml = Array("<order_simple/>".utf8)
 
     func run(_ i: Int) async throws {
-        let instance = try await ProcessRuntime.simulate(engine, id: "r\(i)", context: context, initiator: "bench", performer: NoWebhooks())[0]
-        precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete in the runner")
+        let store = MemoryStore()
+        let runtime = ProcessRuntime(store: store, performer: NoWebhooks())
+        let id = try runtime.start(
+            file: "order_simple.bpmn", xml: xml, process: engine.process, context: context, answers: nil, directory: nil, initiator: "bench",
+            simulatePeople: true, id: "r\(i)", engine: engine, partners: [])
+        try await runtime.drain(instance: id)
+        let instance = try store.instance(id)?.instance
+        precondition(instance?.status == .completed && instance?.context["fee"] == 30, "order_simple did not complete in the runner")
     }
 }
 

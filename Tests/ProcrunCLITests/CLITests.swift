@@ -165,10 +165,20 @@ func process(_ body: String) -> String {
             <sequenceFlow id="w1" sourceRef="got" targetRef="pick"/><sequenceFlow id="w2" sourceRef="pick" targetRef="se"/></process>
             </definitions>
             """)
-        let result = try CLI.run([file])
-        #expect(result.status == 0)
-        #expect(result.stdout.contains("completed at «e» (e)"))
-        #expect(result.stdout.range(of: #"also ran: Склад \([0-9a-f-]{36}\), started by a message or signal: completed"#, options: .regularExpression) != nil)
+        // In memory and in a store alike: the other pool's task is answered by a simulated person
+        // (in the store, `run --store` runs the jobs of the instances its messages started).
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-pools-\(UUID().uuidString).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: store + suffix) } }
+        for arguments in [[file], [file, "--store", store]] {
+            let result = try CLI.run(arguments)
+            #expect(result.status == 0, "\(arguments): \(result.stdout)\(result.stderr)")
+            #expect(result.stdout.contains("completed at «e» (e)"))
+            #expect(
+                result.stdout.range(of: #"also ran: Склад \([0-9a-f-]{36}\), started by a message or signal: completed"#, options: .regularExpression) != nil,
+                "\(arguments): \(result.stdout)")
+        }
+        let listed = try CLI.run(["instances", "--store", store])
+        #expect(listed.stdout.components(separatedBy: "completed").count == 3, "\(listed.stdout)")
     }
 
     @Test func badInputsExitWithTwoAndOneLocatedLine() throws {

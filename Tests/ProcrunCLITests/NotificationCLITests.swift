@@ -301,6 +301,19 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
     }
 
     /// Bad flags are invalid input before anything runs.
+    /// `run` in memory keeps nothing: a notification the channel refuses is tried once, and
+    /// each failure is one warning naming the person and the channel; the run goes on.
+    @Test func runWarnsOncePerFailedNotification() throws {
+        let bpmn = try notifyingBPMN()
+        let directory = try notifyDirectory()
+        let result = try CLI.run([bpmn, "--directory", directory, "--notify-url", "http://127.0.0.1:1/notify"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let warnings = result.stderr.split(separator: "\n").filter { $0.hasPrefix("procrun: warning: notification to ") }
+        let notified = result.stdout.split(separator: "\n").filter { $0.contains("✉ notified ") }
+        #expect(!notified.isEmpty && warnings.count == notified.count, "\(result.stdout)\(result.stderr)")
+        #expect(warnings.allSatisfy { $0.contains(" by url failed: ") }, "\(warnings)")
+    }
+
     @Test func badChannelFlagsAreRefused() throws {
         let bpmn = try notifyingBPMN()
         let url = try CLI.run([bpmn, "--notify-url", "ftp://x"])
