@@ -131,7 +131,7 @@ public struct Instance: Sendable, Decodable {
     public var tokens: [Token] = []
     public var scopes: [ScopeInstance] = []
     public var context: JSONObject
-    public var history: [HistoryEntry] = []
+    public var history = History()
     /// Nodes in the order they completed: the `left` entries of the history.
     public var path: [Int] { history.compactMap { $0.event == .left ? $0.node : nil } }
     /// The end event that completed the instance.

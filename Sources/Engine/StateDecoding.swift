@@ -117,7 +117,7 @@ extension Instance {
         createdAt = try c.decode(Date.self, forKey: .createdAt)
         tokens = try c.decodeIfPresent([Token].self, forKey: .tokens) ?? []
         scopes = try c.decodeIfPresent([ScopeInstance].self, forKey: .scopes) ?? []
-        history = try c.decodeIfPresent([HistoryEntry].self, forKey: .history) ?? []
+        history = History(try c.decodeIfPresent([HistoryEntry].self, forKey: .history) ?? [])
         endNode = try c.decodeIfPresent(ElementReference.self, forKey: .endNode).map {
             try codec.node($0, at: c.codingPath + [CodingKeys.endNode])
         }

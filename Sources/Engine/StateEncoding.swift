@@ -81,7 +81,7 @@ struct StateWriter {
         raw("\":")
     }
 
-    mutating func array<T>(_ items: [T], _ element: (inout StateWriter, T) -> Void) {
+    mutating func array<Items: Sequence>(_ items: Items, _ element: (inout StateWriter, Items.Element) -> Void) {
         bytes.append(UInt8(ascii: "["))
         for (i, item) in items.enumerated() {
             if i > 0 { bytes.append(UInt8(ascii: ",")) }
@@ -205,7 +205,7 @@ struct StateWriter {
             writer.bytes.append(UInt8(ascii: "}"))
         }
         key("context", &first); pairs(instance.context)
-        key("history", &first); array(instance.history) { $0.history($1) }
+        key("history", &first); array(instance.history.entries) { $0.history($1) }
         if let end = instance.endNode { key("endNode", &first); node(end) }
         if let incident = instance.incident {
             key("incident", &first)

@@ -79,7 +79,7 @@ struct Trace {
         "\(time(date))  \(Trace.pad(node.displayName, nameWidth)) \(Trace.pad(node.kind.elementName, 16)) \(rest)"
     }
 
-    func print(_ entries: [HistoryEntry], instance: Instance) {
+    func print(_ entries: some Sequence<HistoryEntry>, instance: Instance) {
         for entry in entries {
             let node = process.nodes[entry.node]
             var rest = ""
