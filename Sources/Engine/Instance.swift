@@ -89,6 +89,15 @@ public struct HistoryEntry: Sendable, Decodable {
     public var flows: [Int]
     public var performer: String?
     public var note: String?
+
+    public init(time: Date, event: Event, node: Int, flows: [Int], performer: String?, note: String?) {
+        self.time = time
+        self.event = event
+        self.node = node
+        self.flows = flows
+        self.performer = performer
+        self.note = note
+    }
 }
 
 /// One execution of a webhook node: its tries and how it ended.
