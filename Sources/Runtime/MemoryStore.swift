@@ -64,8 +64,12 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
 
     public func nextJobTime(instance: String? = nil, excluding: Set<Int64> = []) throws -> Date? {
         lock.withLock {
-            state.jobs.values.filter { (instance == nil || $0.job.instanceID == instance) && !excluding.contains($0.job.id) }
-                .map { max($0.job.dueAt, $0.lockExpiresAt ?? .distantPast) }.min()
+            var next: Date?
+            for row in state.jobs.values where (instance == nil || row.job.instanceID == instance) && !excluding.contains(row.job.id) {
+                let due = max(row.job.dueAt, row.lockExpiresAt ?? .distantPast)
+                if next.map({ due < $0 }) ?? true { next = due }
+            }
+            return next
         }
     }
 
@@ -168,8 +172,12 @@ struct MemoryState {
 
     /// The due job (of one instance, or of all) that passes `filter` and fell due first.
     func firstDueJob(now: Date, instance: String?, _ filter: (JobRow) -> Bool) -> JobRow? {
-        jobs.values.filter { $0.job.dueAt <= now && (instance == nil || $0.job.instanceID == instance) && filter($0) }
-            .min { ($0.job.dueAt, $0.job.id) < ($1.job.dueAt, $1.job.id) }
+        var first: JobRow?
+        for row in jobs.values where row.job.dueAt <= now && (instance == nil || row.job.instanceID == instance) && filter(row) {
+            if let best = first, (best.job.dueAt, best.job.id) <= (row.job.dueAt, row.job.id) { continue }
+            first = row
+        }
+        return first
     }
 }
 
