@@ -68,14 +68,36 @@ public struct EngineError: Error, Sendable, CustomStringConvertible {
 /// The interpreter: a pure, deterministic function from (instance, event) to (instance', effects).
 /// It performs no I/O; time comes in as a parameter.
 public struct Engine: Sendable {
-    public let process: ProcessDefinition
+    /// What an engine prepared once and never changes, shared by its copies (a step, a runner
+    /// and every cache hold one): copying an engine is one reference, not the process's arrays.
+    final class Prepared: Sendable {
+        let process: ProcessDefinition
+        let scripts: any ScriptRunner
+        let upstreamOfFlow: [Int: [Bool]]
+        let stateCodec: StateCodec
+
+        init(process: ProcessDefinition, scripts: any ScriptRunner, upstreamOfFlow: [Int: [Bool]], stateCodec: StateCodec) {
+            self.process = process
+            self.scripts = scripts
+            self.upstreamOfFlow = upstreamOfFlow
+            self.stateCodec = stateCodec
+        }
+    }
+
+    private let prepared: Prepared
+
+    public var process: ProcessDefinition {
+        _read { yield prepared.process }
+    }
     /// Runs script tasks: FEEL by default; the conformance harness plugs in its token adapter.
-    public let scripts: any ScriptRunner
+    public var scripts: any ScriptRunner { prepared.scripts }
     /// For each incoming flow of a joining inclusive gateway: which nodes can still reach it
     /// (without passing through the gateway). Indexed by flow index.
-    let upstreamOfFlow: [Int: [Bool]]
+    var upstreamOfFlow: [Int: [Bool]] {
+        _read { yield prepared.upstreamOfFlow }
+    }
     /// Reads and writes the stored states of the process's instances (element ids, not indices).
-    public let stateCodec: StateCodec
+    public var stateCodec: StateCodec { prepared.stateCodec }
 
     /// The step budget runners use unless told otherwise (`--max-steps`).
     public static let defaultMaxSteps = 10_000
@@ -96,9 +118,6 @@ public struct Engine: Sendable {
         guard process.startEvents(inScope: nil).first ?? process.triggeredStarts().first?.node != nil else {
             throw EngineError(diagnostics: [.error(at: process.location, "process '\(process.id)' has no start event")])
         }
-        self.process = process
-        self.scripts = scripts
-        self.stateCodec = StateCodec(process: process)
         self.maxSteps = max(1, maxSteps)
         var upstream: [Int: [Bool]] = [:]
         for (g, node) in process.nodes.enumerated()
@@ -116,7 +135,7 @@ public struct Engine: Sendable {
                 upstream[flow] = reach
             }
         }
-        self.upstreamOfFlow = upstream
+        prepared = Prepared(process: process, scripts: scripts, upstreamOfFlow: upstream, stateCodec: StateCodec(process: process))
     }
 
     /// Creates an instance, sets ELMA365's system variables and runs it until it waits or ends.
@@ -135,15 +154,15 @@ public struct Engine: Sendable {
         context["__name"] = .string(process.displayName)
         context["__createdBy"] = .string(initiator)
         context["__createdAt"] = .string(Timestamp.rfc3339(now))
-        var instance = Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now)
-        var step = Step(engine: self, instance: instance, now: now, budget: budget)
+        var step = Step(
+            engine: self, instance: Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now), now: now,
+            budget: budget)
         let start = startEvent ?? process.startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
         step.spawn(at: start, scope: 0, via: nil)
         step.activateScopeEvents(scope: 0)
         step.run()
-        instance = step.instance
         budget = step.budget
-        return (instance, step.effects)
+        return (step.instance, step.effects)
     }
 
     /// Records the notifications of a `notify` effect, once the runner has resolved its
@@ -167,10 +186,13 @@ public struct Engine: Sendable {
 
     /// `handle` within a budget the caller carries across events (see `StepBudget`).
     public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date, budget: inout StepBudget) -> [Effect] {
-        var step = Step(engine: self, instance: instance, now: now, budget: budget)
+        // The step works on the caller's instance itself, not on a second reference to it (which
+        // would make every array the step changes a copy).
+        var step = Step(engine: self, instance: Instance.placeholder, now: now, budget: budget)
+        swap(&step.instance, &instance)
         step.apply(event)
         step.run()
-        instance = step.instance
+        swap(&step.instance, &instance)
         budget = step.budget
         return step.effects
     }
@@ -206,7 +228,9 @@ struct Step {
     /// The steps this event may still take.
     var budget: StepBudget
 
-    var process: ProcessDefinition { engine.process }
+    var process: ProcessDefinition {
+        _read { yield engine.process }
+    }
 
     init(engine: Engine, instance: Instance, now: Date, budget: StepBudget? = nil) {
         self.engine = engine
@@ -451,7 +475,7 @@ struct Step {
         }
         // `completionQuantity`: each outgoing flow gets that many tokens.
         let copies = process.nodes[token.node].completionQuantity
-        for (i, flow) in flows.flatMap({ Array(repeating: $0, count: copies) }).enumerated() {
+        for (i, flow) in flows.lazy.flatMap({ repeatElement($0, count: copies) }).enumerated() {
             let target = process.flows[flow].target
             if i == 0 {
                 instance.tokens[index].node = target

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// An instance's history: append-only, cheap to copy, and cheap to append to after a copy.
 ///
@@ -9,12 +10,11 @@ import Foundation
 /// what is past their own end. A copy that is behind (another copy appended first) copies its
 /// entries once, to a buffer of its own.
 public struct History: RandomAccessCollection, Sendable {
-    final class Buffer: @unchecked Sendable {
-        let lock = NSLock()
-        var entries: [HistoryEntry]
+    final class Buffer: Sendable {
+        let entries: Mutex<[HistoryEntry]>
 
         init(_ entries: [HistoryEntry]) {
-            self.entries = entries
+            self.entries = Mutex(entries)
         }
     }
 
@@ -33,12 +33,13 @@ public struct History: RandomAccessCollection, Sendable {
 
     public subscript(position: Int) -> HistoryEntry {
         precondition(position >= 0 && position < endIndex, "history index \(position) out of range 0..<\(endIndex)")
-        return buffer.lock.withLock { buffer.entries[position] }
+        return buffer.entries.withLock { $0[position] }
     }
 
     /// The entries, read under the lock once (iteration reads no entry under the lock again).
     public var entries: ArraySlice<HistoryEntry> {
-        buffer.lock.withLock { buffer.entries[..<endIndex] }
+        let end = endIndex
+        return buffer.entries.withLock { $0[..<end] }
     }
 
     public func makeIterator() -> ArraySlice<HistoryEntry>.Iterator {
@@ -47,9 +48,9 @@ public struct History: RandomAccessCollection, Sendable {
 
     public mutating func append(_ entry: HistoryEntry) {
         let end = endIndex
-        let appended = buffer.lock.withLock { () -> Bool in
-            guard buffer.entries.count == end else { return false }
-            buffer.entries.append(entry)
+        let appended = buffer.entries.withLock { entries -> Bool in
+            guard entries.count == end else { return false }
+            entries.append(entry)
             return true
         }
         if !appended {

@@ -185,6 +185,10 @@ public struct Instance: Sendable, Decodable {
         self.createdAt = createdAt
     }
 
+    /// An empty instance, made once: what a step leaves in the caller's place while it works on
+    /// the caller's instance.
+    static let placeholder = Instance(id: "", processID: "", context: JSONObject(), initiator: "", createdAt: Date(timeIntervalSince1970: 0))
+
     public func token(_ id: Int) -> Token? { tokenIndex(id).map { tokens[$0] } }
 
     /// Tokens are kept in the order they were made, so by increasing id (every new token is

@@ -32,6 +32,8 @@ public struct StepBudget: Sendable {
 
     mutating func count(_ node: Int) {
         used += 1
+        // Room for the nodes of a usual event at once, not a table regrown at 1, 2, 4… nodes.
+        if visits.isEmpty { visits.reserveCapacity(16) }
         visits[node, default: 0] += 1
     }
 

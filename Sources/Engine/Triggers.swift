@@ -123,16 +123,17 @@ extension Step {
             }
         }
         for token in instance.tokens {
-            let node = process.nodes[token.node]
+            // The node's fields are read in place: a copy of the whole node per token costs more
+            // than the look-up.
             if token.state == .waitingEvent {
-                if node.kind == .eventBasedGateway {
-                    for flow in node.outgoing { add(triggers(of: process.flows[flow].target)) }
+                if process.nodes[token.node].kind == .eventBasedGateway {
+                    for flow in process.nodes[token.node].outgoing { add(triggers(of: process.flows[flow].target)) }
                 } else {
                     add(triggers(of: token.node))
                 }
             }
-            if isActive(token), !isInnerInstance(token) {
-                for boundary in node.boundaryEvents { add(triggers(of: boundary)) }
+            if !process.nodes[token.node].boundaryEvents.isEmpty, isActive(token), !isInnerInstance(token) {
+                for boundary in process.nodes[token.node].boundaryEvents { add(triggers(of: boundary)) }
             }
         }
         for scope in runningScopes {

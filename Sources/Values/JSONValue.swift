@@ -114,6 +114,13 @@ public struct JSONObject: Sendable, Hashable, Sequence {
             return nil
         }
         if let position = keys.firstIndex(of: key) { return position }
+        if keys.count == keys.capacity {
+            // Grow to at least 8 at once: an object built key by key (a process context) would
+            // otherwise reallocate both arrays at 1, 2 and 4 keys.
+            let capacity = Swift.max(8, keys.count * 2)
+            keys.reserveCapacity(capacity)
+            values.reserveCapacity(capacity)
+        }
         keys.append(key)
         values.append(value)
         if keys.count > JSONObject.indexThreshold { index = KeyIndex(keys) }
