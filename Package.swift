@@ -33,7 +33,12 @@ let package = Package(
         .target(name: "Integrations", dependencies: ["CCurl", "Values", "Expressions", "ProcessModel", "Engine"]),
         // The runtime: one driver of the engine's effects over ports (repository, tasks, jobs,
         // subscriptions, outbox), with its in-memory adapter. No storage library.
-        .target(name: "Runtime", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
+        // Cross-module optimisation in release: `ProcessRuntime` is generic over its store, and
+        // without it every caller (the CLI, the SQLite adapter, the benchmarks) runs the
+        // unspecialised code, looking up the store's witnesses and metadata on each call.
+        .target(
+            name: "Runtime", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"],
+            swiftSettings: [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]),
         // Durable instances: the runtime's SQLite adapter (definitions, instances, open tasks, jobs and the outbox).
         .target(
             name: "Store",

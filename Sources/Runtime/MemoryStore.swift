@@ -16,6 +16,9 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
     public let path: String
     private let lock = NSLock()
     fileprivate var state = MemoryState()
+    /// The undo log of the transaction running now (kept between transactions, empty, so a
+    /// transaction allocates none).
+    fileprivate var undo: [MemoryState.Change] = []
 
     public init(name: String = "memory") {
         path = name
@@ -24,10 +27,12 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
     public func write<T>(_ body: (MemoryTransaction) throws -> T) throws -> T {
         try lock.withLock {
             let transaction = MemoryTransaction(store: self, writing: true)
+            defer { undo.removeAll(keepingCapacity: undo.capacity <= 64) }
             do {
                 return try body(transaction)
             } catch {
-                transaction.rollBack()
+                // Every change of the transaction is undone, the last first.
+                for change in undo.reversed() { state.undo(change) }
                 throw error
             }
         }
@@ -123,9 +128,10 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
 
 /// What a `MemoryStore` holds.
 struct MemoryState {
-    struct DefinitionKey: Hashable {
-        var processID: String
-        var xml: [UInt8]
+    struct DefinitionRow {
+        var stored: StoredDefinition
+        /// The process the definition's instances run (the SQLite store reads it from the XML).
+        var process: ProcessDefinition
     }
 
     struct InstanceRow {
@@ -154,9 +160,8 @@ struct MemoryState {
         var lockExpiresAt: Date?
     }
 
-    var definitions: [Int64: StoredDefinition] = [:]
-    var definitionIDs: [DefinitionKey: Int64] = [:]
-    var processes: [Int64: ProcessDefinition] = [:]
+    /// Few: a run deploys a file's processes, a test a handful.
+    var definitions: [Int64: DefinitionRow] = [:]
     var instances: [String: InstanceRow] = [:]
     var tasks: [String: [TaskRow]] = [:]
     var jobs: [Int64: JobRow] = [:]
@@ -168,6 +173,30 @@ struct MemoryState {
     mutating func nextID() -> Int64 {
         lastID += 1
         return lastID
+    }
+
+    /// A row as it was before a transaction changed it (nil: there was none), to put back if
+    /// the transaction fails.
+    enum Change {
+        case definition(Int64, DefinitionRow?)
+        case instance(String, InstanceRow?)
+        case tasks(String, [TaskRow]?)
+        case job(Int64, JobRow?)
+        case subscriptions(String, [(kind: String, name: String)]?)
+        case outbox(Int64, OutboxRow?)
+        case lastID(Int64)
+    }
+
+    mutating func undo(_ change: Change) {
+        switch change {
+        case .definition(let key, let row): definitions[key] = row
+        case .instance(let key, let row): instances[key] = row
+        case .tasks(let key, let row): tasks[key] = row
+        case .job(let key, let row): jobs[key] = row
+        case .subscriptions(let key, let row): subscriptions[key] = row
+        case .outbox(let key, let row): outbox[key] = row
+        case .lastID(let id): lastID = id
+        }
     }
 
     /// The due job (of one instance, or of all) that passes `filter` and fell due first.
@@ -184,56 +213,82 @@ struct MemoryState {
 /// A transaction of a `MemoryStore`, valid while the store's lock is held: it changes the
 /// store's tables in place and remembers how to undo each change.
 public final class MemoryTransaction: StoreTransaction {
-    private unowned let store: MemoryStore
+    private let store: MemoryStore
     private let writing: Bool
-    private var undo: [(inout MemoryState) -> Void] = []
 
     fileprivate init(store: MemoryStore, writing: Bool) {
         self.store = store
         self.writing = writing
     }
 
-    /// Sets one row of a table (nil: removes it), remembering the row it replaces.
-    private func set<Key: Hashable, Value>(_ table: WritableKeyPath<MemoryState, [Key: Value]>, _ key: Key, _ value: Value?) throws {
+    private func checkWriting() throws {
         guard writing else { throw StoreError.unavailable(store: store.path, reason: .readOnly(detail: "a read transaction cannot write")) }
+    }
+
+    // Each setter changes one row of a table (nil: removes it) and logs the row it replaces.
+
+    private func setDefinition(_ id: Int64, _ row: MemoryState.DefinitionRow) throws {
+        try checkWriting()
+        store.undo.append(.definition(id, store.state.definitions.updateValue(row, forKey: id)))
+    }
+
+    private func setInstance(_ id: String, _ row: MemoryState.InstanceRow) throws {
+        try checkWriting()
+        store.undo.append(.instance(id, store.state.instances.updateValue(row, forKey: id)))
+    }
+
+    private func setTasks(_ instance: String, _ rows: [MemoryState.TaskRow]?) throws {
+        try checkWriting()
+        let old = if let rows { store.state.tasks.updateValue(rows, forKey: instance) } else { store.state.tasks.removeValue(forKey: instance) }
+        store.undo.append(.tasks(instance, old))
+    }
+
+    private func setJob(_ id: Int64, _ row: MemoryState.JobRow?) throws {
+        try checkWriting()
+        let old = if let row { store.state.jobs.updateValue(row, forKey: id) } else { store.state.jobs.removeValue(forKey: id) }
+        store.undo.append(.job(id, old))
+    }
+
+    private func setSubscriptions(_ instance: String, _ list: [(kind: String, name: String)]?) throws {
+        try checkWriting()
         let old =
-            if let value { store.state[keyPath: table].updateValue(value, forKey: key) } else { store.state[keyPath: table].removeValue(forKey: key) }
-        undo.append { $0[keyPath: table][key] = old }
+            if let list { store.state.subscriptions.updateValue(list, forKey: instance) } else { store.state.subscriptions.removeValue(forKey: instance) }
+        store.undo.append(.subscriptions(instance, old))
+    }
+
+    private func setOutbox(_ id: Int64, _ row: MemoryState.OutboxRow) throws {
+        try checkWriting()
+        store.undo.append(.outbox(id, store.state.outbox.updateValue(row, forKey: id)))
     }
 
     private func newID() throws -> Int64 {
-        guard writing else { throw StoreError.unavailable(store: store.path, reason: .readOnly(detail: "a read transaction cannot write")) }
-        let old = store.state.lastID
-        undo.append { $0.lastID = old }
+        try checkWriting()
+        store.undo.append(.lastID(store.state.lastID))
         return store.state.nextID()
     }
 
-    /// Undoes every change of this transaction, the last first.
-    fileprivate func rollBack() {
-        for step in undo.reversed() { step(&store.state) }
-        undo.removeAll()
-    }
-
     public func deploy(file: String, xml: [UInt8], process: ProcessDefinition, now: Date) throws -> StoredDefinition {
-        let key = MemoryState.DefinitionKey(processID: process.id, xml: xml)
-        if let id = store.state.definitionIDs[key], var known = store.state.definitions[id] {
-            known.file = file
-            return known
+        // The same process from the same bytes is the same definition; else its next version.
+        var version = 1
+        for row in store.state.definitions.values where row.stored.processID == process.id {
+            if row.stored.xml == xml {
+                var known = row.stored
+                known.file = file
+                return known
+            }
+            version = max(version, row.stored.version + 1)
         }
-        let version = (store.state.definitions.values.filter { $0.processID == process.id }.map(\.version).max() ?? 0) + 1
         let definition = StoredDefinition(id: try newID(), processID: process.id, version: version, file: file, xml: xml)
-        try set(\.definitions, definition.id, definition)
-        try set(\.definitionIDs, key, definition.id)
-        try set(\.processes, definition.id, process)
+        try setDefinition(definition.id, MemoryState.DefinitionRow(stored: definition, process: process))
         return definition
     }
 
     public func definition(id: Int64) throws -> StoredDefinition? {
-        store.state.definitions[id]
+        store.state.definitions[id]?.stored
     }
 
     public func process(of definitionID: Int64) throws -> ProcessDefinition {
-        guard let process = store.state.processes[definitionID] else { throw StoreError.definitionMissing(definition: definitionID) }
+        guard let process = store.state.definitions[definitionID]?.process else { throw StoreError.definitionMissing(definition: definitionID) }
         return process
     }
 
@@ -251,7 +306,7 @@ public final class MemoryTransaction: StoreTransaction {
             instance: new.instance, definitionID: new.definitionID, answers: new.answers, directory: new.directory, simulated: new.simulated,
             version: 0, maxSteps: new.maxSteps)
         let row = MemoryState.InstanceRow(stored: stored, status: new.instance.status.rawValue, sequence: store.state.instances.count)
-        try set(\.instances, new.instance.id, row)
+        try setInstance(new.instance.id, row)
     }
 
     public func update(_ instance: Instance, codec: StateCodec, expectedVersion: Int64, now: Date) throws {
@@ -261,7 +316,7 @@ public final class MemoryTransaction: StoreTransaction {
         row.stored.instance = instance
         row.stored.version += 1
         row.status = instance.status.rawValue
-        try set(\.instances, instance.id, row)
+        try setInstance(instance.id, row)
     }
 
     public func forceTerminate(_ id: String, now: Date) throws -> String? {
@@ -270,10 +325,10 @@ public final class MemoryTransaction: StoreTransaction {
         guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else { return status }
         row.status = InstanceStatus.terminated.rawValue
         row.stored.version += 1
-        try set(\.instances, id, row)
+        try setInstance(id, row)
         try deleteTasks(instance: id)
         try deleteJobs(instance: id)
-        try set(\.subscriptions, id, nil)
+        try setSubscriptions(id, nil)
         return status
     }
 
@@ -285,7 +340,7 @@ public final class MemoryTransaction: StoreTransaction {
         var rows = store.state.tasks[task.instanceID] ?? []
         rows.removeAll { $0.task.token == task.token }
         rows.append(MemoryState.TaskRow(task: task, createdAt: now))
-        try set(\.tasks, task.instanceID, rows)
+        try setTasks(task.instanceID, rows)
     }
 
     public func deleteTask(instance: String, token: Int, nodeID: String) throws -> Bool {
@@ -293,24 +348,24 @@ public final class MemoryTransaction: StoreTransaction {
             return false
         }
         rows.remove(at: index)
-        try set(\.tasks, instance, rows)
+        try setTasks(instance, rows)
         return true
     }
 
     public func closeTasks(instance: String, keeping tokens: [Int]) throws {
         guard let rows = store.state.tasks[instance] else { return }
         let kept = rows.filter { tokens.contains($0.task.token) }
-        if kept.count != rows.count { try set(\.tasks, instance, kept) }
+        if kept.count != rows.count { try setTasks(instance, kept) }
     }
 
     public func deleteTasks(instance: String) throws {
-        if store.state.tasks[instance] != nil { try set(\.tasks, instance, nil) }
+        if store.state.tasks[instance] != nil { try setTasks(instance, nil) }
     }
 
     public func insertJob(_ job: NewJob, now: Date) throws {
         let id = try newID()
-        try set(
-            \.jobs, id,
+        try setJob(
+            id,
             MemoryState.JobRow(
                 job: Job(
                     id: id, instanceID: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt, attempt: job.attempt,
@@ -320,20 +375,20 @@ public final class MemoryTransaction: StoreTransaction {
 
     public func deleteJob(id: Int64) throws -> Bool {
         guard store.state.jobs[id] != nil else { return false }
-        try set(\.jobs, id, nil)
+        try setJob(id, nil)
         return true
     }
 
     public func deleteJobs(instance: String) throws {
         let ids = store.state.jobs.compactMap { $0.value.job.instanceID == instance ? $0.key : nil }
-        for id in ids { try set(\.jobs, id, nil) }
+        for id in ids { try setJob(id, nil) }
     }
 
     public func closeJobs(instance: String, keepingTokens tokens: [Int], timers: [Int]) throws {
         let ids = store.state.jobs.compactMap { id, row in
             row.job.instanceID == instance && !(row.job.kind == .timer ? timers : tokens).contains(row.job.token) ? id : nil
         }
-        for id in ids { try set(\.jobs, id, nil) }
+        for id in ids { try setJob(id, nil) }
     }
 
     public func subscribe(_ instanceID: String, to triggers: [EventTrigger]) throws {
@@ -347,7 +402,7 @@ public final class MemoryTransaction: StoreTransaction {
             }
         }
         if list.isEmpty && store.state.subscriptions[instanceID] == nil { return }
-        try set(\.subscriptions, instanceID, list.isEmpty ? nil : list)
+        try setSubscriptions(instanceID, list.isEmpty ? nil : list)
     }
 
     public func subscribers(kind: String, name: String, except instanceID: String) throws -> [String] {
@@ -359,8 +414,8 @@ public final class MemoryTransaction: StoreTransaction {
         let id = try newID()
         var outgoing = notification
         outgoing.createdAt = now
-        try set(
-            \.outbox, id,
+        try setOutbox(
+            id,
             MemoryState.OutboxRow(
                 stored: StoredNotification(
                     id: id, outgoing: outgoing, status: .pending, channel: nil, done: [], attempts: 0, dueAt: now, lastError: nil, sentAt: nil)))

@@ -531,6 +531,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// The simulated people of an instance: its answers and directory, read once (an instance's
     /// answers and directory never change).
     func people(of instanceID: String, answers: JSONValue?, directory: JSONValue?) throws -> SimulatedPeople {
+        // Nobody named: nothing to read or keep.
+        if answers == nil && directory == nil { return SimulatedPeople() }
         if let known = people[instanceID] { return known }
         let read = try SimulatedPeople(answers: answers, directory: directory)
         // A worker steps many instances over its life: keep the recent ones.
@@ -596,10 +598,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let simulation = try people(of: instance.id, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
         let parsedDirectory = simulation.directory
-        var rows: [() throws -> Void] = []
-        // Messages and signals to other instances run after this instance's own rows: they may
-        // come back to it in this transaction, and must find its jobs and tasks as this step left them.
-        var deliveries: [() throws -> Void] = []
+        // The rows this step writes after its instance's own row, and the messages and signals
+        // it sends to other instances, which go last: they may come back to this instance in this
+        // transaction, and must find its jobs and tasks as this step left them.
+        var rows: [Row] = []
+        var deliveries: [Delivery] = []
         let instanceID = instance.id
         let initiator = instance.initiator
         for effect in effects {
@@ -610,9 +613,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]
                 if simulated || parsedAnswers.answer(for: flowNode) != nil {
-                    rows.append {
-                        try db.insertJob(NewJob(instanceID: instanceID, token: token, kind: .answer, dueAt: now, lockedBy: depth == 0 ? self.owner : nil), now: now)
-                    }
+                    rows.append(.job(NewJob(instanceID: instanceID, token: token, kind: .answer, dueAt: now, lockedBy: depth == 0 ? owner : nil)))
                 } else {
                     var candidates = flowNode.candidateUsers
                     if let assignee = flowNode.assignee { candidates.insert(assignee, at: 0) }
@@ -621,7 +622,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                     var unique: [String] = []
                     for c in candidates where !unique.contains(c) { unique.append(c) }
                     let task = OpenTask(instanceID: instanceID, token: token, nodeID: flowNode.id, name: flowNode.name, lane: flowNode.lane, candidates: unique)
-                    rows.append { try db.insertTask(task, now: now) }
+                    rows.append(.task(task))
                 }
             case .callWebhook(let token, let node, let attempt, let key):
                 // A worker that dies mid-request frees the job once the try must have ended.
@@ -631,21 +632,19 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 // job carried none: a job of an older store, an operator's retry of an incident).
                 let request =
                     (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
-                rows.append {
-                    try db.insertJob(
+                rows.append(
+                    .job(
                         NewJob(
                             instanceID: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, idempotencyKey: key, request: request,
-                            lease: lease, lockedBy: depth == 0 ? self.owner : nil), now: now)
-                }
+                            lease: lease, lockedBy: depth == 0 ? owner : nil)))
             case .scheduleRetry(let token, _, let delay, let attempt):
-                rows.append {
-                    try db.insertJob(
+                rows.append(
+                    .job(
                         NewJob(
                             instanceID: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt,
-                            request: requests[token]), now: now)
-                }
+                            request: requests[token])))
             case .scheduleTimer(let timer, let due):
-                rows.append { try db.insertJob(NewJob(instanceID: instanceID, token: timer, kind: .timer, dueAt: due), now: now) }
+                rows.append(.job(NewJob(instanceID: instanceID, token: timer, kind: .timer, dueAt: due)))
             case .notify(let node, let recipients, let message, let error, let attempts):
                 for (number, notification) in engine.recordNotifications(node: node, users: simulation.resolve(recipients), message: message, in: &instance) {
                     // What every try sends is fixed now, in the step's transaction.
@@ -653,29 +652,15 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                         key: "\(instanceID)-notify-\(number)", process: engine.process, node: engine.process.nodes[node],
                         instance: instance, user: notification.user, directory: parsedDirectory, message: message, error: error, attempts: attempts, now: now,
                         timeZone: timeZone)
-                    rows.append { try db.insertNotification(outgoing, now: now) }
+                    rows.append(.notification(outgoing))
                 }
             case .throwSignal(let name):
                 // The instance has caught its own signal already: it reaches the other stored
                 // instances that wait for it, and starts the file's processes whose start event names it.
-                deliveries.append {
-                    for other in try db.subscribers(kind: "signal", name: name, except: instanceID) {
-                        try self.deliver(.signal(name: name), to: other, now: now, in: db, depth: depth)
-                    }
-                    try self.startPartners(
-                        for: .signal(name), variables: JSONObject(), from: instanceID, initiator: initiator, answers: answers,
-                        directory: directory, simulated: simulated, now: now, in: db, depth: depth)
-                }
+                deliveries.append(.signal(name))
             case .sendMessage(let name, let variables):
                 // To the stored instance that has waited longest for it, else a new instance.
-                deliveries.append {
-                    if let other = try db.subscribers(kind: "message", name: name, except: instanceID).first {
-                        return try self.deliver(.message(name: name, variables: variables), to: other, now: now, in: db, depth: depth)
-                    }
-                    try self.startPartners(
-                        for: .message(name), variables: variables, from: instanceID, initiator: initiator, answers: answers,
-                        directory: directory, simulated: simulated, now: now, in: db, depth: depth)
-                }
+                deliveries.append(.message(name, variables))
             }
         }
         if let definitionID {
@@ -693,13 +678,81 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         try db.closeTasks(instance: instanceID, keeping: instance.tokens.filter { $0.state == .waitingTask }.map(\.id))
         // Jobs of tokens this step removed and of timers it cancelled go with them (a boundary
         // timer of a task completed at once must not keep `run` waiting for a day).
-        if let previous {
-            let tokens = Set(instance.tokens.map(\.id))
-            let timers = Set(instance.timers.map(\.id))
-            if previous.tokens.contains(where: { !tokens.contains($0.id) }) || previous.timers.contains(where: { !timers.contains($0.id) }) {
-                try db.closeJobs(instance: instanceID, keepingTokens: Array(tokens), timers: Array(timers))
+        if let previous, Self.removesAny(previous.tokens.lazy.map(\.id), keeping: instance.tokens.lazy.map(\.id))
+            || Self.removesAny(previous.timers.lazy.map(\.id), keeping: instance.timers.lazy.map(\.id))
+        {
+            try db.closeJobs(instance: instanceID, keepingTokens: instance.tokens.map(\.id), timers: instance.timers.map(\.id))
+        }
+        for row in rows {
+            switch row {
+            case .job(let job): try db.insertJob(job, now: now)
+            case .task(let task): try db.insertTask(task, now: now)
+            case .notification(let notification): try db.insertNotification(notification, now: now)
             }
         }
-        for row in rows + deliveries { try row() }
+        for delivery in deliveries {
+            switch delivery {
+            case .signal(let name):
+                for other in try db.subscribers(kind: "signal", name: name, except: instanceID) {
+                    try deliver(.signal(name: name), to: other, now: now, in: db, depth: depth)
+                }
+                try startPartners(
+                    for: .signal(name), variables: JSONObject(), from: instanceID, initiator: initiator, answers: answers, directory: directory,
+                    simulated: simulated, now: now, in: db, depth: depth)
+            case .message(let name, let variables):
+                if let other = try db.subscribers(kind: "message", name: name, except: instanceID).first {
+                    try deliver(.message(name: name, variables: variables), to: other, now: now, in: db, depth: depth)
+                } else {
+                    try startPartners(
+                        for: .message(name), variables: variables, from: instanceID, initiator: initiator, answers: answers, directory: directory,
+                        simulated: simulated, now: now, in: db, depth: depth)
+                }
+            }
+        }
+    }
+
+    /// A row a step writes after its instance's row.
+    enum Row {
+        case job(NewJob)
+        case task(OpenTask)
+        case notification(OutgoingNotification)
+    }
+
+    /// A message or signal a step sends to other instances.
+    enum Delivery {
+        case signal(String)
+        case message(String, JSONObject)
+    }
+
+    /// Whether some id of `before` is not among `after` (ids of tokens or timers, usually few
+    /// and in ascending order: then one merge pass, without a set).
+    static func removesAny<Before: Collection<Int>, After: Collection<Int>>(_ before: Before, keeping after: After) -> Bool {
+        if before.isEmpty { return false }
+        var kept = after.makeIterator()
+        var candidate = kept.next()
+        var previous = Int.min
+        for id in before {
+            // Out of order: fall back to a set.
+            guard id > previous else { return !Set(before).isSubset(of: Set(after)) }
+            previous = id
+            while let next = candidate, next < id { candidate = kept.next() }
+            guard candidate == id else {
+                // Not in `after`, unless `after` is out of order.
+                return after.adjacentIsSorted ? true : !Set(before).isSubset(of: Set(after))
+            }
+        }
+        return false
+    }
+}
+
+extension Collection<Int> {
+    /// Whether the ids ascend strictly.
+    var adjacentIsSorted: Bool {
+        var previous = Int.min
+        for id in self {
+            if id <= previous { return false }
+            previous = id
+        }
+        return true
     }
 }

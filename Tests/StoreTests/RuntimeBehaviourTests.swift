@@ -153,6 +153,55 @@ let twoTasksXML = """
         try await adapter.run(Scenario())
     }
 
+    /// A transaction that throws keeps none of its writes, whatever it touched: a definition it
+    /// deployed, the instance it updated, the tasks, jobs, subscriptions and notifications it
+    /// added or removed.
+    @Test(arguments: Adapter.allCases) func aFailedTransactionLeavesNothingBehind(_ adapter: Adapter) async throws {
+        struct Failed: Error {}
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                let id = try runtime.start(twoTasksXML)
+                let read = try #require(try store.instance(id))
+                let process = try store.read { try $0.process(of: read.definitionID) }
+                let codec = try Engine(process: process).stateCodec
+                let changedXML = Array(twoTasksXML.replacingOccurrences(of: "Склад", with: "Склад 2").utf8)
+                let now = Date()
+                var changed = read.instance
+                changed.context["touched"] = true
+                #expect(throws: Failed.self) {
+                    try store.write { db in
+                        _ = try db.deploy(file: "p.bpmn", xml: changedXML, process: process, now: now)
+                        try db.update(changed, codec: codec, expectedVersion: read.version, now: now)
+                        #expect(try db.deleteTask(instance: id, token: 2, nodeID: "pick") || true)
+                        try db.insertTask(OpenTask(instanceID: id, token: 7, nodeID: "check", name: nil, lane: nil, candidates: []), now: now)
+                        try db.insertJob(NewJob(instanceID: id, token: 7, kind: .timer, dueAt: now), now: now)
+                        try db.subscribe(id, to: [.message("paid")])
+                        try db.insertNotification(
+                            OutgoingNotification(
+                                key: "k", process: "P", instance: id, node: "pick", user: "u", name: nil, email: nil, message: "m", subject: "s",
+                                text: "t", createdAt: now), now: now)
+                        throw Failed()
+                    }
+                }
+                let after = try #require(try store.instance(id))
+                #expect(after.version == read.version)
+                #expect(after.instance.context["touched"] == nil)
+                #expect(try runtime.openTaskIDs(id) == ["pick"])
+                #expect(try store.nextJobTime(instance: id, excluding: []) == nil)
+                #expect(try store.read { try $0.subscribers(kind: "message", name: "paid", except: "") }.isEmpty)
+                #expect(try store.storedNotifications(user: nil, instance: id).isEmpty)
+                // The deploy was undone too: the same bytes deploy as version 2 now, and again as
+                // the same definition.
+                let second = try store.write { try $0.deploy(file: "p.bpmn", xml: changedXML, process: process, now: now) }
+                #expect(second.version == 2)
+                #expect(try store.write { try $0.deploy(file: "q.bpmn", xml: changedXML, process: process, now: now) }.id == second.id)
+                #expect(try store.write { try $0.deploy(file: "p.bpmn", xml: Array(twoTasksXML.utf8), process: process, now: now) }.id == read.definitionID)
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
     /// A webhook that fails is retried after its delay on the virtual clock, with the same key,
     /// and then succeeds.
     @Test(arguments: Adapter.allCases) func aFailedWebhookIsRetriedAfterItsDelay(_ adapter: Adapter) async throws {
