@@ -20,7 +20,7 @@ struct BenchError: Error, CustomStringConvertible {
 struct Options {
     var figures: [String] = []
     var rounds = 5
-    var peers = "../shared/peers"
+    var peers = "Tests/ProcrunCLITests/Fixtures/peers"
     var corpus = "Tests/ProcrunCLITests/Fixtures/miwg"
     var python = ProcessInfo.processInfo.environment["SPIFF_PYTHON"] ?? "/tmp/spiff/bin/python"
     var waitingInstances = 100_000

@@ -9,9 +9,9 @@ import Testing
     @Test func interpreterAndStartupFiguresAreReported() throws {
         let process = Process()
         process.executableURL = Self.binary
-        // The model comes from the tests' own fixtures: a clone has no ../shared beside it.
-        let peers = CLI.packageRoot.appendingPathComponent("Tests/ProcrunCLITests/Fixtures/peers").path
-        process.arguments = ["interpreter", "startup", "--rounds", "1", "--python", "/nonexistent/python", "--peers", peers]
+        // No --peers: by default the model comes from the repository's fixtures (a clone has no
+        // ../shared beside it).
+        process.arguments = ["interpreter", "startup", "--rounds", "1", "--python", "/nonexistent/python"]
         process.currentDirectoryURL = CLI.packageRoot
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
