@@ -5,7 +5,7 @@ extension ProcessDefinition {
     /// the call activity's id as a prefix: `Call_1/Task_1`). A call activity then runs like an
     /// embedded sub-process. Returns the diagnostics for calls that cannot be resolved.
     public mutating func inlineCalls(from processes: [ProcessDefinition], depth: Int = 0) -> [Diagnostic] {
-        guard nodes.contains(where: { if case .subProcess(.call) = $0.kind { true } else { false } }) else { return [] }
+        guard self.nodes.contains(where: { if case .subProcess(.call) = $0.kind { true } else { false } }) else { return [] }
         var problems: [Diagnostic] = []
         var nodes = self.nodes
         var flows = self.flows
@@ -49,8 +49,8 @@ extension ProcessDefinition {
             }
         }
         self = ProcessDefinition(
-            id: id, name: name, isExecutable: isExecutable, location: location, nodes: nodes, flows: flows, lanes: lanes,
-            participantName: participantName, deferredErrors: deferredErrors + (isExecutable ? [] : problems))
-        return isExecutable ? problems : []
+            id: self.id, name: self.name, isExecutable: self.isExecutable, location: self.location, nodes: nodes, flows: flows, lanes: self.lanes,
+            participantName: self.participantName, deferredErrors: self.deferredErrors + (self.isExecutable ? [] : problems))
+        return self.isExecutable ? problems : []
     }
 }

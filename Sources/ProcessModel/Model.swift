@@ -51,72 +51,94 @@ public struct Lane: Sendable {
 
 /// One process, flattened: every node (including those inside embedded sub-processes) lives in
 /// `nodes`, addressed by index; `scope` links a node to the sub-process that contains it.
+@dynamicMemberLookup
 public struct ProcessDefinition: Sendable {
-    public var id: String
-    public var name: String?
-    public var isExecutable: Bool
-    public var location: SourceLocation
-    public var nodes: [FlowNode]
-    public var flows: [SequenceFlow]
-    public var lanes: [Lane]
-    /// The participant (pool) that holds the process, if the file has a collaboration.
-    public var participantName: String?
-    /// Problems that only matter when the process runs (unsupported elements in a process not
-    /// marked executable). `validate` reports them as warnings; running the process refuses it.
-    public var deferredErrors: [Diagnostic]
+    /// A process's fields. A `ProcessDefinition` keeps them in one shared box, so copying a
+    /// process (into a store's definition row, a runner's cache, a command's arguments) is one
+    /// retain; a change copies the box first when another copy shares it.
+    public struct Fields: Sendable {
+        public var id: String
+        public var name: String?
+        public var isExecutable: Bool
+        public var location: SourceLocation
+        public var nodes: [FlowNode]
+        public var flows: [SequenceFlow]
+        public var lanes: [Lane]
+        /// The participant (pool) that holds the process, if the file has a collaboration.
+        public var participantName: String?
+        /// Problems that only matter when the process runs (unsupported elements in a process not
+        /// marked executable). `validate` reports them as warnings; running the process refuses it.
+        public var deferredErrors: [Diagnostic]
 
-    private var indexByID: [String: Int]
+        fileprivate var indexByID: [String: Int]
+    }
+
+    @usableFromInline
+    final class Box: @unchecked Sendable {
+        // Changed only while uniquely referenced (see the `_modify` below), so no access overlaps
+        // a change: reads need no run-time exclusivity check.
+        @exclusivity(unchecked) @usableFromInline var fields: Fields
+
+        @usableFromInline init(_ fields: Fields) {
+            self.fields = fields
+        }
+    }
+
+    @usableFromInline var box: Box
 
     public init(
         id: String, name: String?, isExecutable: Bool, location: SourceLocation, nodes: [FlowNode],
         flows: [SequenceFlow], lanes: [Lane], participantName: String?, deferredErrors: [Diagnostic]
     ) {
-        self.id = id
-        self.name = name
-        self.isExecutable = isExecutable
-        self.location = location
-        self.nodes = nodes
-        self.flows = flows
-        self.lanes = lanes
-        self.participantName = participantName
-        self.deferredErrors = deferredErrors
         var index: [String: Int] = [:]
         for (i, node) in nodes.enumerated() { index[node.id] = i }
-        self.indexByID = index
+        box = Box(
+            Fields(
+                id: id, name: name, isExecutable: isExecutable, location: location, nodes: nodes, flows: flows, lanes: lanes,
+                participantName: participantName, deferredErrors: deferredErrors, indexByID: index))
     }
 
-    public func nodeIndex(id: String) -> Int? { indexByID[id] }
+    @inlinable
+    public subscript<T>(dynamicMember field: WritableKeyPath<Fields, T>) -> T {
+        get { box.fields[keyPath: field] }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields[keyPath: field]
+        }
+    }
+
+    public func nodeIndex(id: String) -> Int? { box.fields.indexByID[id] }
 
     /// The start events a scope begins with (`nil` for the process level).
     public func startEvents(inScope scope: Int?) -> [Int] {
-        nodes.indices.filter { nodes[$0].scope == scope && nodes[$0].kind == .startEvent }
+        self.nodes.indices.filter { self.nodes[$0].scope == scope && self.nodes[$0].kind == .startEvent }
     }
 
     /// The event sub-processes directly inside a scope (`nil` for the process level).
     public func eventSubProcesses(inScope scope: Int?) -> [Int] {
-        nodes.indices.filter { nodes[$0].scope == scope && nodes[$0].kind == .subProcess(.event) }
+        self.nodes.indices.filter { self.nodes[$0].scope == scope && self.nodes[$0].kind == .subProcess(.event) }
     }
 
     /// The start event of an event sub-process, with its triggers.
     public func eventStart(of subProcess: Int) -> (node: Int, triggers: [EventTrigger], interrupting: Bool)? {
-        for i in nodes.indices where nodes[i].scope == subProcess {
-            if case .eventStart(let triggers, let interrupting) = nodes[i].kind { return (i, triggers, interrupting) }
+        for i in self.nodes.indices where self.nodes[i].scope == subProcess {
+            if case .eventStart(let triggers, let interrupting) = self.nodes[i].kind { return (i, triggers, interrupting) }
         }
         return nil
     }
 
     /// Start events of the process level that a message or signal triggers.
     public func triggeredStarts() -> [(node: Int, triggers: [EventTrigger])] {
-        nodes.indices.compactMap { i in
-            guard nodes[i].scope == nil else { return nil }
-            if case .eventStart(let triggers, _) = nodes[i].kind { return (i, triggers) }
-            if nodes[i].instantiate, nodes[i].incoming.isEmpty, let message = nodes[i].message { return (i, [.message(message)]) }
+        self.nodes.indices.compactMap { i in
+            guard self.nodes[i].scope == nil else { return nil }
+            if case .eventStart(let triggers, _) = self.nodes[i].kind { return (i, triggers) }
+            if self.nodes[i].instantiate, self.nodes[i].incoming.isEmpty, let message = self.nodes[i].message { return (i, [.message(message)]) }
             return nil
         }
     }
 
     /// The display name of the process: its name, else its pool's, else its id.
-    public var displayName: String { name ?? participantName ?? id }
+    public var displayName: String { self.name ?? self.participantName ?? self.id }
 }
 
 public enum TaskKind: String, Sendable {
@@ -275,60 +297,84 @@ public enum NodeKind: Sendable, Equatable {
     }
 }
 
+@dynamicMemberLookup
 public struct FlowNode: Sendable {
-    public var id: String
-    public var name: String?
-    public var kind: NodeKind
-    public var location: SourceLocation
-    /// Index of the containing sub-process node, nil at process level.
-    public var scope: Int?
-    /// Indices into `ProcessDefinition.flows`, in document order.
-    public var incoming: [Int] = []
-    public var outgoing: [Int] = []
-    public var defaultFlow: Int?
-    /// Boundary events attached to this activity.
-    public var boundaryEvents: [Int] = []
-    /// `isForCompensation`: the activity only runs as a compensation handler.
-    public var isForCompensation = false
-    /// For an activity with a compensation boundary event: the handler it is associated with.
-    public var compensationHandler: Int?
-    /// The message a send task sends or a receive task waits for (by name, else id).
-    public var message: String?
-    /// A receive task with `instantiate="true"` and no incoming flow: its message starts the process.
-    public var instantiate = false
-    /// The innermost lane holding the node.
-    public var lane: String?
-    /// `camunda:assignee` / `zeebe:assignmentDefinition assignee` / a humanPerformer, if any.
-    public var assignee: String?
-    public var candidateUsers: [String] = []
-    public var candidateGroups: [String] = []
-    public var webhook: WebhookConfig?
-    /// A FEEL script (one `name = expression` per line) for script tasks.
-    public var script: FEELScript?
-    /// Standard loop characteristics: the activity repeats while its condition holds.
-    public var loop: StandardLoop?
-    /// Multi-instance characteristics: the activity runs several times, in sequence or at once.
-    public var multiInstance: MultiInstance?
-    /// `startQuantity`: tokens that must arrive before an activity starts (they merge into one).
-    public var startQuantity = 1
-    /// `completionQuantity`: tokens an activity sends down each outgoing flow when it completes.
-    public var completionQuantity = 1
-    /// A complex gateway's `activationCondition` (it sees `activationCount`).
-    public var activationCondition: FEELExpression?
-    /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
-    public var scriptText: String?
-    public var scriptFormat: String?
+    /// A node's fields. A `FlowNode` keeps them in one shared box, so copying a node (the engine
+    /// does so on every move of a token) is one retain, not a retain of every field; a change
+    /// copies the box first when another node shares it.
+    public struct Fields: Sendable {
+        public var id: String
+        public var name: String?
+        public var kind: NodeKind
+        public var location: SourceLocation
+        /// Index of the containing sub-process node, nil at process level.
+        public var scope: Int?
+        /// Indices into `ProcessDefinition.flows`, in document order.
+        public var incoming: [Int] = []
+        public var outgoing: [Int] = []
+        public var defaultFlow: Int?
+        /// Boundary events attached to this activity.
+        public var boundaryEvents: [Int] = []
+        /// `isForCompensation`: the activity only runs as a compensation handler.
+        public var isForCompensation = false
+        /// For an activity with a compensation boundary event: the handler it is associated with.
+        public var compensationHandler: Int?
+        /// The message a send task sends or a receive task waits for (by name, else id).
+        public var message: String?
+        /// A receive task with `instantiate="true"` and no incoming flow: its message starts the process.
+        public var instantiate = false
+        /// The innermost lane holding the node.
+        public var lane: String?
+        /// `camunda:assignee` / `zeebe:assignmentDefinition assignee` / a humanPerformer, if any.
+        public var assignee: String?
+        public var candidateUsers: [String] = []
+        public var candidateGroups: [String] = []
+        public var webhook: WebhookConfig?
+        /// A FEEL script (one `name = expression` per line) for script tasks.
+        public var script: FEELScript?
+        /// Standard loop characteristics: the activity repeats while its condition holds.
+        public var loop: StandardLoop?
+        /// Multi-instance characteristics: the activity runs several times, in sequence or at once.
+        public var multiInstance: MultiInstance?
+        /// `startQuantity`: tokens that must arrive before an activity starts (they merge into one).
+        public var startQuantity = 1
+        /// `completionQuantity`: tokens an activity sends down each outgoing flow when it completes.
+        public var completionQuantity = 1
+        /// A complex gateway's `activationCondition` (it sees `activationCount`).
+        public var activationCondition: FEELExpression?
+        /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
+        public var scriptText: String?
+        public var scriptFormat: String?
+    }
+
+    @usableFromInline
+    final class Box: @unchecked Sendable {
+        // Changed only while uniquely referenced (see the `_modify` below), so no access overlaps
+        // a change: reads need no run-time exclusivity check.
+        @exclusivity(unchecked) @usableFromInline var fields: Fields
+
+        @usableFromInline init(_ fields: Fields) {
+            self.fields = fields
+        }
+    }
+
+    @usableFromInline var box: Box
 
     public init(id: String, name: String?, kind: NodeKind, location: SourceLocation, scope: Int?) {
-        self.id = id
-        self.name = name
-        self.kind = kind
-        self.location = location
-        self.scope = scope
+        box = Box(Fields(id: id, name: name, kind: kind, location: location, scope: scope))
+    }
+
+    @inlinable
+    public subscript<T>(dynamicMember field: WritableKeyPath<Fields, T>) -> T {
+        get { box.fields[keyPath: field] }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields[keyPath: field]
+        }
     }
 
     /// The node's name, else its id.
-    public var displayName: String { (name?.isEmpty == false ? name : nil) ?? id }
+    public var displayName: String { (self.name?.isEmpty == false ? self.name : nil) ?? self.id }
 }
 
 public struct SequenceFlow: Sendable {

@@ -105,8 +105,8 @@ extension ProcessDefinition {
     /// The outgoing flow a webhook node leaves by after its last failure: the one whose name
     /// equals `interrupt`, else whose id does.
     public func interruptFlow(of node: Int) -> Int? {
-        guard let interrupt = nodes[node].webhook?.onError?.interrupt else { return nil }
-        return WebhookConfig.interruptFlow(named: interrupt, among: nodes[node].outgoing, flows: flows)
+        guard let interrupt = self.nodes[node].webhook?.onError?.interrupt else { return nil }
+        return WebhookConfig.interruptFlow(named: interrupt, among: self.nodes[node].outgoing, flows: self.flows)
     }
 }
 
