@@ -66,7 +66,7 @@ extension Step {
                 spawn(at: inner, scope: scope.id, via: nil)
             }
         } else {
-            for start in process.startEvents(inScope: token.node) {
+            for start in engine.startEvents(inScope: token.node) {
                 spawn(at: start, scope: scope.id, via: nil)
             }
         }

@@ -75,12 +75,27 @@ public struct Engine: Sendable {
         let scripts: any ScriptRunner
         let upstreamOfFlow: [Int: [Bool]]
         let stateCodec: StateCodec
+        /// By scope (a sub-process node; -1: the process level): its start events and its event
+        /// sub-processes, found once instead of by a scan of every node each time a scope begins.
+        let startEvents: [Int: [Int]]
+        let eventSubProcesses: [Int: [Int]]
 
         init(process: ProcessDefinition, scripts: any ScriptRunner, upstreamOfFlow: [Int: [Bool]], stateCodec: StateCodec) {
             self.process = process
             self.scripts = scripts
             self.upstreamOfFlow = upstreamOfFlow
             self.stateCodec = stateCodec
+            var starts: [Int: [Int]] = [:]
+            var subProcesses: [Int: [Int]] = [:]
+            for scope in Set(process.nodes.map { $0.scope ?? -1 }) {
+                let key = scope == -1 ? nil : scope
+                let scopeStarts = process.startEvents(inScope: key)
+                if !scopeStarts.isEmpty { starts[scope] = scopeStarts }
+                let scopeSubProcesses = process.eventSubProcesses(inScope: key)
+                if !scopeSubProcesses.isEmpty { subProcesses[scope] = scopeSubProcesses }
+            }
+            startEvents = starts
+            eventSubProcesses = subProcesses
         }
     }
 
@@ -98,6 +113,10 @@ public struct Engine: Sendable {
     }
     /// Reads and writes the stored states of the process's instances (element ids, not indices).
     public var stateCodec: StateCodec { prepared.stateCodec }
+    /// `process.startEvents(inScope:)`, found once.
+    func startEvents(inScope scope: Int?) -> [Int] { prepared.startEvents[scope ?? -1] ?? [] }
+    /// `process.eventSubProcesses(inScope:)`, found once.
+    func eventSubProcesses(inScope scope: Int?) -> [Int] { prepared.eventSubProcesses[scope ?? -1] ?? [] }
 
     /// The step budget runners use unless told otherwise (`--max-steps`).
     public static let defaultMaxSteps = 10_000
@@ -157,12 +176,17 @@ public struct Engine: Sendable {
         var step = Step(
             engine: self, instance: Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now), now: now,
             budget: budget)
-        let start = startEvent ?? process.startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
+        let start = startEvent ?? startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
         step.spawn(at: start, scope: 0, via: nil)
         step.activateScopeEvents(scope: 0)
         step.run()
         budget = step.budget
-        return (step.instance, step.effects)
+        // Moved out of the step, not copied.
+        var instance = Instance.placeholder
+        swap(&instance, &step.instance)
+        var effects: [Effect] = []
+        swap(&effects, &step.effects)
+        return (instance, effects)
     }
 
     /// Records the notifications of a `notify` effect, once the runner has resolved its

@@ -66,7 +66,7 @@ extension Step {
     /// The event sub-process of a scope node (nil: the process) that an error `code` starts:
     /// an exact code match first, then a catch-all.
     func errorSubProcess(inScope node: Int?, code: String?) -> Int? {
-        let subs = process.eventSubProcesses(inScope: node)
+        let subs = engine.eventSubProcesses(inScope: node)
         func catches(_ sub: Int, exact: Bool) -> Bool {
             guard let start = process.eventStart(of: sub) else { return false }
             return start.triggers.contains { if case .error(let caught) = $0 { exact ? caught != nil && caught == code : caught == nil } else { false } }

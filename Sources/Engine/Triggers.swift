@@ -102,7 +102,7 @@ extension Step {
             }
         }
         for scope in runningScopes {
-            for sub in process.eventSubProcesses(inScope: scope.node) {
+            for sub in engine.eventSubProcesses(inScope: scope.node) {
                 guard let start = process.eventStart(of: sub), start.triggers.contains(where: { trigger.isCaught(by: $0) }) else { continue }
                 found.append(.eventSubProcess(scope: scope.id, subProcess: sub, interrupting: start.interrupting))
             }
@@ -137,7 +137,7 @@ extension Step {
             }
         }
         for scope in runningScopes {
-            for sub in process.eventSubProcesses(inScope: scope.node) {
+            for sub in engine.eventSubProcesses(inScope: scope.node) {
                 if let start = process.eventStart(of: sub) { add(start.triggers) }
             }
         }
@@ -273,13 +273,15 @@ extension Step {
     /// holds start at once.
     mutating func activateScopeEvents(scope: Int) {
         let node = scope == 0 ? nil : instance.scopes.first { $0.id == scope }?.node
-        for sub in process.eventSubProcesses(inScope: node) {
+        let subProcesses = engine.eventSubProcesses(inScope: node)
+        if subProcesses.isEmpty { return }
+        for sub in subProcesses {
             guard let start = process.eventStart(of: sub) else { continue }
             for case .timer(let timer) in start.triggers {
                 arm(timer, node: start.node, token: ownerToken(of: scope))
             }
         }
-        for sub in process.eventSubProcesses(inScope: node) {
+        for sub in subProcesses {
             guard let start = process.eventStart(of: sub), start.triggers.contains(where: conditionHolds) else { continue }
             guard scope == 0 || instance.scopes.contains(where: { $0.id == scope }) else { return }
             startEventSubProcess(sub, in: scope, interrupting: start.interrupting)
@@ -353,7 +355,7 @@ extension Step {
         var current = token.scope
         while true {
             let node = current == 0 ? nil : instance.scopes.first { $0.id == current }?.node
-            for sub in process.eventSubProcesses(inScope: node) {
+            for sub in engine.eventSubProcesses(inScope: node) {
                 if let start = process.eventStart(of: sub), start.triggers.contains(where: { trigger.isCaught(by: $0) }) {
                     return startEventSubProcess(sub, in: current, interrupting: start.interrupting)
                 }

@@ -9,7 +9,57 @@ public enum Timestamp {
 
     /// RFC 3339 in UTC with milliseconds: `2026-11-29T04:26:07.690Z`.
     public static func rfc3339(_ date: Date) -> String {
-        withFraction.format(date)
+        fastRFC3339(date) ?? withFraction.format(date)
+    }
+
+    /// `rfc3339` for the years 1900 to 2199, written digit by digit (every instance's start
+    /// records its time, and the format style costs a calendar computation). The same text as
+    /// the format style's: the milliseconds are truncated from the binary fraction, and the
+    /// Gregorian calendar holds throughout (older dates, where Foundation turns Julian, take
+    /// the format style).
+    static func fastRFC3339(_ date: Date) -> String? {
+        let time = date.timeIntervalSince1970
+        let whole = time.rounded(.down)
+        // 1900-01-01 to 2200-01-01.
+        guard whole >= -2_208_988_800, whole < 7_258_118_400 else { return nil }
+        let milliseconds = Int(((time - whole) * 1000).rounded(.down))
+        var seconds = Int(whole)
+        var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
+        seconds -= days * 86_400
+        // Days since 1970 to a civil date (H. Hinnant's `civil_from_days`).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let dayOfEra = days - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1_460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        return String(unsafeUninitializedCapacity: 24) { buffer in
+            func put(_ value: Int, digits: Int, at offset: Int) {
+                var value = value
+                for i in stride(from: offset + digits - 1, through: offset, by: -1) {
+                    buffer[i] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+            }
+            put(year, digits: 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, digits: 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, digits: 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            put(seconds / 3_600, digits: 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(seconds / 60 % 60, digits: 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(seconds % 60, digits: 2, at: 17)
+            buffer[19] = UInt8(ascii: ".")
+            put(milliseconds, digits: 3, at: 20)
+            buffer[23] = UInt8(ascii: "Z")
+            return 24
+        }
     }
 
     /// Reads an RFC 3339 date-time (with or without fractional seconds, any offset) or a plain
