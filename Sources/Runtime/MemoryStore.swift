@@ -293,20 +293,26 @@ public final class MemoryTransaction: StoreTransaction {
     }
 
     public func load(_ id: String) throws -> StoredInstance? {
-        store.state.instances[id]?.stored
+        // Read in place: `instances[id]?.stored` would copy the whole row first.
+        guard let index = store.state.instances.index(forKey: id) else { return nil }
+        return store.state.instances.values[index].stored
     }
 
     public func definitionID(ofInstance id: String) throws -> Int64? {
         store.state.instances[id]?.stored.definitionID
     }
 
-    public func insert(_ new: NewInstance, codec: StateCodec, now: Date) throws {
-        guard store.state.instances[new.instance.id] == nil else { throw StoreError.instanceChangedMeanwhile(instance: new.instance.id) }
+    public func insert(_ new: consuming NewInstance, codec: StateCodec, now: Date) throws {
+        let id = new.instance.id
+        guard store.state.instances[id] == nil else { throw StoreError.instanceChangedMeanwhile(instance: id) }
+        try checkWriting()
+        // Moved in, not copied: an instance row is wide, and each copy of one retains every field.
+        let status = new.instance.status.rawValue
         let stored = StoredInstance(
             instance: new.instance, definitionID: new.definitionID, answers: new.answers, directory: new.directory, simulated: new.simulated,
             version: 0, maxSteps: new.maxSteps)
-        let row = MemoryState.InstanceRow(stored: stored, status: new.instance.status.rawValue, sequence: store.state.instances.count)
-        try setInstance(new.instance.id, row)
+        store.state.instances[id] = MemoryState.InstanceRow(stored: consume stored, status: status, sequence: store.state.instances.count)
+        store.undo.append(.instance(id, nil))
     }
 
     public func update(_ instance: Instance, codec: StateCodec, expectedVersion: Int64, now: Date) throws {

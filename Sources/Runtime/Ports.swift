@@ -103,7 +103,7 @@ public protocol StoreTransaction {
     /// The definition of an instance, without reading its state.
     func definitionID(ofInstance id: String) throws -> Int64?
     /// Inserts a new instance at version 0. `codec`: its definition's, which writes the state.
-    func insert(_ new: NewInstance, codec: StateCodec, now: Date) throws
+    func insert(_ new: consuming NewInstance, codec: StateCodec, now: Date) throws
     /// Saves the next state of an instance read at `expectedVersion` and raises the version;
     /// throws `StoreError.instanceChangedMeanwhile` when the stored version is another.
     func update(_ instance: Instance, codec: StateCodec, expectedVersion: Int64, now: Date) throws

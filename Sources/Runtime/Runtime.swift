@@ -44,7 +44,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public var notificationTries = 5
     public var notificationRetryDelay: Double = 1
     /// For `DateTime()` in notification templates.
-    public var timeZone: TimeZone = .current
+    public lazy var timeZone: TimeZone = .current
     /// Jobs this runner could not run because their instance cannot be read, with the error; it
     /// goes on with the others (`worker` reports them and exits 6 at the end).
     public private(set) var skippedJobs: [Int64: (instance: String, error: StoreError)] = [:]
@@ -124,9 +124,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             let engine = Self.engine(cached, maxSteps: maxSteps)
             var budget = StepBudget(limit: engine.maxSteps)
             var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now, budget: &budget)
-            try commit(
+            effects = try commit(
                 &instance, effects: effects, engine: engine, answers: answers, directory: directory, simulated: simulatePeople,
-                maxSteps: maxSteps, now: now, insert: definition.id, in: db)
+                maxSteps: maxSteps, now: now, budget: &budget, insert: definition.id, in: db)
             return (budget, effects)
         }
         carry(budget, of: id, after: effects)
@@ -163,10 +163,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             var instance = stored.instance
             guard let event = try decide(stored, engine, db) else { return (instance, nil, []) }
             var budget = (carryBudget ? carried[instance.id] : nil) ?? StepBudget(limit: engine.maxSteps)
-            let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
-            try commit(
-                &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-                expectedVersion: stored.version, previous: stored.instance, now: now, requests: requests, in: db)
+            let effects = try commit(
+                &instance, effects: engine.handle(event, in: &instance, now: now, budget: &budget), engine: engine, answers: stored.answers,
+                directory: stored.directory, simulated: stored.simulated, expectedVersion: stored.version, previous: stored.instance, now: now,
+                budget: &budget, requests: requests, in: db)
             // A message or signal it sent may have come back to it in this transaction (another
             // instance answered at once): return the instance as stored, not as this step left it.
             if effects.contains(where: { if case .throwSignal = $0 { true } else if case .sendMessage = $0 { true } else { false } }),
@@ -546,10 +546,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         guard depth < 8, let stored = try db.load(id) else { return }
         let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
         var instance = stored.instance
-        let effects = engine.handle(event, in: &instance, now: now)
+        var budget = StepBudget(limit: engine.maxSteps)
+        let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
         try commit(
             &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-            expectedVersion: stored.version, previous: stored.instance, now: now, in: db, depth: depth + 1)
+            expectedVersion: stored.version, previous: stored.instance, now: now, budget: &budget, in: db, depth: depth + 1)
     }
 
     /// A message or signal starts instances of the other processes of the sending instance's
@@ -581,23 +582,31 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             if recordsStarted, let instanceLimit, started.count >= instanceLimit { return }
             let id = UUID().uuidString.lowercased()
             if recordsStarted { started.append(id) }
-            var (instance, effects) = partner.start(id: id, context: variables, initiator: initiator, now: now, at: start)
+            var budget = StepBudget(limit: partner.maxSteps)
+            var (instance, effects) = partner.start(id: id, context: variables, initiator: initiator, now: now, at: start, budget: &budget)
             try commit(
                 &instance, effects: effects, engine: partner, answers: answers, directory: directory, simulated: simulated, now: now,
-                insert: deployed.id, in: db, depth: depth + 1)
+                budget: &budget, insert: deployed.id, in: db, depth: depth + 1)
             if case .message = trigger { return }
         }
     }
 
-    /// Saves the instance with the work its effects ask for, inside the caller's transaction.
+    /// Saves the instance with the work its effects ask for, inside the caller's transaction
+    /// (after simulated people answered what they answer at once: see `answerAtOnce`); returns
+    /// the effects it carried out. `budget`: the steps the event may still take.
+    @discardableResult
     func commit(
         _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        maxSteps: Int? = nil, expectedVersion: Int64? = nil, previous: Instance? = nil, now: Date, insert definitionID: Int64? = nil,
-        requests: [Int: Data] = [:], in db: Transaction, depth: Int = 0
-    ) throws {
+        maxSteps: Int? = nil, expectedVersion: Int64? = nil, previous: Instance? = nil, now: Date, budget: inout StepBudget,
+        insert definitionID: Int64? = nil, requests: [Int: Data] = [:], in db: Transaction, depth: Int = 0
+    ) throws -> [Effect] {
         let simulation = try people(of: instance.id, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
         let parsedDirectory = simulation.directory
+        let effects =
+            simulated || !parsedAnswers.entries.isEmpty
+            ? answerAtOnce(effects, in: &instance, engine: engine, people: simulation, simulated: simulated, now: now, budget: &budget)
+            : effects
         // The rows this step writes after its instance's own row, and the messages and signals
         // it sends to other instances, which go last: they may come back to this instance in this
         // transaction, and must find its jobs and tasks as this step left them.
@@ -707,6 +716,45 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                         for: .message(name), variables: variables, from: instanceID, initiator: initiator, answers: answers, directory: directory,
                         simulated: simulated, now: now, in: db, depth: depth)
                 }
+            }
+        }
+        return effects
+    }
+
+    /// Simulated people answer the tasks a step opened in the step itself, as the answer jobs
+    /// they would otherwise get would do at once in the next transactions (with the same step
+    /// budget, which the answers carry on): no answer job is written, claimed and deleted. Only
+    /// while everything else the step asks for is a task or a timer: a webhook request, a
+    /// notification's text and a message's or signal's receivers are fixed by the state the step
+    /// leaves, so past one of those the answers wait for their jobs, as a person would.
+    /// Tasks and timers of tokens the answers moved on go with them.
+    func answerAtOnce(
+        _ effects: [Effect], in instance: inout Instance, engine: Engine, people: SimulatedPeople, simulated: Bool, now: Date,
+        budget: inout StepBudget
+    ) -> [Effect] {
+        var effects = effects
+        var answered = false
+        while effects.allSatisfy({ if case .openTask = $0 { true } else if case .scheduleTimer = $0 { true } else { false } }),
+            let index = effects.firstIndex(where: {
+                guard case .openTask(let token, let node) = $0, instance.token(token)?.state == .waitingTask else { return false }
+                return simulated || people.answers.answer(for: engine.process.nodes[node]) != nil
+            }),
+            case .openTask(let token, let node) = effects.remove(at: index)
+        {
+            let flowNode = engine.process.nodes[node]
+            let event = EngineEvent.taskCompleted(
+                token: token, by: people.performer(for: flowNode, instance: instance),
+                variables: people.answers.answer(for: flowNode)?.variables ?? JSONObject())
+            effects += engine.handle(event, in: &instance, now: now, budget: &budget)
+            answered = true
+        }
+        guard answered else { return effects }
+        return effects.filter {
+            switch $0 {
+            case .openTask(let token, let node): instance.token(token).map { $0.node == node && $0.state == .waitingTask } ?? false
+            case .scheduleTimer(let timer, _): instance.timers.contains { $0.id == timer }
+            case .callWebhook(let token, let node, _, _), .scheduleRetry(let token, let node, _, _): instance.token(token)?.node == node
+            default: true
             }
         }
     }

@@ -37,7 +37,7 @@ public struct SQLiteTransaction: StoreTransaction {
         try Int64.fetchOne(db.cachedStatement(sql: "SELECT definitionId FROM instance WHERE id = ?"), arguments: [id])
     }
 
-    public func insert(_ new: NewInstance, codec: StateCodec, now: Date) throws {
+    public func insert(_ new: consuming NewInstance, codec: StateCodec, now: Date) throws {
         try store.save(
             new.instance, codec: codec, definitionID: new.definitionID, answers: new.answers, directory: new.directory, simulated: new.simulated,
             maxSteps: new.maxSteps, now: now, in: db)

@@ -376,8 +376,9 @@ let twoTasksXML = """
                 let performer = CountingPerformer(failFirst: 1)
                 let runtime = ProcessRuntime(store: store, performer: performer, scheduler: clock)
                 let id = try runtime.start(xml, answers: ["u": ["by": "bot"]])
-                // The task answers itself, the first try fails: a retry waits 30 s ahead.
-                #expect(try await runtime.runDueJobs(instance: id) == 2)
+                // The task was answered in the step that opened it; the first try fails: a retry
+                // waits 30 s ahead.
+                #expect(try await runtime.runDueJobs(instance: id) == 1)
                 #expect(try store.nextJobTime(instance: id, excluding: []) == clock.now.addingTimeInterval(30))
                 let cancelled = try runtime.operate(.cancel, on: id)
                 #expect(cancelled.status == .terminated)
@@ -393,6 +394,50 @@ let twoTasksXML = """
                 #expect(throws: StoreError.noSuchInstance(id: "nobody", store: store.path)) {
                     try runtime.complete(instance: "nobody", task: "pick", by: "x", variables: [:])
                 }
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
+    /// A task the instance's answers (or `run`'s simulated people) answer completes in the step
+    /// that opens it: no job is left to claim, and a cycle through it stops at the step budget
+    /// as a cycle that never waits does.
+    @Test(arguments: Adapter.allCases) func answeredTasksCompleteInTheStepThatOpensThem(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                let id = try runtime.start(twoTasksXML, answers: ["pick": ["by": "bot", "variables": ["picked": true]], "check": ["by": "boss"]])
+                let instance = try runtime.stored(id)
+                #expect(instance.status == .completed && instance.context["picked"] == true)
+                #expect(instance.history.compactMap(\.performer) == ["bot", "boss"])
+                #expect(try store.nextJobTime(instance: id, excluding: []) == nil)
+                #expect(try runtime.openTaskIDs(id).isEmpty)
+
+                // Only the first task answered: the second opens for a person.
+                let half = try runtime.start(twoTasksXML, answers: ["pick": ["by": "bot"]])
+                #expect(try runtime.openTaskIDs(half) == ["check"])
+                #expect(try store.nextJobTime(instance: half, excluding: []) == nil)
+
+                let cycle = try runtime.start(answeredCycleXML, context: ["done": false], answers: ["again": ["by": "bot"]])
+                let stopped = try runtime.stored(cycle)
+                #expect(stopped.status == .incident && stopped.incident?.isStepBudget == true)
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
+    /// Past a step that asks for a webhook try, answers wait for their jobs: the try's request
+    /// is fixed by the state that step left, before any answer changed it.
+    @Test(arguments: Adapter.allCases) func aRequestIsFixedBeforeTheAnswersOfItsStep(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let performer = ContextSnapshotPerformer()
+                let runtime = ProcessRuntime(store: store, performer: performer, scheduler: ManualScheduler())
+                let id = try runtime.start(answerBesideWebhookXML, context: ["x": "before"], answers: ["u": ["by": "bot", "variables": ["x": "after"]]])
+                try await runtime.drain(instance: id)
+                let instance = try runtime.stored(id)
+                #expect(instance.status == .completed && instance.context["x"] == "after")
+                #expect(performer.sent == ["before"])
             }
         }
         try await adapter.run(Scenario())
@@ -426,5 +471,48 @@ let twoTasksXML = """
             }
         }
         try await adapter.run(Scenario())
+    }
+}
+
+/// An answered task in a loop that never ends (`done` stays false): without a person to wait
+/// for, the cycle runs until the step budget stops it.
+let answeredCycleXML = """
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="Cycle" isExecutable="true">
+    <startEvent id="s"/><exclusiveGateway id="g" default="f2"/><userTask id="again"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="g"/><sequenceFlow id="f2" sourceRef="g" targetRef="again"/>
+    <sequenceFlow id="f3" sourceRef="again" targetRef="g"/>
+    <sequenceFlow id="f4" sourceRef="g" targetRef="e"><conditionExpression>done = true</conditionExpression></sequenceFlow>
+    </process></definitions>
+    """
+
+/// A parallel split into an answered task that sets `x` and a webhook that sends `x`.
+let answerBesideWebhookXML = """
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+    <process id="Beside" isExecutable="true">
+    <startEvent id="s"/><parallelGateway id="split"/><userTask id="u"/>
+    <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:9/x"/></extensionElements></serviceTask>
+    <parallelGateway id="join"/><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="split"/><sequenceFlow id="f2" sourceRef="split" targetRef="u"/>
+    <sequenceFlow id="f3" sourceRef="split" targetRef="w"/><sequenceFlow id="f4" sourceRef="u" targetRef="join"/>
+    <sequenceFlow id="f5" sourceRef="w" targetRef="join"/><sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
+    </process></definitions>
+    """
+
+/// Fixes each try's request when its node is entered, as the HTTP performer does: the request
+/// is the text of `x` at that moment; records what each try sends.
+final class ContextSnapshotPerformer: WebhookPerformer, @unchecked Sendable {
+    private let lock = NSLock()
+    private var sentTexts: [String] = []
+    var sent: [String] { lock.withLock { sentTexts } }
+
+    func prepare(_ call: WebhookCall) -> WebhookPreparation? {
+        guard case .string(let x)? = call.context["x"] else { return .failed(message: "x is not set") }
+        return .request(WebhookRequestSnapshot(method: "POST", url: [.text("http://127.0.0.1:9/x")], headers: [], body: [.text(x)]))
+    }
+
+    func perform(_ call: WebhookCall) async -> WebhookOutcome {
+        guard case .text(let x)? = call.request?.body?.first else { return .failed(status: nil, message: "no snapshot", retryable: false) }
+        lock.withLock { sentTexts.append(x) }
+        return .delivered(status: 200, result: .null)
     }
 }

@@ -123,14 +123,16 @@ func temporaryStore() -> String {
         let clock = ManualScheduler()
         let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
         let id = try runner.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
-        // A job due now is made already held by the runner that made it, which runs it next.
+        // The answered task completed in the step that opened it; the webhook try it leads to is
+        // a job due now, made already held by the runner that made it, which runs it next.
         let held = try #require(try runner.store.ownJob(owner: runner.owner, now: clock.now))
-        #expect(held.instanceID == id && held.kind == .answer)
+        #expect(held.instanceID == id && held.kind == .webhook)
         #expect(try runner.store.ownJob(owner: "A", now: clock.now) == nil)
-        // Nobody else takes it until its lease expires (the runner may have died).
+        // Nobody else takes it until its lease (the try's timeout of 30 s, and 5 s) expires: the
+        // runner may have died.
         #expect(try runner.store.claimJob(owner: "B", now: clock.now) == nil)
-        #expect(try runner.store.claimJob(owner: "B", now: clock.now.addingTimeInterval(29)) == nil)
-        let reclaimed = try #require(try runner.store.claimJob(owner: "B", now: clock.now.addingTimeInterval(31)))
+        #expect(try runner.store.claimJob(owner: "B", now: clock.now.addingTimeInterval(34)) == nil)
+        let reclaimed = try #require(try runner.store.claimJob(owner: "B", now: clock.now.addingTimeInterval(36)))
         #expect(reclaimed.id == held.id)
     }
 
