@@ -385,6 +385,10 @@ public final class MemoryTransaction: StoreTransaction {
         return true
     }
 
+    public func hasDueJob(instance: String, now: Date) throws -> Bool {
+        store.state.jobs.values.contains { $0.job.instanceID == instance && $0.job.dueAt <= now }
+    }
+
     public func deleteJobs(instance: String) throws {
         let ids = store.state.jobs.compactMap { $0.value.job.instanceID == instance ? $0.key : nil }
         for id in ids { try setJob(id, nil) }

@@ -129,6 +129,9 @@ public protocol StoreTransaction {
     /// Removes a job; false when it was not there (another command removed it first).
     func deleteJob(id: Int64) throws -> Bool
     func deleteJobs(instance: String) throws
+    /// Whether the instance has a job due at `now` or earlier (locked or not): work that came
+    /// before whatever this transaction would do at once.
+    func hasDueJob(instance: String, now: Date) throws -> Bool
     /// Removes the instance's jobs that no longer have anything to act on: timer jobs whose
     /// timer is not in `timers` (cancelled with the activity it was on), and other jobs whose
     /// token is not in `tokens` (interrupted, or the instance ended).

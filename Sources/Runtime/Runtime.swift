@@ -12,9 +12,9 @@ private let processOwner = "\(ProcessInfo.processInfo.hostName):\(getpid()):\(UU
 private let runtimeCount = Atomic<Int>(0)
 
 /// The runtime: drives instances through the ports of a store (`RuntimeStore`). Each step loads
-/// the instance, applies one event through the pure engine, and commits the new state together
-/// with the work it asks for (open tasks, jobs, subscriptions, notifications) in one
-/// transaction. Webhook tries happen between transactions, so they are delivered at least once,
+/// the instance, applies one event through the pure engine (and the simulated answers to the
+/// tasks it opens, see `answerAtOnce`), and commits the new state together with the work it asks
+/// for (open tasks, jobs, subscriptions, notifications) in one transaction. Webhook tries happen between transactions, so they are delivered at least once,
 /// always with the same Idempotency-Key, and completed steps never run again.
 ///
 /// One runtime, several adapters: `MemoryStore` keeps everything in memory, the SQLite
@@ -32,10 +32,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// The step budget per event of the instances this runner starts (`--max-steps`); stored
     /// with each, so every later event of the instance has it. nil: `Engine.defaultMaxSteps`.
     public var maxSteps: Int?
-    /// The step budget an instance's simulated answers carry on (see `StepBudget`): the answer
-    /// jobs of `run --store` complete tasks without time passing, so a cycle through a task that
-    /// is answered at once must stop like a cycle that never waits. Kept only while the last
-    /// event opened a task; a timer, a retry or a command starts a fresh budget.
+    /// The step budget an instance's simulated answers carry on (see `StepBudget`) when they
+    /// wait for answer jobs (see `answerAtOnce`): such a job completes a task without time
+    /// passing, so a cycle through a task answered so must stop like a cycle that never waits.
+    /// Kept only while the last event opened a task; a timer, a retry or a command starts a
+    /// fresh budget.
     private var carried: [String: StepBudget] = [:]
     /// Where notifications go (`--notify-url`, `--smtp-url`); with none, they stay in the
     /// outbox, pending, for a worker that has one.
@@ -163,10 +164,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             var instance = stored.instance
             guard let event = try decide(stored, engine, db) else { return (instance, nil, []) }
             var budget = (carryBudget ? carried[instance.id] : nil) ?? StepBudget(limit: engine.maxSteps)
+            let handled = engine.handle(event, in: &instance, now: now, budget: &budget)
             let effects = try commit(
-                &instance, effects: engine.handle(event, in: &instance, now: now, budget: &budget), engine: engine, answers: stored.answers,
-                directory: stored.directory, simulated: stored.simulated, expectedVersion: stored.version, previous: stored.instance, now: now,
-                budget: &budget, requests: requests, in: db)
+                &instance, effects: handled, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
+                expectedVersion: stored.version, previous: stored.instance, now: now, budget: &budget, requests: requests, in: db)
             // A message or signal it sent may have come back to it in this transaction (another
             // instance answered at once): return the instance as stored, not as this step left it.
             if effects.contains(where: { if case .throwSignal = $0 { true } else if case .sendMessage = $0 { true } else { false } }),
@@ -603,9 +604,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let simulation = try people(of: instance.id, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
         let parsedDirectory = simulation.directory
+        // Only the instance this command or job steps: one a message or signal reached (depth > 0)
+        // gets its answers from jobs, as any worker's.
         let effects =
-            simulated || !parsedAnswers.entries.isEmpty
-            ? answerAtOnce(effects, in: &instance, engine: engine, people: simulation, simulated: simulated, now: now, budget: &budget)
+            depth == 0 && (simulated || !parsedAnswers.entries.isEmpty)
+            ? try answerAtOnce(effects, in: &instance, engine: engine, people: simulation, simulated: simulated, now: now, budget: &budget, in: db)
             : effects
         // The rows this step writes after its instance's own row, and the messages and signals
         // it sends to other instances, which go last: they may come back to this instance in this
@@ -722,30 +725,53 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     }
 
     /// Simulated people answer the tasks a step opened in the step itself, as the answer jobs
-    /// they would otherwise get would do at once in the next transactions (with the same step
-    /// budget, which the answers carry on): no answer job is written, claimed and deleted. Only
-    /// while everything else the step asks for is a task or a timer: a webhook request, a
-    /// notification's text and a message's or signal's receivers are fixed by the state the step
-    /// leaves, so past one of those the answers wait for their jobs, as a person would.
-    /// Tasks and timers of tokens the answers moved on go with them.
+    /// they would otherwise get would do next: no answer job is written, claimed and deleted. Each
+    /// answer goes on with the step budget the event that opened its task left (a cycle through
+    /// answered tasks stops like a cycle that never waits). Not when something came first or is
+    /// fixed by the state the step leaves: the instance has a job due already (it would run before
+    /// the answers), or the step asks for a timer due now, a webhook try (its request is fixed when
+    /// its node is entered), a notification, a message or a signal. From there on the answers wait
+    /// for their jobs. Tasks and timers of tokens the answers moved on go with them.
     func answerAtOnce(
         _ effects: [Effect], in instance: inout Instance, engine: Engine, people: SimulatedPeople, simulated: Bool, now: Date,
-        budget: inout StepBudget
-    ) -> [Effect] {
+        budget: inout StepBudget, in db: Transaction
+    ) throws -> [Effect] {
         var effects = effects
+        // The budget each answer's event left, by the tokens of the tasks that event opened (the
+        // tasks of the step's own event have the step's).
+        let stepBudget = budget
+        var openedWith: [Int: StepBudget] = [:]
+        var blocked = false
+        func admit(_ new: [Effect], budget: StepBudget?) {
+            for effect in new {
+                switch effect {
+                case .openTask(let token, _): if let budget { openedWith[token] = budget }
+                case .scheduleTimer(_, let due): if due <= now { blocked = true }
+                default: blocked = true
+                }
+            }
+        }
+        admit(effects, budget: nil)
         var answered = false
-        while effects.allSatisfy({ if case .openTask = $0 { true } else if case .scheduleTimer = $0 { true } else { false } }),
-            let index = effects.firstIndex(where: {
-                guard case .openTask(let token, let node) = $0, instance.token(token)?.state == .waitingTask else { return false }
-                return simulated || people.answers.answer(for: engine.process.nodes[node]) != nil
-            }),
-            case .openTask(let token, let node) = effects.remove(at: index)
-        {
+        var index = 0
+        while !blocked, index < effects.count {
+            guard case .openTask(let token, let node) = effects[index], instance.token(token)?.state == .waitingTask,
+                simulated || people.answers.answer(for: engine.process.nodes[node]) != nil
+            else {
+                index += 1
+                continue
+            }
+            if !answered, try db.hasDueJob(instance: instance.id, now: now) { break }
+            effects.remove(at: index)
             let flowNode = engine.process.nodes[node]
             let event = EngineEvent.taskCompleted(
                 token: token, by: people.performer(for: flowNode, instance: instance),
                 variables: people.answers.answer(for: flowNode)?.variables ?? JSONObject())
-            effects += engine.handle(event, in: &instance, now: now, budget: &budget)
+            var left = openedWith[token] ?? stepBudget
+            let more = engine.handle(event, in: &instance, now: now, budget: &left)
+            admit(more, budget: left)
+            effects += more
+            budget = left
             answered = true
         }
         guard answered else { return effects }

@@ -94,6 +94,12 @@ public struct SQLiteTransaction: StoreTransaction {
         return db.changesCount == 1
     }
 
+    public func hasDueJob(instance: String, now: Date) throws -> Bool {
+        try Bool.fetchOne(
+            db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM job WHERE instanceId = ? AND dueAt <= ?)"),
+            arguments: [instance, now.timeIntervalSince1970]) ?? false
+    }
+
     public func deleteJobs(instance: String) throws {
         try db.execute(sql: "DELETE FROM job WHERE instanceId = ?", arguments: [instance])
     }

@@ -13,17 +13,17 @@ public enum Timestamp {
     }
 
     /// `rfc3339` for the years 1900 to 2199, written digit by digit (every instance's start
-    /// records its time, and the format style costs a calendar computation). The same text as
-    /// the format style's: the milliseconds are truncated from the binary fraction, and the
-    /// Gregorian calendar holds throughout (older dates, where Foundation turns Julian, take
-    /// the format style).
+    /// records its time, and the format style costs a calendar computation). Its milliseconds
+    /// are truncated from the fraction of the time since 2001 (the value a `Date` holds, which the
+    /// format style of this toolchain's Foundation truncates too), in the Gregorian calendar
+    /// (older dates, where Foundation turns Julian, take the format style).
     static func fastRFC3339(_ date: Date) -> String? {
-        let time = date.timeIntervalSince1970
+        let time = date.timeIntervalSinceReferenceDate
         let whole = time.rounded(.down)
-        // 1900-01-01 to 2200-01-01.
-        guard whole >= -2_208_988_800, whole < 7_258_118_400 else { return nil }
+        // 1900-01-01 to 2200-01-01, in seconds since 2001.
+        guard whole >= -3_187_296_000, whole < 6_279_811_200 else { return nil }
         let milliseconds = Int(((time - whole) * 1000).rounded(.down))
-        var seconds = Int(whole)
+        var seconds = Int(whole) + 978_307_200
         var days = seconds >= 0 ? seconds / 86_400 : (seconds - 86_399) / 86_400
         seconds -= days * 86_400
         // Days since 1970 to a civil date (H. Hinnant's `civil_from_days`).

@@ -443,6 +443,59 @@ let twoTasksXML = """
         try await adapter.run(Scenario())
     }
 
+    /// Only the instance a command or job steps answers at once: one that a message reaches
+    /// inside that transaction gets answer jobs, so a conversation through answered tasks is a
+    /// chain of short transactions, not one that deepens with every message until deliveries stop.
+    @Test(arguments: Adapter.allCases) func aConversationThroughAnsweredTasksRunsToItsEnd(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                let xml = pingPongXML(rounds: 6)
+                let asker = try #require(try definitions(xml).process(id: "Asker"))
+                let id = try runtime.start(
+                    file: "p.bpmn", xml: Array(xml.utf8), process: asker, context: [:], answers: nil, directory: nil, initiator: "x",
+                    simulatePeople: true)
+                try await runtime.work(untilIdle: true)
+                // The asker ends after the replier's last pong, which the replier sends last.
+                #expect(try runtime.stored(id).status == .completed)
+                #expect(try runtime.path(id).filter { $0.hasPrefix("ask") }.count == 6)
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
+    /// Answers at once never overtake a job of the instance that is due already: here the webhook
+    /// try the start step asked for runs before the second answered task, which ends the instance.
+    @Test(arguments: Adapter.allCases) func anAnswerAtOnceWaitsBehindADueJob(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let performer = CountingPerformer()
+                let runtime = ProcessRuntime(store: store, performer: performer, scheduler: ManualScheduler())
+                let id = try runtime.start(webhookBesideTwoTasksXML, answers: ["a": ["by": "bot"], "c": ["by": "bot"]])
+                try await runtime.drain(instance: id)
+                #expect(performer.count == 1)
+                #expect(try runtime.stored(id).status == .completed)
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
+    /// Each answer goes on with the budget the event that opened its task left: two answered
+    /// branches of one split each have what the split's event left, not one budget shared.
+    @Test(arguments: Adapter.allCases) func siblingAnswersDoNotShareOneBudget(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                runtime.maxSteps = 40
+                let id = try runtime.start(twoCountingBranchesXML, context: ["a": 0, "b": 0], answers: ["ta": ["by": "bot"], "tb": ["by": "bot"]])
+                let instance = try runtime.stored(id)
+                #expect(instance.status == .completed, "\(String(describing: instance.incident))")
+                #expect(instance.context["a"] == 10 && instance.context["b"] == 10)
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
     /// Notifications are written to the outbox in the step that notifies, pending, one per
     /// person with a stable key; a worker with a channel delivers them.
     @Test(arguments: Adapter.allCases) func notificationsGoToTheOutbox(_ adapter: Adapter) async throws {
@@ -516,3 +569,65 @@ final class ContextSnapshotPerformer: WebhookPerformer, @unchecked Sendable {
         return .delivered(status: 200, result: .null)
     }
 }
+
+/// Two pools that talk: the asker asks (an answered task) and sends `ping`, the replier answers
+/// (an answered task) and sends `pong`, `rounds` times.
+func pingPongXML(rounds: Int) -> String {
+    func chain(_ prefix: String, first: String, send: String, receive: String) -> (nodes: String, flows: String) {
+        var nodes = "", flows = "", previous = first
+        for round in 1...rounds {
+            let task = "\(prefix)\(round)", sendID = "send_\(prefix)\(round)"
+            nodes += "<userTask id=\"\(task)\"/><intermediateThrowEvent id=\"\(sendID)\"><messageEventDefinition messageRef=\"\(send)\"/></intermediateThrowEvent>"
+            flows += "<sequenceFlow id=\"to_\(task)\" sourceRef=\"\(previous)\" targetRef=\"\(task)\"/>"
+            flows += "<sequenceFlow id=\"to_\(sendID)\" sourceRef=\"\(task)\" targetRef=\"\(sendID)\"/>"
+            previous = sendID
+            if prefix == "ask" || round < rounds {
+                let receiveID = "receive_\(prefix)\(round)"
+                nodes += "<intermediateCatchEvent id=\"\(receiveID)\"><messageEventDefinition messageRef=\"\(receive)\"/></intermediateCatchEvent>"
+                flows += "<sequenceFlow id=\"to_\(receiveID)\" sourceRef=\"\(previous)\" targetRef=\"\(receiveID)\"/>"
+                previous = receiveID
+            }
+        }
+        nodes += "<endEvent id=\"end_\(prefix)\"/>"
+        flows += "<sequenceFlow id=\"to_end_\(prefix)\" sourceRef=\"\(previous)\" targetRef=\"end_\(prefix)\"/>"
+        return (nodes, flows)
+    }
+    let asker = chain("ask", first: "start_ask", send: "ping", receive: "pong")
+    let replier = chain("reply", first: "start_reply", send: "pong", receive: "ping")
+    return """
+        <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><message id="ping" name="ping"/><message id="pong" name="pong"/>
+        <process id="Asker" isExecutable="true"><startEvent id="start_ask"/>\(asker.nodes)\(asker.flows)</process>
+        <process id="Replier" isExecutable="true"><startEvent id="start_reply"><messageEventDefinition messageRef="ping"/></startEvent>\(replier.nodes)\(replier.flows)</process>
+        </definitions>
+        """
+}
+
+/// A split into a webhook and two answered tasks in a row, the second ending the instance.
+let webhookBesideTwoTasksXML = """
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+    <process id="Beside2" isExecutable="true">
+    <startEvent id="s"/><parallelGateway id="split"/><userTask id="a"/><userTask id="c"/>
+    <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:9/x"/></extensionElements></serviceTask>
+    <endEvent id="stop"><terminateEventDefinition/></endEvent><endEvent id="e"/>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="split"/><sequenceFlow id="f2" sourceRef="split" targetRef="a"/>
+    <sequenceFlow id="f3" sourceRef="a" targetRef="c"/><sequenceFlow id="f4" sourceRef="c" targetRef="stop"/>
+    <sequenceFlow id="f5" sourceRef="split" targetRef="w"/><sequenceFlow id="f6" sourceRef="w" targetRef="e"/>
+    </process></definitions>
+    """
+
+/// A split into two answered tasks, each followed by a loop that counts its variable to 10.
+let twoCountingBranchesXML = """
+    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL"><process id="Count" isExecutable="true">
+    <startEvent id="s"/><parallelGateway id="split"/><parallelGateway id="join"/><endEvent id="e"/>
+    <userTask id="ta"/><exclusiveGateway id="ga" default="da"/><scriptTask id="ia"><script>a = a + 1</script></scriptTask>
+    <userTask id="tb"/><exclusiveGateway id="gb" default="db"/><scriptTask id="ib"><script>b = b + 1</script></scriptTask>
+    <sequenceFlow id="f1" sourceRef="s" targetRef="split"/>
+    <sequenceFlow id="f2" sourceRef="split" targetRef="ta"/><sequenceFlow id="f3" sourceRef="ta" targetRef="ga"/>
+    <sequenceFlow id="la" sourceRef="ga" targetRef="ia"><conditionExpression>a &lt; 10</conditionExpression></sequenceFlow>
+    <sequenceFlow id="ra" sourceRef="ia" targetRef="ga"/><sequenceFlow id="da" sourceRef="ga" targetRef="join"/>
+    <sequenceFlow id="f4" sourceRef="split" targetRef="tb"/><sequenceFlow id="f5" sourceRef="tb" targetRef="gb"/>
+    <sequenceFlow id="lb" sourceRef="gb" targetRef="ib"><conditionExpression>b &lt; 10</conditionExpression></sequenceFlow>
+    <sequenceFlow id="rb" sourceRef="ib" targetRef="gb"/><sequenceFlow id="db" sourceRef="gb" targetRef="join"/>
+    <sequenceFlow id="f6" sourceRef="join" targetRef="e"/>
+    </process></definitions>
+    """
