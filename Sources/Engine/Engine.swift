@@ -85,14 +85,12 @@ public struct Engine: Sendable {
             self.scripts = scripts
             self.upstreamOfFlow = upstreamOfFlow
             self.stateCodec = stateCodec
+            // One pass, in node order (as `startEvents(inScope:)` and `eventSubProcesses(inScope:)` list them).
             var starts: [Int: [Int]] = [:]
             var subProcesses: [Int: [Int]] = [:]
-            for scope in Set(process.nodes.map { $0.scope ?? -1 }) {
-                let key = scope == -1 ? nil : scope
-                let scopeStarts = process.startEvents(inScope: key)
-                if !scopeStarts.isEmpty { starts[scope] = scopeStarts }
-                let scopeSubProcesses = process.eventSubProcesses(inScope: key)
-                if !scopeSubProcesses.isEmpty { subProcesses[scope] = scopeSubProcesses }
+            for (index, node) in process.nodes.enumerated() {
+                if node.kind == .startEvent { starts[node.scope ?? -1, default: []].append(index) }
+                if node.kind == .subProcess(.event) { subProcesses[node.scope ?? -1, default: []].append(index) }
             }
             startEvents = starts
             eventSubProcesses = subProcesses

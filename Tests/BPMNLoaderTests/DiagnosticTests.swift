@@ -302,9 +302,8 @@ import Values
 }
 
 @Suite struct CorpusTests {
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: sharedFolder.appendingPathComponent("corpus/miwg").path)))
-    func everyMIWGFileLoadsWithoutCrashing() throws {
-        let root = sharedFolder.appendingPathComponent("corpus/miwg")
+    @Test func everyMIWGFileLoadsWithoutCrashing() throws {
+        let root = miwgFolder
         let files = FileManager.default.enumerator(atPath: root.path)!.compactMap { $0 as? String }.filter { $0.hasSuffix(".bpmn") }.sorted()
         #expect(files.count >= 50)
         var valid = 0

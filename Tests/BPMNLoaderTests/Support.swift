@@ -24,7 +24,6 @@ extension LoadResult {
     var process: ProcessDefinition? { definitions?.processes.first }
 }
 
-/// The shared folder beside the repository (CI lays it out the same way).
-let sharedFolder: URL = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("shared")
+/// The MIWG reference files kept in the repository (Tests/ProcrunCLITests/Fixtures/miwg).
+let miwgFolder: URL = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("ProcrunCLITests/Fixtures/miwg")
