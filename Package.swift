@@ -5,7 +5,7 @@ let package = Package(
     name: "procrun",
     platforms: [.macOS(.v13)],
     products: [
-        .executable(name: "procrun", targets: ["procrun"]),
+        .executable(name: "procrun", targets: ["procrun"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -57,9 +57,15 @@ let package = Package(
             // relocations at start-up (the `startup` benchmark).
             linkerSettings: [
                 .unsafeFlags(
-                    ["-static-stdlib", "-use-ld=lld", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation", "-Xlinker", "-lFoundationEssentials",
-                     "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-lCoreFoundation", "-Xlinker", "-l_FoundationICU",
-                     "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections", "-Xlinker", "-lswiftSynchronization", "-Xlinker", "-lswift_RegexParser", "-Xlinker", "-lswift_StringProcessing", "-Xlinker", "--end-group"],
+                    [
+                        "-static-stdlib", "-use-ld=lld", "-Xlinker", "--start-group", "-Xlinker", "-lFoundation",
+                        "-Xlinker", "-lFoundationEssentials",
+                        "-Xlinker", "-lFoundationInternationalization", "-Xlinker", "-lCoreFoundation", "-Xlinker",
+                        "-l_FoundationICU",
+                        "-Xlinker", "-l_FoundationCShims", "-Xlinker", "-l_FoundationCollections", "-Xlinker",
+                        "-lswiftSynchronization", "-Xlinker", "-lswift_RegexParser", "-Xlinker",
+                        "-lswift_StringProcessing", "-Xlinker", "--end-group",
+                    ],
                     .when(configuration: .release))
             ]
         ),
@@ -92,7 +98,9 @@ let package = Package(
             exclude: ["Fixtures"]
         ),
         .testTarget(
-            name: "StoreTests", dependencies: ["Values", "Engine", "Store", .product(name: "GRDB", package: "GRDB.swift")], exclude: ["Fixtures"]),
+            name: "StoreTests",
+            dependencies: ["Values", "Engine", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+            exclude: ["Fixtures"]),
         .testTarget(name: "ProcrunCLITests", dependencies: ["Values"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

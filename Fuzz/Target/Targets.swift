@@ -30,13 +30,12 @@ enum FuzzTarget: String, CaseIterable, Sendable {
     }
 
     /// Variables the evaluated expressions and rendered templates can read.
-    static let context: JSONObject = (
-        [
+    static let context: JSONObject =
+        ([
             "amount": 1500, "total": -0.5, "big": 1e300, "name": "Иван", "vip": true, "empty": "",
             "customer": ["tier": "gold", "address": ["city": "Москва"]], "tags": ["a", "b"], "nothing": nil,
             "created": "2024-03-15T10:30:00Z", "base": "https://example.org/api",
-        ] as JSONValue
-    ).objectValue!
+        ] as JSONValue).objectValue!
 
     static let environment = RenderEnvironment(
         now: Date(timeIntervalSince1970: 1_710_498_600), timeZone: TimeZone(identifier: "Europe/Moscow")!,

@@ -59,7 +59,9 @@ public enum BPMNLoader {
         if bytes.isEmpty {
             return LoadResult(
                 definitions: nil,
-                diagnostics: [.error(at: SourceLocation(file: file, line: 1, column: 1), "malformed XML: the file is empty")])
+                diagnostics: [
+                    .error(at: SourceLocation(file: file, line: 1, column: 1), "malformed XML: the file is empty")
+                ])
         }
         let document = bytes.withUnsafeBufferPointer { buffer in
             buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
@@ -70,7 +72,8 @@ public enum BPMNLoader {
 
         if guardPointer.pointee.sawDoctype != 0 {
             let location = SourceLocation(
-                file: file, line: Int(max(1, guardPointer.pointee.line)), column: Int(max(1, guardPointer.pointee.column)))
+                file: file, line: Int(max(1, guardPointer.pointee.line)),
+                column: Int(max(1, guardPointer.pointee.column)))
             return LoadResult(
                 definitions: nil,
                 diagnostics: [
@@ -84,7 +87,8 @@ public enum BPMNLoader {
             var location = SourceLocation(file: file, line: 1, column: 1)
             var message = "malformed XML"
             if let error = xmlCtxtGetLastError(context) {
-                location = SourceLocation(file: file, line: Int(max(1, error.pointee.line)), column: Int(max(1, error.pointee.int2)))
+                location = SourceLocation(
+                    file: file, line: Int(max(1, error.pointee.line)), column: Int(max(1, error.pointee.int2)))
                 if let text = error.pointee.message {
                     message += ": " + String(cString: text).trimmingWhitespace()
                 }
@@ -97,9 +101,11 @@ public enum BPMNLoader {
             let name = String(cString: encoding).uppercased()
             isUTF8 = name == "UTF-8" || name == "UTF8"
         }
-        var builder = ModelBuilder(index: LocationIndex(file: file, bytes: bytes, utf8: isUTF8), file: file, options: options)
+        var builder = ModelBuilder(
+            index: LocationIndex(file: file, bytes: bytes, utf8: isUTF8), file: file, options: options)
         let definitions = builder.build(root: XMLElement(node: root))
         let diagnostics = builder.diagnostics
-        return LoadResult(definitions: diagnostics.contains { $0.severity == .error } ? nil : definitions, diagnostics: diagnostics)
+        return LoadResult(
+            definitions: diagnostics.contains { $0.severity == .error } ? nil : definitions, diagnostics: diagnostics)
     }
 }

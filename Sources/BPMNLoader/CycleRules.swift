@@ -48,7 +48,9 @@ enum CycleRules {
         var edges = [[Int]](repeating: [], count: count)
         var linkCatches: [String: [Int]] = [:]
         for v in 0..<count {
-            if case .catchEvent(let triggers, _) = nodes[v].kind, triggers.count == 1, case .link(let name) = triggers[0] {
+            if case .catchEvent(let triggers, _) = nodes[v].kind, triggers.count == 1,
+                case .link(let name) = triggers[0]
+            {
                 linkCatches["\(nodes[v].scope ?? -1)/\(name)", default: []].append(v)
             }
         }
@@ -84,10 +86,15 @@ enum CycleRules {
             let first = ordered.first { nodes[$0].kind.isActivity } ?? ordered[0]
             let named = ordered.prefix(4).map { describe(nodes[$0]) }.joined(separator: ", ")
             let more = ordered.count > 4 ? " and \(ordered.count - 4) more" : ""
-            let what = ordered.count == 1 ? "the flow from \(describe(nodes[first])) back to itself" : "the cycle through \(named)\(more)"
+            let what =
+                ordered.count == 1
+                ? "the flow from \(describe(nodes[first])) back to itself" : "the cycle through \(named)\(more)"
             let consequence = "an instance that enters it runs until the step budget stops it in an incident"
             if exitConditions.isEmpty {
-                diagnostics.append(.warning(at: nodes[first].location, "\(what) has no wait state and no condition that can leave it: \(consequence)"))
+                diagnostics.append(
+                    .warning(
+                        at: nodes[first].location,
+                        "\(what) has no wait state and no condition that can leave it: \(consequence)"))
                 continue
             }
             // Conditions decide: they can only change their answer if something in the cycle
@@ -112,7 +119,9 @@ enum CycleRules {
         }
 
         for v in 0..<count {
-            guard let loop = nodes[v].loop, loop.maximum == nil, let condition = loop.condition, constant(condition) == true, !waits(v) else {
+            guard let loop = nodes[v].loop, loop.maximum == nil, let condition = loop.condition,
+                constant(condition) == true, !waits(v)
+            else {
                 continue
             }
             diagnostics.append(
@@ -148,7 +157,9 @@ enum CycleRules {
     /// stops there until a token comes that way.
     static func blocksAsJoin(_ v: Int, in process: ProcessDefinition, inside: (Int) -> Bool) -> Bool {
         let node = process.nodes[v]
-        guard node.kind == .parallelGateway || node.kind == .complexGateway, node.incoming.count > 1 else { return false }
+        guard node.kind == .parallelGateway || node.kind == .complexGateway, node.incoming.count > 1 else {
+            return false
+        }
         return node.incoming.contains { !inside(process.flows[$0].source) }
     }
 

@@ -47,7 +47,10 @@ struct ModelBuilder {
     mutating func register(id: String?, _ location: SourceLocation, element: String) {
         guard let id else { return }
         if let first = seenIDs[id] {
-            error(location, "duplicate id '\(id)' on '\(element)'; it is already used at line \(first.line), column \(first.column)")
+            error(
+                location,
+                "duplicate id '\(id)' on '\(element)'; it is already used at line \(first.line), column \(first.column)"
+            )
         } else {
             seenIDs[id] = location
         }
@@ -57,7 +60,10 @@ struct ModelBuilder {
         let rootLocation = index.locate(root)
         guard root.isBPMN("definitions") else {
             let ns = root.namespace.map { " in namespace '\($0)'" } ?? " without a namespace"
-            error(rootLocation, "root element is '\(root.qualifiedName)'\(ns); expected BPMN 'definitions' in namespace '\(Namespaces.bpmn)'")
+            error(
+                rootLocation,
+                "root element is '\(root.qualifiedName)'\(ns); expected BPMN 'definitions' in namespace '\(Namespaces.bpmn)'"
+            )
             return nil
         }
         // GenMyModel writes id references as QNames in the target namespace ("bpmn2:_Bln…").
@@ -134,7 +140,8 @@ struct ModelBuilder {
             }
         }
         return Definitions(
-            id: root.attribute("id"), name: root.attribute("name"), file: file, processes: processes, participants: participants)
+            id: root.attribute("id"), name: root.attribute("name"), file: file, processes: processes,
+            participants: participants)
     }
 
     func stripPrefix(_ ref: String) -> String {
@@ -220,15 +227,24 @@ struct ModelBuilder {
                 continue
             }
             guard let source = resolve(sourceRef) else {
-                error(pending.location, "sequence flow '\(pending.id)' has sourceRef '\(sourceRef)', which is not a flow node of process '\(id)'")
+                error(
+                    pending.location,
+                    "sequence flow '\(pending.id)' has sourceRef '\(sourceRef)', which is not a flow node of process '\(id)'"
+                )
                 continue
             }
             guard let target = resolve(targetRef) else {
-                error(pending.location, "sequence flow '\(pending.id)' has targetRef '\(targetRef)', which is not a flow node of process '\(id)'")
+                error(
+                    pending.location,
+                    "sequence flow '\(pending.id)' has targetRef '\(targetRef)', which is not a flow node of process '\(id)'"
+                )
                 continue
             }
             if nodes[source].scope != pending.scope || nodes[target].scope != pending.scope {
-                error(pending.location, "sequence flow '\(pending.id)' crosses a sub-process boundary ('\(sourceRef)' → '\(targetRef)'); BPMN keeps sequence flows inside one sub-process")
+                error(
+                    pending.location,
+                    "sequence flow '\(pending.id)' crosses a sub-process boundary ('\(sourceRef)' → '\(targetRef)'); BPMN keeps sequence flows inside one sub-process"
+                )
                 continue
             }
             var condition: FEELExpression?
@@ -237,11 +253,16 @@ struct ModelBuilder {
                     condition = try FEELExpression(raw.text, bare: options.bareConditions)
                 } catch {
                     let language = raw.language.map { " (language '\($0)')" } ?? ""
-                    problem(&self, raw.location, parseFailure("the condition of sequence flow '\(pending.id)'\(language)", error, in: raw.text))
+                    problem(
+                        &self, raw.location,
+                        parseFailure("the condition of sequence flow '\(pending.id)'\(language)", error, in: raw.text))
                 }
             }
             let flowIndex = flows.count
-            flows.append(SequenceFlow(id: pending.id, name: pending.name, source: source, target: target, condition: condition, location: pending.location))
+            flows.append(
+                SequenceFlow(
+                    id: pending.id, name: pending.name, source: source, target: target, condition: condition,
+                    location: pending.location))
             nodes[source].outgoing.append(flowIndex)
             nodes[target].incoming.append(flowIndex)
         }
@@ -249,39 +270,59 @@ struct ModelBuilder {
         for (nodeIdx, ref) in scan.defaultRefs {
             let node = nodes[nodeIdx]
             guard let flowIdx = flows.firstIndex(where: { $0.id == ref || $0.id == stripPrefix(ref) }) else {
-                error(node.location, "'\(node.kind.elementName)' '\(node.id)' names default flow '\(ref)', which does not exist")
+                error(
+                    node.location,
+                    "'\(node.kind.elementName)' '\(node.id)' names default flow '\(ref)', which does not exist")
                 continue
             }
             if flows[flowIdx].source != nodeIdx {
-                error(node.location, "default flow '\(ref)' of '\(node.id)' does not leave it (it leaves '\(nodes[flows[flowIdx].source].id)'); a default flow must be one of the element's outgoing flows")
+                error(
+                    node.location,
+                    "default flow '\(ref)' of '\(node.id)' does not leave it (it leaves '\(nodes[flows[flowIdx].source].id)'); a default flow must be one of the element's outgoing flows"
+                )
                 continue
             }
             if flows[flowIdx].condition != nil {
-                warning(flows[flowIdx].location, "default flow '\(ref)' has a condition; BPMN ignores it on a default flow")
+                warning(
+                    flows[flowIdx].location, "default flow '\(ref)' has a condition; BPMN ignores it on a default flow")
             }
             nodes[nodeIdx].defaultFlow = flowIdx
         }
 
         for (boundary, ref) in scan.attachments {
             guard let host = resolve(ref) else {
-                error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(ref)', which is not a flow node of process '\(id)'")
+                error(
+                    nodes[boundary].location,
+                    "boundary event '\(nodes[boundary].id)' is attached to '\(ref)', which is not a flow node of process '\(id)'"
+                )
                 continue
             }
             guard nodes[host].kind.isActivity else {
-                error(nodes[boundary].location, "boundary event '\(nodes[boundary].id)' is attached to '\(nodes[host].id)', a \(nodes[host].kind.elementName); boundary events attach to activities")
+                error(
+                    nodes[boundary].location,
+                    "boundary event '\(nodes[boundary].id)' is attached to '\(nodes[host].id)', a \(nodes[host].kind.elementName); boundary events attach to activities"
+                )
                 continue
             }
             if case .boundary(_, let triggers, let cancel) = nodes[boundary].kind {
                 nodes[boundary].kind = .boundary(attachedTo: host, triggers: triggers, cancelActivity: cancel)
                 if triggers.contains(.cancel), nodes[host].kind != .subProcess(.transaction) {
-                    problem(&self, nodes[boundary].location, "cancel boundary event '\(nodes[boundary].id)' is attached to \(nodes[host].kind.elementName) '\(nodes[host].id)'; BPMN attaches cancel boundary events to transactions only")
+                    problem(
+                        &self, nodes[boundary].location,
+                        "cancel boundary event '\(nodes[boundary].id)' is attached to \(nodes[host].kind.elementName) '\(nodes[host].id)'; BPMN attaches cancel boundary events to transactions only"
+                    )
                 }
                 if triggers.contains(where: { if case .compensate = $0 { true } else { false } }) {
-                    let handler = scan.associations.first { $0.source == nodes[boundary].id }.flatMap { resolve($0.target) }
+                    let handler = scan.associations.first { $0.source == nodes[boundary].id }.flatMap {
+                        resolve($0.target)
+                    }
                     if let handler, nodes[handler].isForCompensation {
                         nodes[host].compensationHandler = handler
                     } else {
-                        problem(&self, nodes[boundary].location, "compensation boundary event '\(nodes[boundary].id)' has no association to an activity marked isForCompensation; BPMN requires its compensation handler")
+                        problem(
+                            &self, nodes[boundary].location,
+                            "compensation boundary event '\(nodes[boundary].id)' has no association to an activity marked isForCompensation; BPMN requires its compensation handler"
+                        )
                     }
                 }
             }
@@ -292,9 +333,15 @@ struct ModelBuilder {
             if let lane = scan.laneOf[nodes[i].id] { nodes[i].lane = lane }
         }
 
-        validate(nodes: nodes, flows: flows, processID: id, problem: { builder, location, message in problem(&builder, location, message) })
-        validateEvents(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
-        validateDeclarations(nodes: nodes, flows: flows, scan: scan, problem: { builder, location, message in problem(&builder, location, message) })
+        validate(
+            nodes: nodes, flows: flows, processID: id,
+            problem: { builder, location, message in problem(&builder, location, message) })
+        validateEvents(
+            nodes: nodes, flows: flows, scan: scan,
+            problem: { builder, location, message in problem(&builder, location, message) })
+        validateDeclarations(
+            nodes: nodes, flows: flows, scan: scan,
+            problem: { builder, location, message in problem(&builder, location, message) })
 
         let startsSomewhere = nodes.contains { node in
             guard node.scope == nil else { return false }
@@ -302,7 +349,8 @@ struct ModelBuilder {
             return node.kind == .startEvent || (node.instantiate && node.incoming.isEmpty)
         }
         if !nodes.isEmpty && !startsSomewhere {
-            problem(&self, location, "process '\(id)' has no start event; BPMN needs a start event to start an instance")
+            problem(
+                &self, location, "process '\(id)' has no start event; BPMN needs a start event to start an instance")
         }
 
         return ProcessDefinition(
@@ -319,37 +367,64 @@ struct ModelBuilder {
             let what = "\(node.kind.elementName) '\(node.id)'"
             switch node.kind {
             case .startEvent, .eventStart:
-                if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a start event cannot have any") }
+                if !node.incoming.isEmpty {
+                    problem(&self, node.location, "\(what) has incoming sequence flows; a start event cannot have any")
+                }
             case .endEvent:
-                if !node.outgoing.isEmpty { problem(&self, node.location, "\(what) has outgoing sequence flows; an end event cannot have any") }
+                if !node.outgoing.isEmpty {
+                    problem(&self, node.location, "\(what) has outgoing sequence flows; an end event cannot have any")
+                }
             case .exclusiveGateway, .parallelGateway, .inclusiveGateway, .complexGateway:
-                if node.incoming.isEmpty { problem(&self, node.location, "\(what) has no incoming sequence flow; a gateway needs at least one") }
-                if node.outgoing.isEmpty { problem(&self, node.location, "\(what) has no outgoing sequence flow; a gateway needs at least one") }
+                if node.incoming.isEmpty {
+                    problem(&self, node.location, "\(what) has no incoming sequence flow; a gateway needs at least one")
+                }
+                if node.outgoing.isEmpty {
+                    problem(&self, node.location, "\(what) has no outgoing sequence flow; a gateway needs at least one")
+                }
                 if node.kind == .parallelGateway {
                     for f in node.outgoing where flows[f].condition != nil {
-                        warning(flows[f].location, "sequence flow '\(flows[f].id)' leaves parallel gateway '\(node.id)' with a condition; a parallel gateway ignores conditions")
+                        warning(
+                            flows[f].location,
+                            "sequence flow '\(flows[f].id)' leaves parallel gateway '\(node.id)' with a condition; a parallel gateway ignores conditions"
+                        )
                     }
                 } else if node.outgoing.count > 1 {
                     for f in node.outgoing where flows[f].condition == nil && node.defaultFlow != f {
-                        warning(flows[f].location, "sequence flow '\(flows[f].id)' leaves \(what) without a condition or being the default; it is always taken")
+                        warning(
+                            flows[f].location,
+                            "sequence flow '\(flows[f].id)' leaves \(what) without a condition or being the default; it is always taken"
+                        )
                     }
                 }
             case .boundary(_, let triggers, _):
-                if !node.incoming.isEmpty { problem(&self, node.location, "\(what) has incoming sequence flows; a boundary event cannot have any") }
+                if !node.incoming.isEmpty {
+                    problem(
+                        &self, node.location, "\(what) has incoming sequence flows; a boundary event cannot have any")
+                }
                 let compensation = triggers.contains { if case .compensate = $0 { true } else { false } }
                 if node.outgoing.isEmpty && !compensation {
-                    problem(&self, node.location, "\(what) has no outgoing sequence flow; the caught event would go nowhere")
+                    problem(
+                        &self, node.location, "\(what) has no outgoing sequence flow; the caught event would go nowhere"
+                    )
                 }
                 if compensation && !node.outgoing.isEmpty {
-                    problem(&self, node.location, "\(what) has outgoing sequence flows; a compensation boundary event leads to its handler by an association only")
+                    problem(
+                        &self, node.location,
+                        "\(what) has outgoing sequence flows; a compensation boundary event leads to its handler by an association only"
+                    )
                 }
             case .subProcess(.embedded), .subProcess(.transaction):
                 if !nodes.contains(where: { $0.scope == i && $0.kind == .startEvent }) {
-                    problem(&self, node.location, "\(what) has no start event; an embedded sub-process needs a none start event")
+                    problem(
+                        &self, node.location,
+                        "\(what) has no start event; an embedded sub-process needs a none start event")
                 }
             case .subProcess(.event):
                 if !node.incoming.isEmpty || !node.outgoing.isEmpty {
-                    problem(&self, node.location, "\(what) has sequence flows; an event sub-process is started by its start event and has no incoming or outgoing flow")
+                    problem(
+                        &self, node.location,
+                        "\(what) has sequence flows; an event sub-process is started by its start event and has no incoming or outgoing flow"
+                    )
                 }
                 let starts = nodes.indices.filter { n in
                     guard nodes[n].scope == i else { return false }
@@ -357,38 +432,62 @@ struct ModelBuilder {
                     return nodes[n].kind == .startEvent
                 }
                 if starts.count != 1 {
-                    problem(&self, node.location, "\(what) has \(starts.count) start events; an event sub-process has exactly one, with an event definition")
+                    problem(
+                        &self, node.location,
+                        "\(what) has \(starts.count) start events; an event sub-process has exactly one, with an event definition"
+                    )
                 }
             case .eventBasedGateway:
                 if node.outgoing.count < 2 {
-                    problem(&self, node.location, "\(what) has \(node.outgoing.count) outgoing flow(s); an event-based gateway needs at least two")
+                    problem(
+                        &self, node.location,
+                        "\(what) has \(node.outgoing.count) outgoing flow(s); an event-based gateway needs at least two"
+                    )
                 }
                 for f in node.outgoing {
                     let target = nodes[flows[f].target]
                     var fits = false
                     switch target.kind {
-                    case .catchEvent(let triggers, _): fits = !triggers.contains { if case .link = $0 { true } else { false } }
+                    case .catchEvent(let triggers, _):
+                        fits = !triggers.contains { if case .link = $0 { true } else { false } }
                     case .task(.receiveTask): fits = true
                     default: fits = false
                     }
                     if !fits {
-                        problem(&self, flows[f].location, "sequence flow '\(flows[f].id)' leads event-based gateway '\(node.id)' to \(target.kind.elementName) '\(target.id)'; BPMN requires an intermediate catch event or a receive task there")
+                        problem(
+                            &self, flows[f].location,
+                            "sequence flow '\(flows[f].id)' leads event-based gateway '\(node.id)' to \(target.kind.elementName) '\(target.id)'; BPMN requires an intermediate catch event or a receive task there"
+                        )
                     } else if target.incoming.count > 1 {
-                        problem(&self, target.location, "\(target.kind.elementName) '\(target.id)' follows event-based gateway '\(node.id)' and has \(target.incoming.count) incoming flows; BPMN allows only the gateway's")
+                        problem(
+                            &self, target.location,
+                            "\(target.kind.elementName) '\(target.id)' follows event-based gateway '\(node.id)' and has \(target.incoming.count) incoming flows; BPMN allows only the gateway's"
+                        )
                     }
                     if flows[f].condition != nil {
-                        problem(&self, flows[f].location, "sequence flow '\(flows[f].id)' leaves event-based gateway '\(node.id)' with a condition; BPMN forbids conditions there")
+                        problem(
+                            &self, flows[f].location,
+                            "sequence flow '\(flows[f].id)' leaves event-based gateway '\(node.id)' with a condition; BPMN forbids conditions there"
+                        )
                     }
                 }
             case .throwEvent(let triggers):
                 for case .link(let name) in triggers {
-                    let targets = nodes.indices.filter { nodes[$0].scope == node.scope && nodes[$0].kind == .catchEvent(triggers: [.link(name)], parallel: false) }
+                    let targets = nodes.indices.filter {
+                        nodes[$0].scope == node.scope
+                            && nodes[$0].kind == .catchEvent(triggers: [.link(name)], parallel: false)
+                    }
                     if targets.count != 1 {
-                        problem(&self, node.location, "link throw event '\(node.id)' names link '\(name)', which \(targets.isEmpty ? "no" : "more than one") link catch event on its level has; BPMN requires exactly one target")
+                        problem(
+                            &self, node.location,
+                            "link throw event '\(node.id)' names link '\(name)', which \(targets.isEmpty ? "no" : "more than one") link catch event on its level has; BPMN requires exactly one target"
+                        )
                     }
                 }
                 for case .compensate(let activity?) in triggers where !nodes.contains(where: { $0.id == activity }) {
-                    problem(&self, node.location, "\(what) compensates activity '\(activity)', which is not in this process")
+                    problem(
+                        &self, node.location, "\(what) compensates activity '\(activity)', which is not in this process"
+                    )
                 }
             default:
                 break
@@ -398,7 +497,8 @@ struct ModelBuilder {
                     let names = node.outgoing.map { "'\(flows[$0].displayName)'" }.joined(separator: ", ")
                     error(
                         webhook.onError?.location ?? webhook.location,
-                        "webhook '\(node.id)' interrupts by transition '\(interrupt)', but no outgoing sequence flow of '\(node.id)' has that name or id (outgoing: \(names.isEmpty ? "none" : names))")
+                        "webhook '\(node.id)' interrupts by transition '\(interrupt)', but no outgoing sequence flow of '\(node.id)' has that name or id (outgoing: \(names.isEmpty ? "none" : names))"
+                    )
                 }
             }
         }
@@ -406,26 +506,40 @@ struct ModelBuilder {
 
     /// Where events may stand: start and end events, cancel end events, link pairs, event-based
     /// gateways that instantiate.
-    mutating func validateEvents(nodes: [FlowNode], flows: [SequenceFlow], scan: ProcessScan, problem: (inout ModelBuilder, SourceLocation, String) -> Void) {
+    mutating func validateEvents(
+        nodes: [FlowNode], flows: [SequenceFlow], scan: ProcessScan,
+        problem: (inout ModelBuilder, SourceLocation, String) -> Void
+    ) {
         for node in nodes {
             let what = "\(node.kind.elementName) '\(node.id)'"
             let parent = node.scope.map { nodes[$0].kind }
             switch node.kind {
             case .startEvent, .eventStart, .endEvent:
                 if case .subProcess(.adHoc)? = parent {
-                    problem(&self, node.location, "\(what) stands in ad-hoc sub-process '\(nodes[node.scope!].id)'; BPMN forbids start and end events in an ad-hoc sub-process")
+                    problem(
+                        &self, node.location,
+                        "\(what) stands in ad-hoc sub-process '\(nodes[node.scope!].id)'; BPMN forbids start and end events in an ad-hoc sub-process"
+                    )
                 }
             default:
                 break
             }
-            if case .endEvent(.throwing(let triggers)) = node.kind, triggers.contains(.cancel), parent != .subProcess(.transaction) {
-                problem(&self, node.location, "cancel \(what) is not directly inside a transaction; BPMN allows cancel end events only in a transaction sub-process")
+            if case .endEvent(.throwing(let triggers)) = node.kind, triggers.contains(.cancel),
+                parent != .subProcess(.transaction)
+            {
+                problem(
+                    &self, node.location,
+                    "cancel \(what) is not directly inside a transaction; BPMN allows cancel end events only in a transaction sub-process"
+                )
             }
             if case .catchEvent(let triggers, _) = node.kind {
                 for case .link(let name) in triggers {
                     let sources = nodes.filter { $0.scope == node.scope && $0.kind == .throwEvent([.link(name)]) }
                     if sources.isEmpty {
-                        problem(&self, node.location, "link catch event '\(node.id)' (link '\(name)') has no link throw event of the same name on its level; BPMN requires at least one source")
+                        problem(
+                            &self, node.location,
+                            "link catch event '\(node.id)' (link '\(name)') has no link throw event of the same name on its level; BPMN requires at least one source"
+                        )
                     }
                 }
             }
@@ -433,13 +547,24 @@ struct ModelBuilder {
                 for flow in node.outgoing {
                     let target = nodes[flows[flow].target]
                     if target.kind == .task(.receiveTask), !target.boundaryEvents.isEmpty {
-                        problem(&self, target.location, "receive task '\(target.id)' follows event-based gateway '\(node.id)' and has boundary events; BPMN forbids attached events on receive tasks of an event gateway")
+                        problem(
+                            &self, target.location,
+                            "receive task '\(target.id)' follows event-based gateway '\(node.id)' and has boundary events; BPMN forbids attached events on receive tasks of an event gateway"
+                        )
                     }
                 }
             }
         }
         // A level with a start event has an end event, and one with an end event has a start event.
-        let levels: [Int?] = [nil] + nodes.indices.filter { if case .subProcess(let kind) = nodes[$0].kind { kind != .adHoc(sequential: true) && kind != .adHoc(sequential: false) } else { false } }
+        let levels: [Int?] =
+            [nil]
+            + nodes.indices.filter {
+                if case .subProcess(let kind) = nodes[$0].kind {
+                    kind != .adHoc(sequential: true) && kind != .adHoc(sequential: false)
+                } else {
+                    false
+                }
+            }
         for level in levels {
             let inside = nodes.filter { $0.scope == level }
             let hasStart = inside.contains { if case .eventStart = $0.kind { true } else { $0.kind == .startEvent } }
@@ -447,9 +572,15 @@ struct ModelBuilder {
             let owner = level.map { "\(nodes[$0].kind.elementName) '\(nodes[$0].id)'" } ?? "the process"
             let location = level.map { nodes[$0].location } ?? inside.first?.location
             if hasStart && !hasEnd, let location {
-                problem(&self, location, "\(owner) has a start event but no end event; BPMN requires an end event where a start event is used")
+                problem(
+                    &self, location,
+                    "\(owner) has a start event but no end event; BPMN requires an end event where a start event is used"
+                )
             } else if hasEnd && !hasStart, let location {
-                problem(&self, location, "\(owner) has an end event but no start event; BPMN requires a start event where an end event is used")
+                problem(
+                    &self, location,
+                    "\(owner) has an end event but no start event; BPMN requires a start event where an end event is used"
+                )
             }
         }
         for (i, node) in nodes.enumerated() {
@@ -458,44 +589,65 @@ struct ModelBuilder {
             case .catchEvent(let triggers, _):
                 let link = triggers.contains { if case .link = $0 { true } else { false } }
                 if !link && node.incoming.isEmpty {
-                    problem(&self, node.location, "\(what) has no incoming sequence flow; BPMN requires one on an intermediate event (only a link catch event has none)")
+                    problem(
+                        &self, node.location,
+                        "\(what) has no incoming sequence flow; BPMN requires one on an intermediate event (only a link catch event has none)"
+                    )
                 }
                 if node.outgoing.isEmpty {
-                    problem(&self, node.location, "\(what) has no outgoing sequence flow; BPMN requires one on an intermediate catch event")
+                    problem(
+                        &self, node.location,
+                        "\(what) has no outgoing sequence flow; BPMN requires one on an intermediate catch event")
                 }
             case .throwEvent(let triggers), .endEvent(.throwing(let triggers)):
                 let link = triggers.contains { if case .link = $0 { true } else { false } }
                 if case .throwEvent = node.kind {
                     if node.incoming.isEmpty {
-                        problem(&self, node.location, "\(what) has no incoming sequence flow; BPMN requires one on an intermediate throw event")
+                        problem(
+                            &self, node.location,
+                            "\(what) has no incoming sequence flow; BPMN requires one on an intermediate throw event")
                     }
                     if link && !node.outgoing.isEmpty {
-                        problem(&self, node.location, "link throw \(what) has outgoing sequence flows; BPMN continues a link at its catch event, so the throw event has none")
+                        problem(
+                            &self, node.location,
+                            "link throw \(what) has outgoing sequence flows; BPMN continues a link at its catch event, so the throw event has none"
+                        )
                     } else if !link && node.outgoing.isEmpty {
-                        problem(&self, node.location, "\(what) has no outgoing sequence flow; BPMN requires one on an intermediate throw event (only a link throw event has none)")
+                        problem(
+                            &self, node.location,
+                            "\(what) has no outgoing sequence flow; BPMN requires one on an intermediate throw event (only a link throw event has none)"
+                        )
                     }
                 }
             case .intermediateEvent:
                 if node.incoming.isEmpty || node.outgoing.isEmpty {
-                    problem(&self, node.location, "\(what) needs an incoming and an outgoing sequence flow, as every intermediate event does")
+                    problem(
+                        &self, node.location,
+                        "\(what) needs an incoming and an outgoing sequence flow, as every intermediate event does")
                 }
             case .subProcess(.adHoc):
                 if !nodes.contains(where: { $0.scope == i && $0.kind.isActivity }) {
-                    problem(&self, node.location, "ad-hoc sub-process '\(node.id)' contains no activity; BPMN requires at least one")
+                    problem(
+                        &self, node.location,
+                        "ad-hoc sub-process '\(node.id)' contains no activity; BPMN requires at least one")
                 }
             default:
                 break
             }
         }
         for i in scan.instantiating where nodes[i].kind == .eventBasedGateway && !nodes[i].incoming.isEmpty {
-            problem(&self, nodes[i].location, "event-based gateway '\(nodes[i].id)' instantiates the process and has incoming sequence flows; BPMN allows none on an instantiating gateway")
+            problem(
+                &self, nodes[i].location,
+                "event-based gateway '\(nodes[i].id)' instantiates the process and has incoming sequence flows; BPMN allows none on an instantiating gateway"
+            )
         }
     }
 
     /// Rules about what nodes declare: their incoming/outgoing references, gateway directions,
     /// lone conditional flows, and nodes a started process could never reach.
     mutating func validateDeclarations(
-        nodes: [FlowNode], flows: [SequenceFlow], scan: ProcessScan, problem: (inout ModelBuilder, SourceLocation, String) -> Void
+        nodes: [FlowNode], flows: [SequenceFlow], scan: ProcessScan,
+        problem: (inout ModelBuilder, SourceLocation, String) -> Void
     ) {
         for (i, node) in nodes.enumerated() {
             let what = "\(node.kind.elementName) '\(node.id)'"
@@ -504,42 +656,76 @@ struct ModelBuilder {
             if let declared = scan.declaredIncoming[i], Set(declared) != incomingIDs {
                 let missing = incomingIDs.subtracting(declared).sorted()
                 let extra = Set(declared).subtracting(incomingIDs).sorted()
-                problem(&self, node.location, "\(what) lists incoming flows \(declared) but the flows that target it are \(incomingIDs.sorted())\(missing.isEmpty ? "" : " (not listed: \(missing.joined(separator: ", ")))")\(extra.isEmpty ? "" : " (no such flow into it: \(extra.joined(separator: ", ")))"); BPMN requires them to agree")
+                problem(
+                    &self, node.location,
+                    "\(what) lists incoming flows \(declared) but the flows that target it are \(incomingIDs.sorted())\(missing.isEmpty ? "" : " (not listed: \(missing.joined(separator: ", ")))")\(extra.isEmpty ? "" : " (no such flow into it: \(extra.joined(separator: ", ")))"); BPMN requires them to agree"
+                )
             }
             if let declared = scan.declaredOutgoing[i], Set(declared) != outgoingIDs {
-                problem(&self, node.location, "\(what) lists outgoing flows \(declared) but the flows that leave it are \(outgoingIDs.sorted()); BPMN requires them to agree")
+                problem(
+                    &self, node.location,
+                    "\(what) lists outgoing flows \(declared) but the flows that leave it are \(outgoingIDs.sorted()); BPMN requires them to agree"
+                )
             }
             switch scan.gatewayDirection[i] {
             case "Converging" where node.outgoing.count > 1:
-                problem(&self, node.location, "converging \(what) has \(node.outgoing.count) outgoing flows; a converging gateway has at most one")
+                problem(
+                    &self, node.location,
+                    "converging \(what) has \(node.outgoing.count) outgoing flows; a converging gateway has at most one"
+                )
             case "Diverging" where node.incoming.count > 1:
-                problem(&self, node.location, "diverging \(what) has \(node.incoming.count) incoming flows; a diverging gateway has at most one")
+                problem(
+                    &self, node.location,
+                    "diverging \(what) has \(node.incoming.count) incoming flows; a diverging gateway has at most one")
             case "Diverging" where node.outgoing.count < 2:
-                problem(&self, node.location, "diverging \(what) has \(node.outgoing.count) outgoing flow(s); a diverging gateway has more than one")
+                problem(
+                    &self, node.location,
+                    "diverging \(what) has \(node.outgoing.count) outgoing flow(s); a diverging gateway has more than one"
+                )
             case "Converging" where node.incoming.count < 2:
-                problem(&self, node.location, "converging \(what) has \(node.incoming.count) incoming flow(s); a converging gateway has more than one")
+                problem(
+                    &self, node.location,
+                    "converging \(what) has \(node.incoming.count) incoming flow(s); a converging gateway has more than one"
+                )
             case "Mixed" where node.incoming.count < 2 || node.outgoing.count < 2:
-                problem(&self, node.location, "mixed \(what) has \(node.incoming.count) incoming and \(node.outgoing.count) outgoing flows; a mixed gateway needs more than one of each")
+                problem(
+                    &self, node.location,
+                    "mixed \(what) has \(node.incoming.count) incoming and \(node.outgoing.count) outgoing flows; a mixed gateway needs more than one of each"
+                )
             case _ where node.kind.isGateway && node.incoming.count == 1 && node.outgoing.count == 1:
-                problem(&self, node.location, "\(what) has one incoming and one outgoing flow; BPMN requires a gateway to split or join (more than one of either)")
+                problem(
+                    &self, node.location,
+                    "\(what) has one incoming and one outgoing flow; BPMN requires a gateway to split or join (more than one of either)"
+                )
             default:
                 break
             }
             if node.kind.isActivity, node.outgoing.count == 1, flows[node.outgoing[0]].condition != nil {
-                problem(&self, node.location, "\(what) has a single outgoing flow '\(flows[node.outgoing[0]].id)' and it is conditional; BPMN requires an activity's conditional flows to come with others")
+                problem(
+                    &self, node.location,
+                    "\(what) has a single outgoing flow '\(flows[node.outgoing[0]].id)' and it is conditional; BPMN requires an activity's conditional flows to come with others"
+                )
             }
             // With a start event, a node without incoming flow could never run.
             let needsIncoming: Bool
             switch node.kind {
             case .startEvent, .eventStart, .boundary, .subProcess(.event): needsIncoming = false
-            case .catchEvent(let triggers, _) where triggers.contains(where: { if case .link = $0 { true } else { false } }): needsIncoming = false
+            case .catchEvent(let triggers, _)
+            where triggers.contains(where: { if case .link = $0 { true } else { false } }): needsIncoming = false
             case _ where node.isForCompensation || node.instantiate: needsIncoming = false
-            case _ where node.scope.map({ if case .subProcess(.adHoc) = nodes[$0].kind { true } else { false } }) ?? false: needsIncoming = false
+            case _
+            where node.scope.map({ if case .subProcess(.adHoc) = nodes[$0].kind { true } else { false } }) ?? false:
+                needsIncoming = false
             case .unsupported: needsIncoming = false  // already reported as unsupported
             default: needsIncoming = true
             }
-            if needsIncoming, node.incoming.isEmpty, nodes.contains(where: { $0.scope == node.scope && $0.kind == .startEvent }) {
-                problem(&self, node.location, "\(what) has no incoming sequence flow, but its \(node.scope == nil ? "process" : "sub-process") starts at a start event, so it could never run")
+            if needsIncoming, node.incoming.isEmpty,
+                nodes.contains(where: { $0.scope == node.scope && $0.kind == .startEvent })
+            {
+                problem(
+                    &self, node.location,
+                    "\(what) has no incoming sequence flow, but its \(node.scope == nil ? "process" : "sub-process") starts at a start event, so it could never run"
+                )
             }
         }
     }
@@ -554,7 +740,9 @@ struct ModelBuilder {
         "inputSet", "outputSet", "supportedInterfaceRef", "ioBinding", "correlationSubscription",
     ]
 
-    mutating func unsupported(_ element: XMLElement, id: String?, location: SourceLocation, detail: String = "", into scan: inout ProcessScan) {
+    mutating func unsupported(
+        _ element: XMLElement, id: String?, location: SourceLocation, detail: String = "", into scan: inout ProcessScan
+    ) {
         let message = "unsupported element '\(element.localName)'\(detail) (id \(id ?? "?"))"
         if scan.executable {
             error(location, message)
@@ -579,13 +767,18 @@ struct ModelBuilder {
         var terminate = false
         var ok = true
         for child in element.children where child.isInBPMN {
-            guard child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" else { continue }
+            guard child.localName.hasSuffix("EventDefinition") || child.localName == "eventDefinitionRef" else {
+                continue
+            }
             let location = index.locate(child)
             var definition = child
             if child.localName == "eventDefinitionRef" {
                 let ref = stripPrefix(child.text)
                 guard let root = rootEventDefinitions[ref] else {
-                    structural(location, "\(element.localName) '\(id)' refers to event definition '\(ref)', which is not declared at the root of this file", &scan)
+                    structural(
+                        location,
+                        "\(element.localName) '\(id)' refers to event definition '\(ref)', which is not declared at the root of this file",
+                        &scan)
                     ok = false
                     continue
                 }
@@ -594,7 +787,10 @@ struct ModelBuilder {
             let kind = String(definition.localName.dropLast("EventDefinition".count))
             guard allowed.contains(kind) else {
                 let list = allowed.sorted().joined(separator: ", ")
-                structural(location, "\(element.localName) '\(id)' has a \(kind) event definition; BPMN allows \(list.isEmpty ? "none" : list) on this \(element.localName)", &scan)
+                structural(
+                    location,
+                    "\(element.localName) '\(id)' has a \(kind) event definition; BPMN allows \(list.isEmpty ? "none" : list) on this \(element.localName)",
+                    &scan)
                 ok = false
                 continue
             }
@@ -614,19 +810,27 @@ struct ModelBuilder {
             case "error":
                 triggers.append(.error(code: errorCode(definition.attribute("errorRef"))))
             case "escalation":
-                triggers.append(.escalation(code: definition.attribute("escalationRef").map { escalationCodes[stripPrefix($0)] ?? stripPrefix($0) }))
+                triggers.append(
+                    .escalation(
+                        code: definition.attribute("escalationRef").map {
+                            escalationCodes[stripPrefix($0)] ?? stripPrefix($0)
+                        }))
             case "conditional":
                 let condition = definition.children.first { $0.isBPMN("condition") }
                 let text = condition?.text ?? ""
                 guard !text.trimmingWhitespace().isEmpty else {
-                    structural(location, "conditional event '\(id)' has no condition; BPMN requires a condition expression", &scan)
+                    structural(
+                        location, "conditional event '\(id)' has no condition; BPMN requires a condition expression",
+                        &scan)
                     ok = false
                     continue
                 }
                 do {
                     triggers.append(.conditional(try FEELExpression(text, bare: options.bareConditions)))
                 } catch {
-                    structural(condition.map { index.locate($0) } ?? location, parseFailure("the condition of conditional event '\(id)'", error, in: text), &scan)
+                    structural(
+                        condition.map { index.locate($0) } ?? location,
+                        parseFailure("the condition of conditional event '\(id)'", error, in: text), &scan)
                     ok = false
                 }
             case "cancel":
@@ -668,7 +872,10 @@ struct ModelBuilder {
             let countBefore = scan.nodes.count
             for attribute in ["startQuantity", "completionQuantity"] {
                 if let text = element.attribute(attribute), (Int(text.trimmingWhitespace()) ?? 0) < 1 {
-                    structural(location, "\(name) '\(nodeID)' has \(attribute)=\"\(text)\"; BPMN requires a whole number of at least 1", &scan)
+                    structural(
+                        location,
+                        "\(name) '\(nodeID)' has \(attribute)=\"\(text)\"; BPMN requires a whole number of at least 1",
+                        &scan)
                 }
             }
             defer {
@@ -685,8 +892,12 @@ struct ModelBuilder {
                     if !declaredIn.isEmpty { scan.declaredIncoming[countBefore] = declaredIn }
                     if !declaredOut.isEmpty { scan.declaredOutgoing[countBefore] = declaredOut }
                     if name.hasSuffix("Gateway") {
-                        if let direction = element.attribute("gatewayDirection") { scan.gatewayDirection[countBefore] = direction }
-                        if element.attribute("instantiate")?.trimmingWhitespace() == "true" { scan.instantiating.insert(countBefore) }
+                        if let direction = element.attribute("gatewayDirection") {
+                            scan.gatewayDirection[countBefore] = direction
+                        }
+                        if element.attribute("instantiate")?.trimmingWhitespace() == "true" {
+                            scan.instantiating.insert(countBefore)
+                        }
                     }
                 }
             }
@@ -697,7 +908,8 @@ struct ModelBuilder {
             switch name {
             case "sequenceFlow":
                 var pending = PendingFlow(
-                    id: nodeID, name: label, sourceRef: element.attribute("sourceRef"), targetRef: element.attribute("targetRef"),
+                    id: nodeID, name: label, sourceRef: element.attribute("sourceRef"),
+                    targetRef: element.attribute("targetRef"),
                     scope: scope, location: location)
                 for child in element.children where child.isBPMN("conditionExpression") {
                     let conditionLocation = index.locate(child)
@@ -705,7 +917,10 @@ struct ModelBuilder {
                     if !text.trimmingWhitespace().isEmpty {
                         pending.condition = (text, conditionLocation, child.attribute("language"))
                     } else {
-                        structural(conditionLocation, "sequence flow '\(nodeID)' has an empty conditionExpression; a formal expression needs a body", &scan)
+                        structural(
+                            conditionLocation,
+                            "sequence flow '\(nodeID)' has an empty conditionExpression; a formal expression needs a body",
+                            &scan)
                     }
                 }
                 scan.flows.append(pending)
@@ -719,7 +934,10 @@ struct ModelBuilder {
                 let read = readTriggers(element, id: nodeID, allowed: allowed, into: &scan)
                 if read.triggers.isEmpty {
                     if inEventSubProcess && read.ok {
-                        structural(location, "start event '\(nodeID)' of an event sub-process has no event definition; BPMN requires a triggered start event there", &scan)
+                        structural(
+                            location,
+                            "start event '\(nodeID)' of an event sub-process has no event definition; BPMN requires a triggered start event there",
+                            &scan)
                     }
                     _ = addNode(node(.startEvent), into: &scan)
                 } else {
@@ -729,7 +947,9 @@ struct ModelBuilder {
 
             case "endEvent":
                 let read = readTriggers(
-                    element, id: nodeID, allowed: ["terminate", "error", "message", "signal", "escalation", "cancel", "compensate"], into: &scan)
+                    element, id: nodeID,
+                    allowed: ["terminate", "error", "message", "signal", "escalation", "cancel", "compensate"],
+                    into: &scan)
                 var kind = EndEventKind.none
                 if read.terminate {
                     kind = .terminate
@@ -741,7 +961,9 @@ struct ModelBuilder {
                 _ = addNode(node(.endEvent(kind)), into: &scan)
 
             case "intermediateThrowEvent":
-                let read = readTriggers(element, id: nodeID, allowed: ["message", "signal", "escalation", "compensate", "link"], into: &scan)
+                let read = readTriggers(
+                    element, id: nodeID, allowed: ["message", "signal", "escalation", "compensate", "link"], into: &scan
+                )
                 _ = addNode(node(read.triggers.isEmpty ? .intermediateEvent : .throwEvent(read.triggers)), into: &scan)
 
             case "eventBasedGateway":
@@ -752,12 +974,16 @@ struct ModelBuilder {
                 var call: FlowNode
                 if let global = globalTasks[called] {
                     // A call to a global task runs that task here.
-                    let kind = TaskKind(rawValue: String(global.localName.dropFirst("global".count)).lowercasedFirst) ?? .task
+                    let kind =
+                        TaskKind(rawValue: String(global.localName.dropFirst("global".count)).lowercasedFirst) ?? .task
                     call = node(.task(kind))
                     if kind == .scriptTask { readScript(global, into: &call, scan: &scan) }
                 } else {
                     if called.isEmpty {
-                        structural(location, "call activity '\(nodeID)' has no calledElement; BPMN requires the process or global task it calls", &scan)
+                        structural(
+                            location,
+                            "call activity '\(nodeID)' has no calledElement; BPMN requires the process or global task it calls",
+                            &scan)
                     }
                     call = node(.subProcess(.call(calledElement: called)))
                 }
@@ -766,15 +992,21 @@ struct ModelBuilder {
                 let index = addNode(call, into: &scan)
                 if let ref = element.attribute("default") { scan.defaultRefs.append((index, ref)) }
 
-            case "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask", "businessRuleTask":
+            case "task", "userTask", "manualTask", "serviceTask", "sendTask", "receiveTask", "scriptTask",
+                "businessRuleTask":
                 var taskNode = node(.task(TaskKind(rawValue: name)!))
-                taskNode.startQuantity = max(1, Int(element.attribute("startQuantity")?.trimmingWhitespace() ?? "") ?? 1)
-                taskNode.completionQuantity = max(1, Int(element.attribute("completionQuantity")?.trimmingWhitespace() ?? "") ?? 1)
+                taskNode.startQuantity = max(
+                    1, Int(element.attribute("startQuantity")?.trimmingWhitespace() ?? "") ?? 1)
+                taskNode.completionQuantity = max(
+                    1, Int(element.attribute("completionQuantity")?.trimmingWhitespace() ?? "") ?? 1)
                 readAssignment(element, into: &taskNode)
                 taskNode.isForCompensation = element.attribute("isForCompensation") == "true"
-                if name == "sendTask" || name == "receiveTask", let ref = element.attribute("messageRef").map(stripPrefix) {
+                if name == "sendTask" || name == "receiveTask",
+                    let ref = element.attribute("messageRef").map(stripPrefix)
+                {
                     taskNode.message = messageNames[ref] ?? ref
-                    taskNode.instantiate = name == "receiveTask" && element.attribute("instantiate")?.trimmingWhitespace() == "true"
+                    taskNode.instantiate =
+                        name == "receiveTask" && element.attribute("instantiate")?.trimmingWhitespace() == "true"
                 }
                 // Children are located in document order: extensionElements, then loop
                 // characteristics, then the script.
@@ -782,7 +1014,10 @@ struct ModelBuilder {
                     if ["serviceTask", "sendTask", "task"].contains(name) {
                         taskNode.webhook = WebhookParser.parse(webhookElement, builder: &self)
                     } else {
-                        error(index.locate(webhookElement), "procrun:webhook on \(name) '\(nodeID)'; the webhook belongs on a serviceTask, sendTask or task")
+                        error(
+                            index.locate(webhookElement),
+                            "procrun:webhook on \(name) '\(nodeID)'; the webhook belongs on a serviceTask, sendTask or task"
+                        )
                     }
                 }
                 (taskNode.loop, taskNode.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
@@ -806,13 +1041,18 @@ struct ModelBuilder {
                     do {
                         gateway.activationCondition = try FEELExpression(activation.text, bare: options.bareConditions)
                     } catch {
-                        structural(activationLocation, parseFailure("the activationCondition of '\(nodeID)'", error, in: activation.text), &scan)
+                        structural(
+                            activationLocation,
+                            parseFailure("the activationCondition of '\(nodeID)'", error, in: activation.text), &scan)
                     }
                 }
                 let index = addNode(gateway, into: &scan)
                 if let ref = element.attribute("default") {
                     if kind == .parallelGateway {
-                        error(location, "parallel gateway '\(nodeID)' has a default flow; only exclusive and inclusive gateways have one")
+                        error(
+                            location,
+                            "parallel gateway '\(nodeID)' has a default flow; only exclusive and inclusive gateways have one"
+                        )
                     } else {
                         scan.defaultRefs.append((index, ref))
                     }
@@ -837,16 +1077,27 @@ struct ModelBuilder {
                 scanFlowElements(element, scope: index, into: &scan)
 
             case "intermediateCatchEvent":
-                let read = readTriggers(element, id: nodeID, allowed: ["message", "signal", "timer", "conditional", "link"], into: &scan)
+                let read = readTriggers(
+                    element, id: nodeID, allowed: ["message", "signal", "timer", "conditional", "link"], into: &scan)
                 if read.triggers.isEmpty && read.ok {
-                    structural(location, "intermediate catch event '\(nodeID)' has no event definition; BPMN requires one (message, signal, timer, conditional or link)", &scan)
+                    structural(
+                        location,
+                        "intermediate catch event '\(nodeID)' has no event definition; BPMN requires one (message, signal, timer, conditional or link)",
+                        &scan)
                 }
                 let parallel = element.attribute("parallelMultiple")?.trimmingWhitespace() == "true"
-                _ = addNode(node(read.triggers.isEmpty ? .unsupported(element: name) : .catchEvent(triggers: read.triggers, parallel: parallel)), into: &scan)
+                _ = addNode(
+                    node(
+                        read.triggers.isEmpty
+                            ? .unsupported(element: name) : .catchEvent(triggers: read.triggers, parallel: parallel)),
+                    into: &scan)
 
             case "boundaryEvent":
                 let read = readTriggers(
-                    element, id: nodeID, allowed: ["message", "signal", "timer", "error", "escalation", "conditional", "cancel", "compensate"],
+                    element, id: nodeID,
+                    allowed: [
+                        "message", "signal", "timer", "error", "escalation", "conditional", "cancel", "compensate",
+                    ],
                     into: &scan)
                 guard let attachedTo = element.attribute("attachedToRef") else {
                     error(location, "boundary event '\(nodeID)' has no attachedToRef")
@@ -854,7 +1105,8 @@ struct ModelBuilder {
                 }
                 if read.triggers.isEmpty {
                     if read.ok {
-                        structural(location, "boundary event '\(nodeID)' has no event definition; BPMN requires one", &scan)
+                        structural(
+                            location, "boundary event '\(nodeID)' has no event definition; BPMN requires one", &scan)
                     }
                     _ = addNode(node(.unsupported(element: name)), into: &scan)
                     continue
@@ -868,9 +1120,13 @@ struct ModelBuilder {
                 }
                 let cancel = interrupts || element.attribute("cancelActivity")?.trimmingWhitespace() != "false"
                 if interrupts, element.attribute("cancelActivity")?.trimmingWhitespace() == "false" {
-                    structural(location, "boundary event '\(nodeID)' catches \(read.triggers[0].name) with cancelActivity=\"false\"; BPMN requires error, cancel and compensation boundary events to have cancelActivity=\"true\"", &scan)
+                    structural(
+                        location,
+                        "boundary event '\(nodeID)' catches \(read.triggers[0].name) with cancelActivity=\"false\"; BPMN requires error, cancel and compensation boundary events to have cancelActivity=\"true\"",
+                        &scan)
                 }
-                let index = addNode(node(.boundary(attachedTo: -1, triggers: read.triggers, cancelActivity: cancel)), into: &scan)
+                let index = addNode(
+                    node(.boundary(attachedTo: -1, triggers: read.triggers, cancelActivity: cancel)), into: &scan)
                 scan.attachments.append((index, attachedTo))
 
             case "association":
@@ -896,11 +1152,14 @@ struct ModelBuilder {
             if texts.isEmpty { location = childLocation }
             texts[child.localName] = child.text
         }
-        if let timer = TimerDefinition(duration: texts["timeDuration"], date: texts["timeDate"], cycle: texts["timeCycle"]) {
+        if let timer = TimerDefinition(
+            duration: texts["timeDuration"], date: texts["timeDate"], cycle: texts["timeCycle"])
+        {
             return timer
         }
         let given = texts.map { "\($0.key) '\($0.value.trimmingWhitespace())'" }.sorted().joined(separator: ", ")
-        let message = "timer of '\(nodeID)' has \(given.isEmpty ? "no value" : given); procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"
+        let message =
+            "timer of '\(nodeID)' has \(given.isEmpty ? "no value" : given); procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"
         if scan.executable {
             error(location, message)
         } else {
@@ -916,7 +1175,9 @@ struct ModelBuilder {
     }
 
     /// Reads standard loop and multi-instance characteristics.
-    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) -> (StandardLoop?, MultiInstance?) {
+    mutating func checkLoop(_ element: XMLElement, id: String, into scan: inout ProcessScan) -> (
+        StandardLoop?, MultiInstance?
+    ) {
         var loop: StandardLoop?
         var multi: MultiInstance?
         for child in element.children
@@ -933,7 +1194,10 @@ struct ModelBuilder {
             var maximum: Int?
             if let text = child.attribute("loopMaximum") {
                 guard let value = Int(text.trimmingWhitespace()), value >= 0 else {
-                    structural(location, "loop of '\(id)' has loopMaximum=\"\(text)\"; BPMN requires a whole number that is not negative", &scan)
+                    structural(
+                        location,
+                        "loop of '\(id)' has loopMaximum=\"\(text)\"; BPMN requires a whole number that is not negative",
+                        &scan)
                     continue
                 }
                 maximum = value
@@ -946,18 +1210,23 @@ struct ModelBuilder {
                     do {
                         condition = try FEELExpression(text, bare: options.bareConditions)
                     } catch {
-                        structural(conditionLocation, parseFailure("the loop condition of '\(id)'", error, in: text), &scan)
+                        structural(
+                            conditionLocation, parseFailure("the loop condition of '\(id)'", error, in: text), &scan)
                     }
                 }
             }
-            loop = StandardLoop(condition: condition, testBefore: child.attribute("testBefore")?.trimmingWhitespace() == "true", maximum: maximum)
+            loop = StandardLoop(
+                condition: condition, testBefore: child.attribute("testBefore")?.trimmingWhitespace() == "true",
+                maximum: maximum)
         }
         return (loop, multi)
     }
 
     /// A multi-instance activity procrun can run has a `loopCardinality` (collections and
     /// behaviour events are not run yet).
-    mutating func readMultiInstance(_ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan) -> MultiInstance? {
+    mutating func readMultiInstance(
+        _ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan
+    ) -> MultiInstance? {
         var cardinality: FEELExpression?
         var completion: FEELExpression?
         var complexBehaviors: [ComplexBehavior] = []
@@ -973,7 +1242,10 @@ struct ModelBuilder {
                     if child.localName == "loopCardinality" {
                         if case .number(let n)? = try? expression.evaluate(in: JSONObject()) {
                             if n < 0 || n != n.rounded() {
-                                structural(childLocation, "multi-instance '\(id)' has loopCardinality \(text); BPMN requires a whole number that is not negative", &scan)
+                                structural(
+                                    childLocation,
+                                    "multi-instance '\(id)' has loopCardinality \(text); BPMN requires a whole number that is not negative",
+                                    &scan)
                                 ok = false
                             } else if n > Double(MultiInstance.maximumCardinality) {
                                 structural(
@@ -998,7 +1270,8 @@ struct ModelBuilder {
                     ok = false
                 }
             case "loopDataInputRef", "inputDataItem", "loopDataOutputRef", "outputDataItem":
-                unsupported(child, id: id, location: childLocation, detail: " in multiInstanceLoopCharacteristics", into: &scan)
+                unsupported(
+                    child, id: id, location: childLocation, detail: " in multiInstanceLoopCharacteristics", into: &scan)
                 ok = false
             default:
                 break
@@ -1013,7 +1286,11 @@ struct ModelBuilder {
                     let signal = definition.attribute("signalRef").map(stripPrefix)
                     behaviorEvent = .signal(signal.map { signalNames[$0] ?? $0 } ?? "")
                 } else {
-                    unsupported(element, id: id, location: location, detail: " with \(attribute) '\(ref)' (procrun throws signal event definitions declared at the root)", into: &scan)
+                    unsupported(
+                        element, id: id, location: location,
+                        detail:
+                            " with \(attribute) '\(ref)' (procrun throws signal event definitions declared at the root)",
+                        into: &scan)
                     ok = false
                 }
             }
@@ -1023,7 +1300,9 @@ struct ModelBuilder {
             unsupported(element, id: id, location: location, detail: " without a loopCardinality", into: &scan)
             return nil
         }
-        var multi = MultiInstance(cardinality: cardinality, sequential: element.attribute("isSequential")?.trimmingWhitespace() == "true", completionCondition: completion)
+        var multi = MultiInstance(
+            cardinality: cardinality, sequential: element.attribute("isSequential")?.trimmingWhitespace() == "true",
+            completionCondition: completion)
         multi.behaviorEvent = behaviorEvent
         multi.behaviorOnce = behavior == "One"
         multi.complexBehaviors = behavior == "Complex" ? complexBehaviors : []
@@ -1031,22 +1310,29 @@ struct ModelBuilder {
     }
 
     /// A `complexBehaviorDefinition`: its `condition` and the signal its `event` throws.
-    mutating func readComplexBehavior(_ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan) -> ComplexBehavior? {
+    mutating func readComplexBehavior(
+        _ element: XMLElement, id: String, location: SourceLocation, scan: inout ProcessScan
+    ) -> ComplexBehavior? {
         let conditionText = element.children.first { $0.isBPMN("condition") }?.text ?? ""
         let condition: FEELExpression
         do {
             condition = try FEELExpression(conditionText.isEmpty ? "true" : conditionText, bare: options.bareConditions)
         } catch {
-            structural(location, parseFailure("the complexBehaviorDefinition condition of '\(id)'", error, in: conditionText), &scan)
+            structural(
+                location, parseFailure("the complexBehaviorDefinition condition of '\(id)'", error, in: conditionText),
+                &scan)
             return nil
         }
         guard let event = element.children.first(where: { $0.isBPMN("event") }) else {
-            structural(location, "complexBehaviorDefinition of '\(id)' has no event; BPMN requires the event it throws", &scan)
+            structural(
+                location, "complexBehaviorDefinition of '\(id)' has no event; BPMN requires the event it throws", &scan)
             return nil
         }
         let read = readTriggers(event, id: id, allowed: ["signal"], into: &scan)
         guard read.ok, let trigger = read.triggers.first else {
-            if read.ok { unsupported(element, id: id, location: location, detail: " without a signal event", into: &scan) }
+            if read.ok {
+                unsupported(element, id: id, location: location, detail: " without a signal event", into: &scan)
+            }
             return nil
         }
         return ComplexBehavior(condition: condition, event: trigger)
@@ -1072,7 +1358,8 @@ struct ModelBuilder {
         node.candidateGroups = list(element.attribute("candidateGroups", namespace: Namespaces.camunda))
         for child in element.children {
             if child.isBPMN("extensionElements") {
-                for ext in child.children where ext.namespace == Namespaces.zeebe && ext.localName == "assignmentDefinition" {
+                for ext in child.children
+                where ext.namespace == Namespaces.zeebe && ext.localName == "assignmentDefinition" {
                     node.assignee = node.assignee ?? ext.attribute("assignee")
                     node.candidateUsers += list(ext.attribute("candidateUsers"))
                     node.candidateGroups += list(ext.attribute("candidateGroups"))
@@ -1098,13 +1385,19 @@ struct ModelBuilder {
         if options.opaqueScripts { return }
         let format = element.attribute("scriptFormat")?.lowercased() ?? "feel"
         guard ["feel", "text/x-feel", "application/feel"].contains(format) else {
-            warning(scriptLocation, "script of '\(node.id)' is in '\(format)', which procrun does not run; the task completes without running it (write FEEL assignments, 'name = expression' per line)")
+            warning(
+                scriptLocation,
+                "script of '\(node.id)' is in '\(format)', which procrun does not run; the task completes without running it (write FEEL assignments, 'name = expression' per line)"
+            )
             return
         }
         do {
             node.script = try FEELScript(scriptElement.text)
         } catch {
-            let message = error.isNestedTooDeeply ? ExpressionError.nestedTooDeeply(offset: nil).message : "cannot parse the script of '\(node.id)': \(error.message)"
+            let message =
+                error.isNestedTooDeeply
+                ? ExpressionError.nestedTooDeeply(offset: nil).message
+                : "cannot parse the script of '\(node.id)': \(error.message)"
             if scan.executable {
                 self.error(scriptLocation, message)
             } else {

@@ -15,7 +15,8 @@ enum WebhookParser {
         func checkAttributes(_ element: XMLElement, allowed: Set<String>, at location: SourceLocation) {
             for attribute in element.attributes where attribute.namespace == nil && !allowed.contains(attribute.name) {
                 let known = allowed.sorted().joined(separator: ", ")
-                fail(location, "unknown attribute '\(attribute.name)' on procrun:\(element.localName) (known: \(known))")
+                fail(
+                    location, "unknown attribute '\(attribute.name)' on procrun:\(element.localName) (known: \(known))")
             }
         }
         func template(_ text: String, _ what: String, at location: SourceLocation) -> Template? {
@@ -27,7 +28,8 @@ enum WebhookParser {
             }
         }
 
-        checkAttributes(element, allowed: ["url", "method", "type", "timeout", "result", "maxResponseBytes"], at: location)
+        checkAttributes(
+            element, allowed: ["url", "method", "type", "timeout", "result", "maxResponseBytes"], at: location)
         var url: Template?
         if let text = element.attribute("url"), !text.trimmingWhitespace().isEmpty {
             url = template(text.trimmingWhitespace(), "url", at: location)
@@ -50,7 +52,8 @@ enum WebhookParser {
                 fail(location, "procrun:webhook type '\(text)' is not json, form or text")
             }
             if method == .get {
-                builder.warning(location, "procrun:webhook type '\(text)' is ignored for GET; parameters go into the query string")
+                builder.warning(
+                    location, "procrun:webhook type '\(text)' is ignored for GET; parameters go into the query string")
             }
         }
         var timeout = 30.0
@@ -66,7 +69,10 @@ enum WebhookParser {
             if let bytes = WebhookConfig.parseByteCount(text) {
                 maxResponseBytes = bytes
             } else {
-                fail(location, "procrun:webhook maxResponseBytes '\(text)' is not a size from 1 byte to 1GB (a number of bytes, or with a unit: 512KB, 10MB)")
+                fail(
+                    location,
+                    "procrun:webhook maxResponseBytes '\(text)' is not a size from 1 byte to 1GB (a number of bytes, or with a unit: 512KB, 10MB)"
+                )
             }
         }
         let result = element.attribute("result")?.trimmingWhitespace()
@@ -105,12 +111,18 @@ enum WebhookParser {
                 checkAttributes(child, allowed: [], at: childLocation)
                 text = template(child.text, "text", at: childLocation)
                 if type != .text {
-                    fail(childLocation, "procrun:text is only used with type=\"text\" (this webhook sends \(method == .get ? "GET" : type.rawValue))")
+                    fail(
+                        childLocation,
+                        "procrun:text is only used with type=\"text\" (this webhook sends \(method == .get ? "GET" : type.rawValue))"
+                    )
                 }
             case "onError":
                 onError = parseOnError(child, at: childLocation, builder: &builder, ok: &ok)
             default:
-                fail(childLocation, "unknown element 'procrun:\(child.localName)' in procrun:webhook (known: param, header, text, onError)")
+                fail(
+                    childLocation,
+                    "unknown element 'procrun:\(child.localName)' in procrun:webhook (known: param, header, text, onError)"
+                )
             }
         }
         if type == .text && method == .post && text == nil && ok {
@@ -118,15 +130,18 @@ enum WebhookParser {
         }
         guard ok, let url else { return nil }
         return WebhookConfig(
-            url: url, method: method, type: type, timeout: timeout, parameters: parameters, headers: headers, text: text,
+            url: url, method: method, type: type, timeout: timeout, parameters: parameters, headers: headers,
+            text: text,
             onError: onError, resultVariable: result, maxResponseBytes: maxResponseBytes, location: location)
     }
 
     static func parseOnError(
         _ element: XMLElement, at location: SourceLocation, builder: inout ModelBuilder, ok: inout Bool
     ) -> WebhookConfig.OnError {
-        for attribute in element.attributes where attribute.namespace == nil && !["retries", "delay", "interrupt"].contains(attribute.name) {
-            builder.error(location, "unknown attribute '\(attribute.name)' on procrun:onError (known: delay, interrupt, retries)")
+        for attribute in element.attributes
+        where attribute.namespace == nil && !["retries", "delay", "interrupt"].contains(attribute.name) {
+            builder.error(
+                location, "unknown attribute '\(attribute.name)' on procrun:onError (known: delay, interrupt, retries)")
             ok = false
         }
         var retries = 0
@@ -143,7 +158,10 @@ enum WebhookParser {
             if let seconds = parseDuration(text) {
                 delay = seconds
             } else {
-                builder.error(location, "procrun:onError delay '\(text)' is not seconds (\"5\", \"0.5\") or an ISO-8601 duration (\"PT5S\")")
+                builder.error(
+                    location,
+                    "procrun:onError delay '\(text)' is not seconds (\"5\", \"0.5\") or an ISO-8601 duration (\"PT5S\")"
+                )
                 ok = false
             }
         }
@@ -154,7 +172,10 @@ enum WebhookParser {
             let childLocation = builder.index.locate(child)
             if child.localName == "message" {
                 for attribute in child.attributes where attribute.namespace == nil {
-                    builder.error(childLocation, "unknown attribute '\(attribute.name)' on procrun:message (it takes none: write the text inside)")
+                    builder.error(
+                        childLocation,
+                        "unknown attribute '\(attribute.name)' on procrun:message (it takes none: write the text inside)"
+                    )
                     ok = false
                 }
                 if message != nil {
@@ -176,7 +197,9 @@ enum WebhookParser {
                 continue
             }
             guard child.localName == "notify" else {
-                builder.error(childLocation, "unknown element 'procrun:\(child.localName)' in procrun:onError (known: message, notify)")
+                builder.error(
+                    childLocation,
+                    "unknown element 'procrun:\(child.localName)' in procrun:onError (known: message, notify)")
                 ok = false
                 continue
             }
@@ -185,7 +208,9 @@ enum WebhookParser {
                 let value = attribute.value.trimmingWhitespace()
                 switch attribute.name {
                 case "currentUser":
-                    if value == "true" { found.append(.currentUser) } else if value != "false" {
+                    if value == "true" {
+                        found.append(.currentUser)
+                    } else if value != "false" {
                         builder.error(childLocation, "procrun:notify currentUser is '\(value)'; write \"true\"")
                         ok = false
                     }
@@ -194,16 +219,24 @@ enum WebhookParser {
                 case "orgUnit": found.append(.orgUnit(value))
                 case "variable": found.append(.variable(value))
                 default:
-                    builder.error(childLocation, "unknown attribute '\(attribute.name)' on procrun:notify (known: currentUser, group, orgUnit, user, variable)")
+                    builder.error(
+                        childLocation,
+                        "unknown attribute '\(attribute.name)' on procrun:notify (known: currentUser, group, orgUnit, user, variable)"
+                    )
                     ok = false
                 }
             }
             if found.count != 1 {
-                builder.error(childLocation, "procrun:notify names \(found.count) recipients; give exactly one of currentUser, user, group, orgUnit, variable")
+                builder.error(
+                    childLocation,
+                    "procrun:notify names \(found.count) recipients; give exactly one of currentUser, user, group, orgUnit, variable"
+                )
                 ok = false
             }
             recipients += found
         }
-        return WebhookConfig.OnError(retries: retries, delay: delay, interrupt: interrupt, notify: recipients, message: message, location: location)
+        return WebhookConfig.OnError(
+            retries: retries, delay: delay, interrupt: interrupt, notify: recipients, message: message,
+            location: location)
     }
 }

@@ -1,8 +1,9 @@
 import CLibXML2
-#if canImport(Glibc)
-import Glibc
-#endif
 import Values
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 enum Namespaces {
     static let bpmn = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -66,7 +67,9 @@ struct XMLElement {
         guard var attr = node.pointee.properties else { return nil }
         return name.withCString { wanted in
             while true {
-                if attr.pointee.ns == nil, strcmp(UnsafeRawPointer(attr.pointee.name).assumingMemoryBound(to: CChar.self), wanted) == 0 {
+                if attr.pointee.ns == nil,
+                    strcmp(UnsafeRawPointer(attr.pointee.name).assumingMemoryBound(to: CChar.self), wanted) == 0
+                {
                     return XMLElement.text(of: attr.pointee.children)
                 }
                 guard let next = attr.pointee.next else { return nil }
@@ -187,18 +190,24 @@ struct LocationIndex {
         // The start tag as written, `<prefix:name`, from libxml2's own C strings.
         var needle: [UInt8] = [UInt8(ascii: "<")]
         if let ns = element.node.pointee.ns, let prefix = ns.pointee.prefix {
-            needle.append(contentsOf: UnsafeBufferPointer(start: prefix, count: strlen(UnsafeRawPointer(prefix).assumingMemoryBound(to: CChar.self))))
+            needle.append(
+                contentsOf: UnsafeBufferPointer(
+                    start: prefix, count: strlen(UnsafeRawPointer(prefix).assumingMemoryBound(to: CChar.self))))
             needle.append(UInt8(ascii: ":"))
         }
         let name = element.node.pointee.name!
-        needle.append(contentsOf: UnsafeBufferPointer(start: name, count: strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))))
+        needle.append(
+            contentsOf: UnsafeBufferPointer(
+                start: name, count: strlen(UnsafeRawPointer(name).assumingMemoryBound(to: CChar.self))))
         let limit = min(line < lineStarts.count ? lineStarts[line] : bytes.count, bytes.count - needle.count)
         let found: Int? = bytes.withUnsafeBufferPointer { buffer in
             needle.withUnsafeBufferPointer { tag in
                 var i = cursor
                 while i < limit {
                     // Jump to the next '<'.
-                    guard let next = memchr(buffer.baseAddress! + i, Int32(UInt8(ascii: "<")), limit - i) else { return nil }
+                    guard let next = memchr(buffer.baseAddress! + i, Int32(UInt8(ascii: "<")), limit - i) else {
+                        return nil
+                    }
                     i = buffer.baseAddress!.distance(to: next.assumingMemoryBound(to: UInt8.self))
                     if memcmp(buffer.baseAddress! + i, tag.baseAddress!, tag.count) == 0 {
                         let after = buffer[i + tag.count]

@@ -60,7 +60,8 @@ extension Step {
         record(.entered, node: token.node)
         if case .subProcess(.adHoc) = process.nodes[token.node].kind {
             // An ad-hoc sub-process starts every inner activity that no flow leads to.
-            for inner in process.nodes.indices where process.nodes[inner].scope == token.node && process.nodes[inner].incoming.isEmpty
+            for inner in process.nodes.indices
+            where process.nodes[inner].scope == token.node && process.nodes[inner].incoming.isEmpty
                 && process.nodes[inner].kind.isActivity && !process.nodes[inner].isForCompensation
             {
                 spawn(at: inner, scope: scope.id, via: nil)
@@ -138,7 +139,10 @@ extension Step {
         } else if process.nodes[node].webhook != nil, let run = runIndex(token: token.id) {
             instance.tokens[index].state = .waitingWebhook
             let attempt = instance.webhookRuns[run].tries.count + 1
-            effects.append(.callWebhook(token: token.id, node: node, attempt: attempt, idempotencyKey: instance.webhookRuns[run].idempotencyKey))
+            effects.append(
+                .callWebhook(
+                    token: token.id, node: node, attempt: attempt,
+                    idempotencyKey: instance.webhookRuns[run].idempotencyKey))
         } else {
             // A condition or script that failed: run the node again from the start.
             instance.tokens[index].state = .ready

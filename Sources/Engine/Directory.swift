@@ -38,8 +38,12 @@ public struct Directory: Sendable {
     /// Reads the directory format; errors name the file and the offending entry.
     public init(json: JSONValue, file: String) throws(Diagnostic) {
         source = json
-        func fail(_ message: String) -> Diagnostic { .error(at: SourceLocation(file: file, line: 1, column: 1), message) }
-        guard case .object(let root) = json else { throw fail("the directory must be a JSON object with users, groups and orgUnits") }
+        func fail(_ message: String) -> Diagnostic {
+            .error(at: SourceLocation(file: file, line: 1, column: 1), message)
+        }
+        guard case .object(let root) = json else {
+            throw fail("the directory must be a JSON object with users, groups and orgUnits")
+        }
         for key in root.keys where !["users", "groups", "orgUnits"].contains(key) {
             throw fail("unknown key \"\(key)\" in the directory (known: users, groups, orgUnits)")
         }
@@ -52,15 +56,21 @@ public struct Directory: Sendable {
                 var locale: String?
                 if let value = user["locale"] {
                     guard case .string(let text) = value, NotificationText.Language(locale: text) != nil else {
-                        throw fail("users[\(i)].locale must be a language such as \"ru\", \"ru_RU\", \"en\" or \"en_US\"")
+                        throw fail(
+                            "users[\(i)].locale must be a language such as \"ru\", \"ru_RU\", \"en\" or \"en_US\"")
                     }
                     locale = text
                 }
-                self.users.append(User(id: id, name: user["name"]?.stringValue ?? id, email: user["email"]?.stringValue, locale: locale))
+                self.users.append(
+                    User(
+                        id: id, name: user["name"]?.stringValue ?? id, email: user["email"]?.stringValue, locale: locale
+                    ))
             }
         }
         if let groups = root["groups"] {
-            guard case .object(let map) = groups else { throw fail("\"groups\" must be an object of group name → list of user ids") }
+            guard case .object(let map) = groups else {
+                throw fail("\"groups\" must be an object of group name → list of user ids")
+            }
             for (name, members) in map {
                 guard case .array(let list) = members, list.allSatisfy({ $0.stringValue != nil }) else {
                     throw fail("group \"\(name)\" must be a list of user ids")

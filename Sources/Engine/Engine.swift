@@ -80,7 +80,9 @@ public struct Engine: Sendable {
         let startEvents: [Int: [Int]]
         let eventSubProcesses: [Int: [Int]]
 
-        init(process: ProcessDefinition, scripts: any ScriptRunner, upstreamOfFlow: [Int: [Bool]], stateCodec: StateCodec) {
+        init(
+            process: ProcessDefinition, scripts: any ScriptRunner, upstreamOfFlow: [Int: [Bool]], stateCodec: StateCodec
+        ) {
             self.process = process
             self.scripts = scripts
             self.upstreamOfFlow = upstreamOfFlow
@@ -129,7 +131,8 @@ public struct Engine: Sendable {
     /// Prepares a process to run. Fails when it holds elements procrun cannot run.
     /// `maxSteps`: the step budget of each event (see `StepBudget`).
     public init(
-        process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner(), maxSteps: Int = Engine.defaultMaxSteps
+        process: ProcessDefinition, scripts: any ScriptRunner = FEELScriptRunner(),
+        maxSteps: Int = Engine.defaultMaxSteps
     ) throws(EngineError) {
         if !process.deferredErrors.isEmpty { throw EngineError(diagnostics: process.deferredErrors) }
         guard process.startEvents(inScope: nil).first ?? process.triggeredStarts().first?.node != nil else {
@@ -152,19 +155,23 @@ public struct Engine: Sendable {
                 upstream[flow] = reach
             }
         }
-        prepared = Prepared(process: process, scripts: scripts, upstreamOfFlow: upstream, stateCodec: StateCodec(process: process))
+        prepared = Prepared(
+            process: process, scripts: scripts, upstreamOfFlow: upstream, stateCodec: StateCodec(process: process))
     }
 
     /// Creates an instance, sets ELMA365's system variables and runs it until it waits or ends.
     /// `at` names the start event (a message or signal start); by default the none start event.
-    public func start(id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil) -> (Instance, [Effect]) {
+    public func start(id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil) -> (
+        Instance, [Effect]
+    ) {
         var budget = StepBudget(limit: maxSteps)
         return start(id: id, context: context, initiator: initiator, now: now, at: startEvent, budget: &budget)
     }
 
     /// `start` within a budget the caller carries across events (see `StepBudget`).
     public func start(
-        id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil, budget: inout StepBudget
+        id: String, context: JSONObject, initiator: String, now: Date, at startEvent: Int? = nil,
+        budget: inout StepBudget
     ) -> (Instance, [Effect]) {
         var context = context
         context["__id"] = .string(id)
@@ -172,7 +179,9 @@ public struct Engine: Sendable {
         context["__createdBy"] = .string(initiator)
         context["__createdAt"] = .string(Timestamp.rfc3339(now))
         var step = Step(
-            engine: self, instance: Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now), now: now,
+            engine: self,
+            instance: Instance(id: id, processID: process.id, context: context, initiator: initiator, createdAt: now),
+            now: now,
             budget: budget)
         let start = startEvent ?? startEvents(inScope: nil).first ?? process.triggeredStarts()[0].node
         step.spawn(at: start, scope: 0, via: nil)
@@ -191,7 +200,9 @@ public struct Engine: Sendable {
     /// recipients to people (groups and org units need the directory the runner holds). The
     /// instance keeps them, and only the engine changes an instance. Returns each with its
     /// number in the instance (from 1), which names its deliveries.
-    public func recordNotifications(node: Int, users: [String], message: String, in instance: inout Instance) -> [(number: Int, notification: ProcessNotification)] {
+    public func recordNotifications(node: Int, users: [String], message: String, in instance: inout Instance) -> [(
+        number: Int, notification: ProcessNotification
+    )] {
         users.map { user in
             let notification = ProcessNotification(node: process.nodes[node].id, user: user, message: message)
             instance.notifications.append(notification)
@@ -207,7 +218,9 @@ public struct Engine: Sendable {
     }
 
     /// `handle` within a budget the caller carries across events (see `StepBudget`).
-    public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date, budget: inout StepBudget) -> [Effect] {
+    public func handle(_ event: EngineEvent, in instance: inout Instance, now: Date, budget: inout StepBudget)
+        -> [Effect]
+    {
         // The step works on the caller's instance itself, not on a second reference to it (which
         // would make every array the step changes a copy).
         var step = Step(engine: self, instance: Instance.placeholder, now: now, budget: budget)
@@ -281,8 +294,11 @@ struct Step {
         instance.timers.removeAll { $0.token == id }
     }
 
-    mutating func record(_ event: HistoryEntry.Event, node: Int, flows: [Int] = [], performer: String? = nil, note: String? = nil) {
-        instance.history.append(HistoryEntry(time: now, event: event, node: node, flows: flows, performer: performer, note: note))
+    mutating func record(
+        _ event: HistoryEntry.Event, node: Int, flows: [Int] = [], performer: String? = nil, note: String? = nil
+    ) {
+        instance.history.append(
+            HistoryEntry(time: now, event: event, node: node, flows: flows, performer: performer, note: note))
     }
 
     mutating func raiseIncident(at node: Int, _ message: String) {
@@ -355,7 +371,9 @@ struct Step {
                 record(.waiting, node: token.node, note: "\(arrived.count) of \(node.startQuantity) tokens")
                 return
             }
-            for other in arrived.filter({ $0.id != token.id }).prefix(node.startQuantity - 1) { remove(token: other.id) }
+            for other in arrived.filter({ $0.id != token.id }).prefix(node.startQuantity - 1) {
+                remove(token: other.id)
+            }
         }
         if let multi = node.multiInstance, !isInnerInstance(token) {
             return startMultiInstance(token, multi)
@@ -422,7 +440,9 @@ struct Step {
             instance.loopCounts[tokenID, default: 0] += 1
             guard let again = loopAgain(loop, token: token) else { return }
             if again {
-                record(.left, node: token.node, performer: performer, note: "loop iteration \(instance.loopCounts[tokenID]!)")
+                record(
+                    .left, node: token.node, performer: performer,
+                    note: "loop iteration \(instance.loopCounts[tokenID]!)")
                 instance.tokens[index].state = .ready
                 instance.readyQueue.append(tokenID)
                 return
@@ -442,7 +462,10 @@ struct Step {
         do {
             return try condition.evaluateCondition(in: instance.context)
         } catch {
-            raiseIncident(at: token.node, "cannot evaluate the loop condition of '\(process.nodes[token.node].id)': \(error.message) in '\(condition.source.trimmingWhitespace())'")
+            raiseIncident(
+                at: token.node,
+                "cannot evaluate the loop condition of '\(process.nodes[token.node].id)': \(error.message) in '\(condition.source.trimmingWhitespace())'"
+            )
             return nil
         }
     }

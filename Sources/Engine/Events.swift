@@ -58,7 +58,13 @@ extension Step {
         let boundaries = process.nodes[activity].boundaryEvents
         func catches(_ b: Int, exact: Bool) -> Bool {
             guard case .boundary(_, let triggers, _) = process.nodes[b].kind else { return false }
-            return triggers.contains { if case .error(let caught) = $0 { exact ? caught != nil && caught == code : caught == nil } else { false } }
+            return triggers.contains {
+                if case .error(let caught) = $0 {
+                    exact ? caught != nil && caught == code : caught == nil
+                } else {
+                    false
+                }
+            }
         }
         return boundaries.first { catches($0, exact: true) } ?? boundaries.first { catches($0, exact: false) }
     }
@@ -69,7 +75,13 @@ extension Step {
         let subs = engine.eventSubProcesses(inScope: node)
         func catches(_ sub: Int, exact: Bool) -> Bool {
             guard let start = process.eventStart(of: sub) else { return false }
-            return start.triggers.contains { if case .error(let caught) = $0 { exact ? caught != nil && caught == code : caught == nil } else { false } }
+            return start.triggers.contains {
+                if case .error(let caught) = $0 {
+                    exact ? caught != nil && caught == code : caught == nil
+                } else {
+                    false
+                }
+            }
         }
         return subs.first { catches($0, exact: true) } ?? subs.first { catches($0, exact: false) }
     }
@@ -105,7 +117,8 @@ extension Step {
             return catchAtBoundary(token: token, boundary: boundary, note: "error '\(code)' thrown")
         }
         guard enclosingCatcherExists(code: code, fromScope: token.scope) else {
-            return raiseIncident(at: token.node, "error '\(code)' thrown by '\(process.nodes[token.node].id)' was not caught")
+            return raiseIncident(
+                at: token.node, "error '\(code)' thrown by '\(process.nodes[token.node].id)' was not caught")
         }
         remove(token: token.id)
         _ = throwError(code: code, fromScope: token.scope)

@@ -7,7 +7,10 @@ extension Step {
     mutating func exclusiveGateway(_ token: Token) {
         guard let selected = selectFlows(of: token, firstOnly: true) else { return }
         if selected.isEmpty {
-            return raiseIncident(at: token.node, "no condition of exclusive gateway '\(process.nodes[token.node].id)' is true and it has no default flow")
+            return raiseIncident(
+                at: token.node,
+                "no condition of exclusive gateway '\(process.nodes[token.node].id)' is true and it has no default flow"
+            )
         }
         take(selected, from: token.id)
     }
@@ -40,7 +43,10 @@ extension Step {
         guard let token = instance.token(tokenID), let selected = selectFlows(of: token) else { return }
         if selected.isEmpty {
             let node = process.nodes[token.node]
-            return raiseIncident(at: token.node, "no condition of \(node.kind == .complexGateway ? "complex" : "inclusive") gateway '\(node.id)' is true and it has no default flow")
+            return raiseIncident(
+                at: token.node,
+                "no condition of \(node.kind == .complexGateway ? "complex" : "inclusive") gateway '\(node.id)' is true and it has no default flow"
+            )
         }
         take(selected, from: tokenID)
     }
@@ -71,7 +77,9 @@ extension Step {
 
     /// Tokens that have arrived at a joining gateway: those parked there and those queued to run it.
     func arrivedTokens(at gateway: Int, scope: Int) -> [Token] {
-        instance.tokens.filter { $0.node == gateway && $0.scope == scope && ($0.state == .joining || $0.state == .ready) }
+        instance.tokens.filter {
+            $0.node == gateway && $0.scope == scope && ($0.state == .joining || $0.state == .ready)
+        }
     }
 
     /// The incoming flows an inclusive join must wait for, or nil while a token elsewhere in the
@@ -81,7 +89,8 @@ extension Step {
         let waiting = arrivedTokens(at: gateway, scope: scope)
         let arrived = Set(waiting.compactMap(\.arrivedVia))
         let missing = node.incoming.filter { !arrived.contains($0) }
-        for other in instance.tokens where !(other.node == gateway && other.scope == scope && (other.state == .joining || other.state == .ready)) {
+        for other in instance.tokens
+        where !(other.node == gateway && other.scope == scope && (other.state == .joining || other.state == .ready)) {
             guard let position = position(of: other, inScope: scope) else { continue }
             for flow in missing where engine.upstreamOfFlow[flow]?[position] == true {
                 return nil
@@ -105,8 +114,11 @@ extension Step {
     /// When nothing else can move, fires an inclusive join that no token can reach any more.
     mutating func fireReadyInclusiveJoin() -> Bool {
         var candidates: [(gateway: Int, scope: Int, token: Token)] = []
-        for token in instance.tokens where token.state == .joining && (process.nodes[token.node].kind == .inclusiveGateway
-            || (process.nodes[token.node].kind == .complexGateway && process.nodes[token.node].activationCondition == nil))
+        for token in instance.tokens
+        where token.state == .joining
+            && (process.nodes[token.node].kind == .inclusiveGateway
+                || (process.nodes[token.node].kind == .complexGateway
+                    && process.nodes[token.node].activationCondition == nil))
         {
             if !candidates.contains(where: { $0.gateway == token.node && $0.scope == token.scope }) {
                 candidates.append((token.node, token.scope, token))
@@ -134,7 +146,9 @@ extension Step {
         if instance.firedComplexGateways.contains(key) {
             remove(token: token.id)
             record(.waiting, node: token.node, note: "passed after activation")
-            if !tokenCanStillArrive(at: token.node, scope: token.scope) { instance.firedComplexGateways.removeAll { $0 == key } }
+            if !tokenCanStillArrive(at: token.node, scope: token.scope) {
+                instance.firedComplexGateways.removeAll { $0 == key }
+            }
             return
         }
         guard let activation = node.activationCondition else {
@@ -149,7 +163,10 @@ extension Step {
         do {
             fire = try activation.evaluateCondition(in: scope)
         } catch {
-            return raiseIncident(at: token.node, "cannot evaluate the activationCondition of '\(node.id)': \(error.message) in '\(activation.source.trimmingWhitespace())'")
+            return raiseIncident(
+                at: token.node,
+                "cannot evaluate the activationCondition of '\(node.id)': \(error.message) in '\(activation.source.trimmingWhitespace())'"
+            )
         }
         guard fire else {
             record(.waiting, node: token.node, note: "activationCount \(waiting.count)")

@@ -187,7 +187,8 @@ public struct Instance: Sendable, Decodable {
 
     /// An empty instance, made once: what a step leaves in the caller's place while it works on
     /// the caller's instance.
-    static let placeholder = Instance(id: "", processID: "", context: JSONObject(), initiator: "", createdAt: Date(timeIntervalSince1970: 0))
+    static let placeholder = Instance(
+        id: "", processID: "", context: JSONObject(), initiator: "", createdAt: Date(timeIntervalSince1970: 0))
 
     public func token(_ id: Int) -> Token? { tokenIndex(id).map { tokens[$0] } }
 

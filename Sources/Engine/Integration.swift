@@ -17,7 +17,8 @@ public struct WebhookCall: Sendable {
     public var request: WebhookRequestSnapshot?
 
     public init(
-        instanceID: String, processName: String, node: FlowNode, webhook: WebhookConfig, context: JSONObject, attempt: Int,
+        instanceID: String, processName: String, node: FlowNode, webhook: WebhookConfig, context: JSONObject,
+        attempt: Int,
         idempotencyKey: String, request: WebhookRequestSnapshot? = nil
     ) {
         self.instanceID = instanceID

@@ -31,15 +31,20 @@ extension Step {
             let limit = MultiInstance.maximumCardinality
             guard case .number(let n) = value, n >= 0, n == n.rounded() else {
                 return raiseIncident(
-                    at: token.node, "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), not a whole number from 0 to \(limit)")
+                    at: token.node,
+                    "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), not a whole number from 0 to \(limit)"
+                )
             }
             guard n <= Double(limit) else {
                 return raiseIncident(
-                    at: token.node, "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), more than the limit of \(limit) instances")
+                    at: token.node,
+                    "loopCardinality of '\(node.id)' gave \(JSONWriter.string(value)), more than the limit of \(limit) instances"
+                )
             }
             total = Int(n)
         } catch {
-            return raiseIncident(at: token.node, "cannot evaluate the loopCardinality of '\(node.id)': \(error.message)")
+            return raiseIncident(
+                at: token.node, "cannot evaluate the loopCardinality of '\(node.id)': \(error.message)")
         }
         guard total > 0 else { return leave(token.id) }
         let scope = ScopeInstance(id: instance.nextScopeID, node: token.node, parent: token.scope, ownerToken: token.id)
@@ -47,7 +52,9 @@ extension Step {
         instance.scopes.append(scope)
         instance.tokens[index].state = .inSubProcess(scope: scope.id)
         instance.multiInstances.append(
-            MultiInstanceRun(scope: scope.id, node: token.node, ownerToken: token.id, total: total, started: 0, completed: 0, sequential: multi.sequential))
+            MultiInstanceRun(
+                scope: scope.id, node: token.node, ownerToken: token.id, total: total, started: 0, completed: 0,
+                sequential: multi.sequential))
         record(.entered, node: token.node, note: "\(total) instances, \(multi.sequential ? "in sequence" : "at once")")
         activateBoundaryEvents(instance.tokens[index])
         for _ in 0..<(multi.sequential ? 1 : total) { startInnerInstance(scope: scope.id) }
@@ -62,8 +69,11 @@ extension Step {
     /// An inner instance finished: start the next (in sequence), or, when all are done or the
     /// completion condition holds, cancel the rest and let the owner token move on.
     mutating func completeInnerInstance(_ token: Token, performer: String?) {
-        guard let run = instance.multiInstances.firstIndex(where: { $0.scope == token.scope && $0.node == token.node }) else { return }
-        record(.left, node: token.node, performer: performer, note: "instance \(instance.multiInstances[run].completed + 1) of \(instance.multiInstances[run].total)")
+        guard let run = instance.multiInstances.firstIndex(where: { $0.scope == token.scope && $0.node == token.node })
+        else { return }
+        record(
+            .left, node: token.node, performer: performer,
+            note: "instance \(instance.multiInstances[run].completed + 1) of \(instance.multiInstances[run].total)")
         remove(token: token.id)
         instance.multiInstances[run].completed += 1
         let state = instance.multiInstances[run]
@@ -78,13 +88,18 @@ extension Step {
         if let multi = process.nodes[token.node].multiInstance, let owner = instance.token(state.ownerToken) {
             var thrown: [EventTrigger] = []
             if let event = multi.behaviorEvent, !multi.behaviorOnce || state.completed == 1 { thrown.append(event) }
-            for behavior in multi.complexBehaviors where (try? behavior.condition.evaluateCondition(in: variables)) == true {
+            for behavior in multi.complexBehaviors
+            where (try? behavior.condition.evaluateCondition(in: variables)) == true {
                 thrown.append(behavior.event)
             }
             for event in thrown {
                 for boundary in process.nodes[token.node].boundaryEvents {
-                    if case .boundary(_, let triggers, _) = process.nodes[boundary].kind, triggers.contains(where: { event.isCaught(by: $0) }) {
-                        record(.waiting, node: token.node, note: "behavior event \(event.name) caught by '\(process.nodes[boundary].id)'")
+                    if case .boundary(_, let triggers, _) = process.nodes[boundary].kind,
+                        triggers.contains(where: { event.isCaught(by: $0) })
+                    {
+                        record(
+                            .waiting, node: token.node,
+                            note: "behavior event \(event.name) caught by '\(process.nodes[boundary].id)'")
                         spawn(at: boundary, scope: owner.scope, via: nil)
                     }
                 }
@@ -95,7 +110,9 @@ extension Step {
             do {
                 done = try condition.evaluateCondition(in: variables)
             } catch {
-                return raiseIncident(at: token.node, "cannot evaluate the completionCondition of '\(process.nodes[token.node].id)': \(error.message)")
+                return raiseIncident(
+                    at: token.node,
+                    "cannot evaluate the completionCondition of '\(process.nodes[token.node].id)': \(error.message)")
             }
         }
         if done {

@@ -23,7 +23,8 @@ public struct OutgoingNotification: Sendable, Equatable {
     public var createdAt: Date
 
     public init(
-        key: String, process: String, instance: String, node: String, user: String, name: String?, email: String?, message: String,
+        key: String, process: String, instance: String, node: String, user: String, name: String?, email: String?,
+        message: String,
         subject: String, text: String, createdAt: Date
     ) {
         self.key = key
@@ -83,7 +84,9 @@ public enum NotificationText {
         public var user: String
         public var name: String
 
-        public init(process: String, instance: String, node: String, error: String, attempts: Int, user: String, name: String) {
+        public init(
+            process: String, instance: String, node: String, error: String, attempts: Int, user: String, name: String
+        ) {
             self.process = process
             self.instance = instance
             self.node = node
@@ -95,7 +98,8 @@ public enum NotificationText {
 
         var variables: JSONObject {
             [
-                "process": .string(process), "instance": .string(instance), "node": .string(node), "error": .string(error),
+                "process": .string(process), "instance": .string(instance), "node": .string(node),
+                "error": .string(error),
                 "attempts": .number(Double(attempts)), "user": .string(user), "name": .string(name),
             ]
         }
@@ -119,9 +123,11 @@ public enum NotificationText {
         case .ru:
             let n = facts.attempts
             let word = n % 10 == 1 && n % 100 != 11 ? "попытки" : "попыток"
-            return "Процесс «\(facts.process)», экземпляр \(facts.instance): вебхук «\(facts.node)» не выполнен после \(n) \(word): \(facts.error)"
+            return
+                "Процесс «\(facts.process)», экземпляр \(facts.instance): вебхук «\(facts.node)» не выполнен после \(n) \(word): \(facts.error)"
         case .en:
-            return "Process «\(facts.process)», instance \(facts.instance): webhook '\(facts.node)' failed after \(facts.attempts) "
+            return
+                "Process «\(facts.process)», instance \(facts.instance): webhook '\(facts.node)' failed after \(facts.attempts) "
                 + "\(facts.attempts == 1 ? "try" : "tries"): \(facts.error)"
         }
     }
@@ -147,7 +153,9 @@ public enum NotificationText {
             case .dateTime(let format, let variable, let localeName):
                 var date = now
                 if let variable {
-                    guard case .string(let text)? = lookup(variable), let parsed = Timestamp.parse(text) else { continue }
+                    guard case .string(let text)? = lookup(variable), let parsed = Timestamp.parse(text) else {
+                        continue
+                    }
                     date = parsed
                 }
                 let fallback: DateFormat.Locale = language == .ru ? .ruRU : .enUS
@@ -171,20 +179,23 @@ public enum NotificationText {
     /// The notification one person gets: their language's subject, the process's template or
     /// the default text.
     public static func compose(
-        key: String, process: ProcessDefinition, node: FlowNode, instance: Instance, user: String, directory: Directory, message: String,
+        key: String, process: ProcessDefinition, node: FlowNode, instance: Instance, user: String, directory: Directory,
+        message: String,
         error: String, attempts: Int, now: Date, timeZone: TimeZone
     ) -> OutgoingNotification {
         let person = directory.user(user)
         let language = language(of: person)
         let facts = Facts(
-            process: process.displayName, instance: instance.id, node: node.name ?? node.id, error: error, attempts: attempts, user: user,
+            process: process.displayName, instance: instance.id, node: node.name ?? node.id, error: error,
+            attempts: attempts, user: user,
             name: person?.name ?? user)
         let text =
             node.webhook?.onError?.message.map {
                 render($0, facts: facts, context: instance.context, language: language, now: now, timeZone: timeZone)
             } ?? defaultText(facts, language: language)
         return OutgoingNotification(
-            key: key, process: process.displayName, instance: instance.id, node: node.id, user: user, name: person?.name, email: person?.email,
+            key: key, process: process.displayName, instance: instance.id, node: node.id, user: user,
+            name: person?.name, email: person?.email,
             message: message, subject: subject(facts, language: language), text: text, createdAt: now)
     }
 }

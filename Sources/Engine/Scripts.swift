@@ -17,7 +17,8 @@ public struct ScriptOutcome: Sendable {
     public var duration: Double
 
     public init(
-        variables: JSONObject = JSONObject(), log: [String] = [], thrownError: String? = nil, failure: String? = nil, duration: Double = 0
+        variables: JSONObject = JSONObject(), log: [String] = [], thrownError: String? = nil, failure: String? = nil,
+        duration: Double = 0
     ) {
         self.variables = variables
         self.log = log

@@ -18,21 +18,31 @@ public struct Answers: Sendable {
 
     public init(json: JSONValue, file: String) throws(Diagnostic) {
         source = json
-        func fail(_ message: String) -> Diagnostic { .error(at: SourceLocation(file: file, line: 1, column: 1), message) }
-        guard case .object(let root) = json else { throw fail("answers must be a JSON object: task id or name → {\"by\", \"variables\"}") }
+        func fail(_ message: String) -> Diagnostic {
+            .error(at: SourceLocation(file: file, line: 1, column: 1), message)
+        }
+        guard case .object(let root) = json else {
+            throw fail("answers must be a JSON object: task id or name → {\"by\", \"variables\"}")
+        }
         for (task, value) in root {
-            guard case .object(let answer) = value else { throw fail("answer for \"\(task)\" must be an object with \"by\" and/or \"variables\"") }
+            guard case .object(let answer) = value else {
+                throw fail("answer for \"\(task)\" must be an object with \"by\" and/or \"variables\"")
+            }
             for key in answer.keys where key != "by" && key != "variables" {
                 throw fail("unknown key \"\(key)\" in the answer for \"\(task)\" (known: by, variables)")
             }
             var by: String?
             if let value = answer["by"] {
-                guard case .string(let user) = value else { throw fail("\"by\" of \"\(task)\" must be a user id string") }
+                guard case .string(let user) = value else {
+                    throw fail("\"by\" of \"\(task)\" must be a user id string")
+                }
                 by = user
             }
             var variables = JSONObject()
             if let value = answer["variables"] {
-                guard case .object(let object) = value else { throw fail("\"variables\" of \"\(task)\" must be an object") }
+                guard case .object(let object) = value else {
+                    throw fail("\"variables\" of \"\(task)\" must be an object")
+                }
                 variables = object
             }
             entries[task] = Answer(by: by, variables: variables)
@@ -59,8 +69,10 @@ public struct SimulatedPeople: Sendable {
 
     /// Reads an instance's stored answers and directory.
     public init(answers: JSONValue?, directory: JSONValue?) throws(Diagnostic) {
-        self.answers = try answers.map { json throws(Diagnostic) in try Answers(json: json, file: "answers") } ?? Answers()
-        self.directory = try directory.map { json throws(Diagnostic) in try Directory(json: json, file: "directory") } ?? Directory()
+        self.answers =
+            try answers.map { json throws(Diagnostic) in try Answers(json: json, file: "answers") } ?? Answers()
+        self.directory =
+            try directory.map { json throws(Diagnostic) in try Directory(json: json, file: "directory") } ?? Directory()
     }
 
     /// Who completes a task: the answer's `by`, else the assignee, else a candidate user, else a

@@ -55,7 +55,9 @@ public final class StateCodec: Sendable {
     static func of(_ decoder: any Decoder) throws -> StateCodec {
         guard let codec = decoder.userInfo[userInfoKey] as? StateCodec else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "a stored state is read with its process (StateCodec.decode)"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "a stored state is read with its process (StateCodec.decode)"))
         }
         return codec
     }
@@ -64,11 +66,14 @@ public final class StateCodec: Sendable {
     func node(_ reference: ElementReference, at path: @autoclosure () -> [any CodingKey]) throws -> Int {
         switch reference {
         case .id(let id):
-            guard let index = process.nodeIndex(id: id) else { throw StateError.unknownElement(id: id, path: StateError.describe(path())) }
+            guard let index = process.nodeIndex(id: id) else {
+                throw StateError.unknownElement(id: id, path: StateError.describe(path()))
+            }
             return index
         case .index(let index):
             guard process.nodes.indices.contains(index) else {
-                throw StateError.unknownIndex(index, of: "node", count: process.nodes.count, path: StateError.describe(path()))
+                throw StateError.unknownIndex(
+                    index, of: "node", count: process.nodes.count, path: StateError.describe(path()))
             }
             return index
         }
@@ -78,11 +83,14 @@ public final class StateCodec: Sendable {
     func flow(_ reference: ElementReference, at path: @autoclosure () -> [any CodingKey]) throws -> Int {
         switch reference {
         case .id(let id):
-            guard let index = flowIndex[id] else { throw StateError.unknownElement(id: id, path: StateError.describe(path())) }
+            guard let index = flowIndex[id] else {
+                throw StateError.unknownElement(id: id, path: StateError.describe(path()))
+            }
             return index
         case .index(let index):
             guard process.flows.indices.contains(index) else {
-                throw StateError.unknownIndex(index, of: "sequence flow", count: process.flows.count, path: StateError.describe(path()))
+                throw StateError.unknownIndex(
+                    index, of: "sequence flow", count: process.flows.count, path: StateError.describe(path()))
             }
             return index
         }
@@ -90,13 +98,15 @@ public final class StateCodec: Sendable {
 
     /// A complex gateway's "node/scope" key, in memory "index/scope", stored "id/scope".
     func storedGatewayKey(_ key: String) -> String {
-        guard let slash = key.lastIndex(of: "/"), let index = Int(key[..<slash]), process.nodes.indices.contains(index) else { return key }
+        guard let slash = key.lastIndex(of: "/"), let index = Int(key[..<slash]), process.nodes.indices.contains(index)
+        else { return key }
         return process.nodes[index].id + key[slash...]
     }
 
     func gatewayKey(_ stored: String, format: Int, at path: @autoclosure () -> [any CodingKey]) throws -> String {
         guard let slash = stored.lastIndex(of: "/") else {
-            throw DecodingError.dataCorrupted(.init(codingPath: path(), debugDescription: "'\(stored)' is not node/scope"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: path(), debugDescription: "'\(stored)' is not node/scope"))
         }
         let name = String(stored[..<slash])
         let reference: ElementReference = format >= 2 ? .id(name) : Int(name).map(ElementReference.index) ?? .id(name)

@@ -98,8 +98,10 @@ extension MultiInstanceRun {
 
 extension Instance {
     enum CodingKeys: String, CodingKey {
-        case format, id, processID, status, tokens, scopes, context, history, endNode, incident, initiator, currentUser, createdAt
-        case webhookRuns, notifications, timers, firedComplexGateways, multiInstances, loopCounts, log, uncaughtError, compensable
+        case format, id, processID, status, tokens, scopes, context, history, endNode, incident, initiator, currentUser,
+            createdAt
+        case webhookRuns, notifications, timers, firedComplexGateways, multiInstances, loopCounts, log, uncaughtError,
+            compensable
         case caughtTriggers, awaitingCompensation, nextTokenID, nextScopeID, nextTimerID, readyQueue
     }
 
@@ -126,14 +128,17 @@ extension Instance {
         webhookRuns = try c.decodeIfPresent([WebhookRun].self, forKey: .webhookRuns) ?? []
         notifications = try c.decodeIfPresent([ProcessNotification].self, forKey: .notifications) ?? []
         timers = try c.decodeIfPresent([PendingTimer].self, forKey: .timers) ?? []
-        firedComplexGateways = try (c.decodeIfPresent([String].self, forKey: .firedComplexGateways) ?? []).enumerated().map { i, key in
-            try codec.gatewayKey(key, format: format, at: c.codingPath + [CodingKeys.firedComplexGateways, IndexKey(i)])
-        }
+        firedComplexGateways = try (c.decodeIfPresent([String].self, forKey: .firedComplexGateways) ?? []).enumerated()
+            .map { i, key in
+                try codec.gatewayKey(
+                    key, format: format, at: c.codingPath + [CodingKeys.firedComplexGateways, IndexKey(i)])
+            }
         multiInstances = try c.decodeIfPresent([MultiInstanceRun].self, forKey: .multiInstances) ?? []
         loopCounts = try c.decodeIfPresent([Int: Int].self, forKey: .loopCounts) ?? [:]
         log = try c.decodeIfPresent([String].self, forKey: .log) ?? []
         uncaughtError = try c.decodeIfPresent(String.self, forKey: .uncaughtError)
-        compensable = try (c.decodeIfPresent([ElementReference].self, forKey: .compensable) ?? []).enumerated().map { i, node in
+        compensable = try (c.decodeIfPresent([ElementReference].self, forKey: .compensable) ?? []).enumerated().map {
+            i, node in
             try codec.node(node, at: c.codingPath + [CodingKeys.compensable, IndexKey(i)])
         }
         caughtTriggers = try c.decodeIfPresent([Int: [Int]].self, forKey: .caughtTriggers) ?? [:]

@@ -135,10 +135,16 @@ struct StateWriter {
     mutating func token(_ token: Token) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
-        key("id", &first); int(token.id)
-        key("node", &first); node(token.node)
-        key("scope", &first); int(token.scope)
-        if let via = token.arrivedVia { key("arrivedVia", &first); flow(via) }
+        key("id", &first)
+        int(token.id)
+        key("node", &first)
+        node(token.node)
+        key("scope", &first)
+        int(token.scope)
+        if let via = token.arrivedVia {
+            key("arrivedVia", &first)
+            flow(via)
+        }
         key("state", &first)
         switch token.state {
         case .ready: raw("{\"ready\":{}}")
@@ -157,115 +163,191 @@ struct StateWriter {
     mutating func history(_ entry: HistoryEntry) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
-        key("time", &first); date(entry.time)
-        key("event", &first); string(entry.event.rawValue)
-        key("node", &first); node(entry.node)
-        key("flows", &first); array(entry.flows) { $0.flow($1) }
-        if let performer = entry.performer { key("performer", &first); string(performer) }
-        if let note = entry.note { key("note", &first); string(note) }
+        key("time", &first)
+        date(entry.time)
+        key("event", &first)
+        string(entry.event.rawValue)
+        key("node", &first)
+        node(entry.node)
+        key("flows", &first)
+        array(entry.flows) { $0.flow($1) }
+        if let performer = entry.performer {
+            key("performer", &first)
+            string(performer)
+        }
+        if let note = entry.note {
+            key("note", &first)
+            string(note)
+        }
         bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func webhookRun(_ run: WebhookRun) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
-        key("node", &first); node(run.node)
-        key("token", &first); int(run.token)
-        key("idempotencyKey", &first); string(run.idempotencyKey)
+        key("node", &first)
+        node(run.node)
+        key("token", &first)
+        int(run.token)
+        key("idempotencyKey", &first)
+        string(run.idempotencyKey)
         key("tries", &first)
         array(run.tries) { writer, attempt in
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
-            writer.key("attempt", &first); writer.int(attempt.attempt)
-            writer.key("time", &first); writer.date(attempt.time)
-            if let status = attempt.status { writer.key("status", &first); writer.int(status) }
-            if let error = attempt.error { writer.key("error", &first); writer.string(error) }
+            writer.key("attempt", &first)
+            writer.int(attempt.attempt)
+            writer.key("time", &first)
+            writer.date(attempt.time)
+            if let status = attempt.status {
+                writer.key("status", &first)
+                writer.int(status)
+            }
+            if let error = attempt.error {
+                writer.key("error", &first)
+                writer.string(error)
+            }
             writer.bytes.append(UInt8(ascii: "}"))
         }
-        key("outcome", &first); string(run.outcome.rawValue)
+        key("outcome", &first)
+        string(run.outcome.rawValue)
         bytes.append(UInt8(ascii: "}"))
     }
 
     mutating func instance(_ instance: Instance) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
-        key("format", &first); int(StateCodec.format)
-        key("id", &first); string(instance.id)
-        key("processID", &first); string(instance.processID)
-        key("status", &first); string(instance.status.rawValue)
-        key("tokens", &first); array(instance.tokens) { $0.token($1) }
+        key("format", &first)
+        int(StateCodec.format)
+        key("id", &first)
+        string(instance.id)
+        key("processID", &first)
+        string(instance.processID)
+        key("status", &first)
+        string(instance.status.rawValue)
+        key("tokens", &first)
+        array(instance.tokens) { $0.token($1) }
         key("scopes", &first)
         array(instance.scopes) { writer, scope in
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
-            writer.key("id", &first); writer.int(scope.id)
-            writer.key("node", &first); writer.node(scope.node)
-            writer.key("parent", &first); writer.int(scope.parent)
-            writer.key("ownerToken", &first); writer.int(scope.ownerToken)
+            writer.key("id", &first)
+            writer.int(scope.id)
+            writer.key("node", &first)
+            writer.node(scope.node)
+            writer.key("parent", &first)
+            writer.int(scope.parent)
+            writer.key("ownerToken", &first)
+            writer.int(scope.ownerToken)
             writer.bytes.append(UInt8(ascii: "}"))
         }
-        key("context", &first); pairs(instance.context)
-        key("history", &first); array(instance.history.entries) { $0.history($1) }
-        if let end = instance.endNode { key("endNode", &first); node(end) }
+        key("context", &first)
+        pairs(instance.context)
+        key("history", &first)
+        array(instance.history.entries) { $0.history($1) }
+        if let end = instance.endNode {
+            key("endNode", &first)
+            node(end)
+        }
         if let incident = instance.incident {
             key("incident", &first)
             var inner = true
             bytes.append(UInt8(ascii: "{"))
-            key("node", &inner); string(incident.node)
-            key("message", &inner); string(incident.message)
-            if let budget = incident.stepBudget { key("stepBudget", &inner); int(budget) }
+            key("node", &inner)
+            string(incident.node)
+            key("message", &inner)
+            string(incident.message)
+            if let budget = incident.stepBudget {
+                key("stepBudget", &inner)
+                int(budget)
+            }
             bytes.append(UInt8(ascii: "}"))
         }
-        key("initiator", &first); string(instance.initiator)
-        if let user = instance.currentUser { key("currentUser", &first); string(user) }
-        key("createdAt", &first); date(instance.createdAt)
-        key("webhookRuns", &first); array(instance.webhookRuns) { $0.webhookRun($1) }
+        key("initiator", &first)
+        string(instance.initiator)
+        if let user = instance.currentUser {
+            key("currentUser", &first)
+            string(user)
+        }
+        key("createdAt", &first)
+        date(instance.createdAt)
+        key("webhookRuns", &first)
+        array(instance.webhookRuns) { $0.webhookRun($1) }
         key("notifications", &first)
         array(instance.notifications) { writer, notification in
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
-            writer.key("node", &first); writer.string(notification.node)
-            writer.key("user", &first); writer.string(notification.user)
-            writer.key("message", &first); writer.string(notification.message)
+            writer.key("node", &first)
+            writer.string(notification.node)
+            writer.key("user", &first)
+            writer.string(notification.user)
+            writer.key("message", &first)
+            writer.string(notification.message)
             writer.bytes.append(UInt8(ascii: "}"))
         }
         key("timers", &first)
         array(instance.timers) { writer, timer in
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
-            writer.key("id", &first); writer.int(timer.id)
-            writer.key("token", &first); writer.int(timer.token)
-            writer.key("node", &first); writer.node(timer.node)
-            writer.key("startedAt", &first); writer.date(timer.startedAt)
-            writer.key("firing", &first); writer.int(timer.firing)
-            writer.key("due", &first); writer.date(timer.due)
+            writer.key("id", &first)
+            writer.int(timer.id)
+            writer.key("token", &first)
+            writer.int(timer.token)
+            writer.key("node", &first)
+            writer.node(timer.node)
+            writer.key("startedAt", &first)
+            writer.date(timer.startedAt)
+            writer.key("firing", &first)
+            writer.int(timer.firing)
+            writer.key("due", &first)
+            writer.date(timer.due)
             writer.bytes.append(UInt8(ascii: "}"))
         }
         key("firedComplexGateways", &first)
-        array(instance.firedComplexGateways) { writer, key in writer.string(writer.codec?.storedGatewayKey(key) ?? key) }
+        array(instance.firedComplexGateways) { writer, key in writer.string(writer.codec?.storedGatewayKey(key) ?? key)
+        }
         key("multiInstances", &first)
         array(instance.multiInstances) { writer, run in
             var first = true
             writer.bytes.append(UInt8(ascii: "{"))
-            writer.key("scope", &first); writer.int(run.scope)
-            writer.key("node", &first); writer.node(run.node)
-            writer.key("ownerToken", &first); writer.int(run.ownerToken)
-            writer.key("total", &first); writer.int(run.total)
-            writer.key("started", &first); writer.int(run.started)
-            writer.key("completed", &first); writer.int(run.completed)
-            writer.key("sequential", &first); writer.bool(run.sequential)
+            writer.key("scope", &first)
+            writer.int(run.scope)
+            writer.key("node", &first)
+            writer.node(run.node)
+            writer.key("ownerToken", &first)
+            writer.int(run.ownerToken)
+            writer.key("total", &first)
+            writer.int(run.total)
+            writer.key("started", &first)
+            writer.int(run.started)
+            writer.key("completed", &first)
+            writer.int(run.completed)
+            writer.key("sequential", &first)
+            writer.bool(run.sequential)
             writer.bytes.append(UInt8(ascii: "}"))
         }
-        key("loopCounts", &first); intKeyed(instance.loopCounts) { $0.int($1) }
-        key("log", &first); array(instance.log) { $0.string($1) }
-        if let error = instance.uncaughtError { key("uncaughtError", &first); string(error) }
-        key("compensable", &first); array(instance.compensable) { $0.node($1) }
-        key("caughtTriggers", &first); intKeyed(instance.caughtTriggers) { writer, list in writer.array(list) { $0.int($1) } }
-        key("awaitingCompensation", &first); intKeyed(instance.awaitingCompensation) { writer, list in writer.array(list) { $0.int($1) } }
-        key("nextTokenID", &first); int(instance.nextTokenID)
-        key("nextScopeID", &first); int(instance.nextScopeID)
-        key("nextTimerID", &first); int(instance.nextTimerID)
-        key("readyQueue", &first); array(instance.readyQueue) { $0.int($1) }
+        key("loopCounts", &first)
+        intKeyed(instance.loopCounts) { $0.int($1) }
+        key("log", &first)
+        array(instance.log) { $0.string($1) }
+        if let error = instance.uncaughtError {
+            key("uncaughtError", &first)
+            string(error)
+        }
+        key("compensable", &first)
+        array(instance.compensable) { $0.node($1) }
+        key("caughtTriggers", &first)
+        intKeyed(instance.caughtTriggers) { writer, list in writer.array(list) { $0.int($1) } }
+        key("awaitingCompensation", &first)
+        intKeyed(instance.awaitingCompensation) { writer, list in writer.array(list) { $0.int($1) } }
+        key("nextTokenID", &first)
+        int(instance.nextTokenID)
+        key("nextScopeID", &first)
+        int(instance.nextScopeID)
+        key("nextTimerID", &first)
+        int(instance.nextTimerID)
+        key("readyQueue", &first)
+        array(instance.readyQueue) { $0.int($1) }
         bytes.append(UInt8(ascii: "}"))
     }
 }

@@ -7,7 +7,8 @@ extension Step {
     mutating func arm(_ timer: TimerDefinition, node: Int, token: Int, firing: Int = 1, startedAt: Date? = nil) {
         let start = startedAt ?? now
         guard let due = timer.due(firing: firing, startedAt: start) else { return }
-        let pending = PendingTimer(id: instance.nextTimerID, token: token, node: node, startedAt: start, firing: firing, due: due)
+        let pending = PendingTimer(
+            id: instance.nextTimerID, token: token, node: node, startedAt: start, firing: firing, due: due)
         instance.nextTimerID += 1
         instance.timers.append(pending)
         effects.append(.scheduleTimer(timer: pending.id, due: due))
@@ -25,7 +26,9 @@ extension Step {
             if case .timer(let timer)? = triggers.first(where: { if case .timer = $0 { true } else { false } }),
                 !interrupting, timer.due(firing: pending.firing + 1, startedAt: pending.startedAt) != nil
             {
-                arm(timer, node: pending.node, token: pending.token, firing: pending.firing + 1, startedAt: pending.startedAt)
+                arm(
+                    timer, node: pending.node, token: pending.token, firing: pending.firing + 1,
+                    startedAt: pending.startedAt)
             }
             return startEventSubProcess(sub, in: scope, interrupting: interrupting)
         }
@@ -40,9 +43,15 @@ extension Step {
             else { return }
             // A cycle fires once per repetition, each firing sending a token on (betsy's reading
             // of timeCycle on an intermediate event); the last firing moves the waiting token.
-            if case .timer(let timer) = triggers[index], timer.due(firing: pending.firing + 1, startedAt: pending.startedAt) != nil {
-                arm(timer, node: pending.node, token: token.id, firing: pending.firing + 1, startedAt: pending.startedAt)
-                let copy = Token(id: instance.nextTokenID, node: token.node, scope: token.scope, arrivedVia: token.arrivedVia, state: .waitingEvent)
+            if case .timer(let timer) = triggers[index],
+                timer.due(firing: pending.firing + 1, startedAt: pending.startedAt) != nil
+            {
+                arm(
+                    timer, node: pending.node, token: token.id, firing: pending.firing + 1, startedAt: pending.startedAt
+                )
+                let copy = Token(
+                    id: instance.nextTokenID, node: token.node, scope: token.scope, arrivedVia: token.arrivedVia,
+                    state: .waitingEvent)
                 instance.nextTokenID += 1
                 instance.tokens.append(copy)
                 return catchAt(token: copy.id, index: index)
@@ -54,8 +63,12 @@ extension Step {
             leave(token.id)
         case .boundary(let host, let triggers, let cancelActivity):
             guard token.node == host, isActive(token) else { return }
-            if !cancelActivity, case .timer(let timer)? = triggers.first(where: { if case .timer = $0 { true } else { false } }) {
-                arm(timer, node: pending.node, token: token.id, firing: pending.firing + 1, startedAt: pending.startedAt)
+            if !cancelActivity,
+                case .timer(let timer)? = triggers.first(where: { if case .timer = $0 { true } else { false } })
+            {
+                arm(
+                    timer, node: pending.node, token: token.id, firing: pending.firing + 1, startedAt: pending.startedAt
+                )
             }
             let source = triggers.compactMap { if case .timer(let t) = $0 { t.source } else { nil } }.first ?? ""
             fireBoundary(pending.node, on: token, interrupting: cancelActivity, note: "timer '\(node.id)' (\(source))")

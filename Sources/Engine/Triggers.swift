@@ -70,7 +70,10 @@ extension Step {
     /// The scopes that run now, innermost last: the process (0) and every sub-process instance
     /// (not the bookkeeping scopes of multi-instance activities).
     var runningScopes: [(id: Int, node: Int?)] {
-        [(0, nil)] + instance.scopes.filter { s in !instance.multiInstances.contains { $0.scope == s.id } }.map { ($0.id, $0.node) }
+        [(0, nil)]
+            + instance.scopes.filter { s in !instance.multiInstances.contains { $0.scope == s.id } }.map {
+                ($0.id, $0.node)
+            }
     }
 
     /// Everything that waits for `trigger` now, in a stable order: waiting tokens first, then
@@ -103,7 +106,9 @@ extension Step {
         }
         for scope in runningScopes {
             for sub in engine.eventSubProcesses(inScope: scope.node) {
-                guard let start = process.eventStart(of: sub), start.triggers.contains(where: { trigger.isCaught(by: $0) }) else { continue }
+                guard let start = process.eventStart(of: sub),
+                    start.triggers.contains(where: { trigger.isCaught(by: $0) })
+                else { continue }
                 found.append(.eventSubProcess(scope: scope.id, subProcess: sub, interrupting: start.interrupting))
             }
         }
@@ -186,7 +191,8 @@ extension Step {
         case .boundary(let token, let boundary, let interrupting):
             guard let t = instance.token(token) else { return }
             fireBoundary(boundary, on: t, interrupting: interrupting, note: note)
-        case .eventSubProcess(let scope, let sub, let interrupting): startEventSubProcess(sub, in: scope, interrupting: interrupting)
+        case .eventSubProcess(let scope, let sub, let interrupting):
+            startEventSubProcess(sub, in: scope, interrupting: interrupting)
         }
     }
 
@@ -212,7 +218,8 @@ extension Step {
         guard let index = tokenIndex(id) else { return }
         let gateway = instance.tokens[index].node
         instance.timers.removeAll { $0.token == id }
-        record(.left, node: gateway, flows: process.nodes[gateway].outgoing.filter { process.flows[$0].target == target })
+        record(
+            .left, node: gateway, flows: process.nodes[gateway].outgoing.filter { process.flows[$0].target == target })
         instance.tokens[index].node = target
         instance.tokens[index].arrivedVia = process.nodes[gateway].outgoing.first { process.flows[$0].target == target }
         record(.entered, node: target)
@@ -249,7 +256,9 @@ extension Step {
             // Its sibling event sub-processes' timers stop too.
             let owner = ownerToken(of: scope)
             let nodes = process.nodes
-            instance.timers.removeAll { timer in timer.token == owner && { if case .eventStart = nodes[timer.node].kind { true } else { false } }() }
+            instance.timers.removeAll { timer in
+                timer.token == owner && { if case .eventStart = nodes[timer.node].kind { true } else { false } }()
+            }
         }
         let owner = Token(id: instance.nextTokenID, node: sub, scope: scope, arrivedVia: nil, state: .ready)
         instance.nextTokenID += 1
@@ -282,7 +291,9 @@ extension Step {
             }
         }
         for sub in subProcesses {
-            guard let start = process.eventStart(of: sub), start.triggers.contains(where: conditionHolds) else { continue }
+            guard let start = process.eventStart(of: sub), start.triggers.contains(where: conditionHolds) else {
+                continue
+            }
             guard scope == 0 || instance.scopes.contains(where: { $0.id == scope }) else { return }
             startEventSubProcess(sub, in: scope, interrupting: start.interrupting)
         }
@@ -308,7 +319,8 @@ extension Step {
         for token in instance.tokens where token.state == .waitingEvent {
             let triggers = triggers(of: token.node)
             if process.nodes[token.node].kind == .eventBasedGateway {
-                for flow in process.nodes[token.node].outgoing where self.triggers(of: process.flows[flow].target).contains(where: conditionHolds) {
+                for flow in process.nodes[token.node].outgoing
+                where self.triggers(of: process.flows[flow].target).contains(where: conditionHolds) {
                     passGateway(token: token.id, to: process.flows[flow].target)
                     return true
                 }
@@ -329,12 +341,17 @@ extension Step {
             pendingSignals.append(name)
             effects.append(.throwSignal(name: name))
         case .message(let name):
-            effects.append(.sendMessage(name: name, variables: JSONObject(instance.context.filter { !$0.key.hasPrefix("__") }.map { ($0.key, $0.value) })))
+            effects.append(
+                .sendMessage(
+                    name: name,
+                    variables: JSONObject(
+                        instance.context.filter { !$0.key.hasPrefix("__") }.map { ($0.key, $0.value) })))
         case .escalation(let code):
             throwEscalation(code: code, from: token)
         case .compensate(let activity):
             // The throw event waits for its handlers (BPMN's waitForCompletion).
-            let handlers = compensate(activity: activity, inScope: token.scope, nodeScope: process.nodes[token.node].scope)
+            let handlers = compensate(
+                activity: activity, inScope: token.scope, nodeScope: process.nodes[token.node].scope)
             if !handlers.isEmpty, let index = tokenIndex(token.id) {
                 instance.tokens[index].state = .waitingEvent
                 instance.awaitingCompensation[token.id] = handlers
@@ -356,15 +373,19 @@ extension Step {
         while true {
             let node = current == 0 ? nil : instance.scopes.first { $0.id == current }?.node
             for sub in engine.eventSubProcesses(inScope: node) {
-                if let start = process.eventStart(of: sub), start.triggers.contains(where: { trigger.isCaught(by: $0) }) {
+                if let start = process.eventStart(of: sub), start.triggers.contains(where: { trigger.isCaught(by: $0) })
+                {
                     return startEventSubProcess(sub, in: current, interrupting: start.interrupting)
                 }
             }
             guard current != 0, let s = instance.scopes.first(where: { $0.id == current }) else { return }
             if let owner = instance.token(s.ownerToken), !isInnerInstance(owner) {
                 for boundary in process.nodes[s.node].boundaryEvents {
-                    if case .boundary(_, let triggers, let cancel) = process.nodes[boundary].kind, triggers.contains(where: { trigger.isCaught(by: $0) }) {
-                        return fireBoundary(boundary, on: owner, interrupting: cancel, note: "escalation '\(code ?? "")' caught")
+                    if case .boundary(_, let triggers, let cancel) = process.nodes[boundary].kind,
+                        triggers.contains(where: { trigger.isCaught(by: $0) })
+                    {
+                        return fireBoundary(
+                            boundary, on: owner, interrupting: cancel, note: "escalation '\(code ?? "")' caught")
                     }
                 }
             }
@@ -376,10 +397,14 @@ extension Step {
     mutating func jump(_ token: Token, toLink name: String) {
         guard let index = tokenIndex(token.id) else { return }
         let scope = process.nodes[token.node].scope
-        guard let target = process.nodes.indices.first(where: {
-            process.nodes[$0].scope == scope && process.nodes[$0].kind == .catchEvent(triggers: [.link(name)], parallel: false)
-        }) else {
-            return raiseIncident(at: token.node, "no link catch event named '\(name)' on the level of '\(process.nodes[token.node].id)'")
+        guard
+            let target = process.nodes.indices.first(where: {
+                process.nodes[$0].scope == scope
+                    && process.nodes[$0].kind == .catchEvent(triggers: [.link(name)], parallel: false)
+            })
+        else {
+            return raiseIncident(
+                at: token.node, "no link catch event named '\(name)' on the level of '\(process.nodes[token.node].id)'")
         }
         record(.left, node: token.node, note: "link '\(name)'")
         instance.tokens[index].node = target
@@ -440,7 +465,11 @@ extension Step {
         while current != 0, let s = instance.scopes.first(where: { $0.id == current }) {
             if process.nodes[s.node].kind == .subProcess(.transaction), let owner = instance.token(s.ownerToken) {
                 let boundary = process.nodes[s.node].boundaryEvents.first {
-                    if case .boundary(_, let triggers, _) = process.nodes[$0].kind { triggers.contains(.cancel) } else { false }
+                    if case .boundary(_, let triggers, _) = process.nodes[$0].kind {
+                        triggers.contains(.cancel)
+                    } else {
+                        false
+                    }
                 }
                 interrupt(activity: owner, note: "transaction cancelled")
                 compensate(activity: nil, inScope: owner.scope, nodeScope: s.node)

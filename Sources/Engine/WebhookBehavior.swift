@@ -26,13 +26,20 @@ extension Step {
     }
 
     mutating func retryWebhook(token id: Int) {
-        guard let token = instance.token(id), token.state == .waitingWebhook, let run = runIndex(token: id) else { return }
+        guard let token = instance.token(id), token.state == .waitingWebhook, let run = runIndex(token: id) else {
+            return
+        }
         let attempt = instance.webhookRuns[run].tries.count + 1
-        effects.append(.callWebhook(token: id, node: token.node, attempt: attempt, idempotencyKey: instance.webhookRuns[run].idempotencyKey))
+        effects.append(
+            .callWebhook(
+                token: id, node: token.node, attempt: attempt, idempotencyKey: instance.webhookRuns[run].idempotencyKey)
+        )
     }
 
     mutating func finishWebhookTry(token id: Int, outcome: WebhookOutcome) {
-        guard let token = instance.token(id), token.state == .waitingWebhook, let run = runIndex(token: id) else { return }
+        guard let token = instance.token(id), token.state == .waitingWebhook, let run = runIndex(token: id) else {
+            return
+        }
         let node = process.nodes[token.node]
         guard let webhook = node.webhook else { return }
         let attempt = instance.webhookRuns[run].tries.count + 1
@@ -49,19 +56,27 @@ extension Step {
             let allowed = (webhook.onError?.retries ?? 0) + 1
             let willRetry = retryable && attempt < allowed
             let delay = webhook.onError?.delay ?? 0
-            record(.tried, node: token.node, note: "try \(attempt) of \(allowed) failed: \(message)\(willRetry ? "; next try in \(JSONWriter.number(delay)) s" : "")")
+            record(
+                .tried, node: token.node,
+                note:
+                    "try \(attempt) of \(allowed) failed: \(message)\(willRetry ? "; next try in \(JSONWriter.number(delay)) s" : "")"
+            )
             if willRetry {
                 effects.append(.scheduleRetry(token: id, node: token.node, delay: delay, nextAttempt: attempt + 1))
                 return
             }
-            failWebhook(token, node: node, webhook: webhook, run: run, attempts: attempt, message: message, interruptFlow: interruptFlow)
+            failWebhook(
+                token, node: node, webhook: webhook, run: run, attempts: attempt, message: message,
+                interruptFlow: interruptFlow)
         }
     }
 
     mutating func failWebhook(
-        _ token: Token, node: FlowNode, webhook: WebhookConfig, run: Int, attempts: Int, message: String, interruptFlow: Int?
+        _ token: Token, node: FlowNode, webhook: WebhookConfig, run: Int, attempts: Int, message: String,
+        interruptFlow: Int?
     ) {
-        let summary = "webhook '\(node.displayName)' failed after \(attempts) \(attempts == 1 ? "try" : "tries"): \(message)"
+        let summary =
+            "webhook '\(node.displayName)' failed after \(attempts) \(attempts == 1 ? "try" : "tries"): \(message)"
         if let onError = webhook.onError, !onError.notify.isEmpty {
             var recipients: [ResolvedRecipient] = []
             for recipient in onError.notify {
@@ -82,7 +97,8 @@ extension Step {
                 }
             }
             let text = "Process «\(process.displayName)», instance \(instance.id): \(summary)"
-            effects.append(.notify(node: token.node, recipients: recipients, message: text, error: message, attempts: attempts))
+            effects.append(
+                .notify(node: token.node, recipients: recipients, message: text, error: message, attempts: attempts))
         }
         if let flow = interruptFlow {
             instance.webhookRuns[run].outcome = .interrupted

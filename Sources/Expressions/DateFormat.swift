@@ -18,8 +18,16 @@ public enum DateFormat {
 
         var monthNames: [String] {
             switch self {
-            case .enUS: ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"]
-            case .ruRU: ["январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь", "ноябрь", "декабрь"]
+            case .enUS:
+                [
+                    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+                    "November", "December",
+                ]
+            case .ruRU:
+                [
+                    "январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август", "сентябрь", "октябрь",
+                    "ноябрь", "декабрь",
+                ]
             }
         }
 
@@ -27,14 +35,19 @@ public enum DateFormat {
         var monthNamesAfterDay: [String] {
             switch self {
             case .enUS: monthNames
-            case .ruRU: ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"]
+            case .ruRU:
+                [
+                    "января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября",
+                    "ноября", "декабря",
+                ]
             }
         }
 
         var shortMonthNames: [String] {
             switch self {
             case .enUS: ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-            case .ruRU: ["янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.", "дек."]
+            case .ruRU:
+                ["янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.", "дек."]
             }
         }
     }
@@ -68,8 +81,12 @@ public enum DateFormat {
                 case "M": output += String(month)
                 case "DDDD": output += pad(dayOfYear, 3)
                 case "DDD": output += String(dayOfYear)
-                case "DD": output += pad(day, 2); sawDay = true
-                case "D": output += String(day); sawDay = true
+                case "DD":
+                    output += pad(day, 2)
+                    sawDay = true
+                case "D":
+                    output += String(day)
+                    sawDay = true
                 case "hh": output += pad(parts.hour ?? 0, 2)
                 case "mm": output += pad(parts.minute ?? 0, 2)
                 default: output += pad(parts.second ?? 0, 2)

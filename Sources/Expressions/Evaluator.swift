@@ -1,5 +1,5 @@
-import Values
 import Foundation
+import Values
 
 /// Evaluates expression trees. Every failure is an error, never a silent `false`: an unknown
 /// variable, a missing field, a type mismatch, a division by zero.
@@ -34,7 +34,9 @@ struct Evaluator {
 
     /// Reads `fields` in turn. `named` is the path that led to `value` (nil: a computed value);
     /// it is joined into a message only when a field is missing.
-    private func follow(_ fields: ArraySlice<String>, from value: JSONValue, named: ArraySlice<String>?) throws(ExpressionError) -> JSONValue {
+    private func follow(_ fields: ArraySlice<String>, from value: JSONValue, named: ArraySlice<String>?)
+        throws(ExpressionError) -> JSONValue
+    {
         var value = value
         for index in fields.indices {
             let field = fields[index]
@@ -60,7 +62,9 @@ struct Evaluator {
 
     /// `left op right`, the way a chain applies each of its operators in turn: `and` and `or`
     /// do not evaluate their right operand once the result is known.
-    private func combine(_ left: JSONValue, _ op: BinaryOperator, _ right: ExpressionNode) throws(ExpressionError) -> JSONValue {
+    private func combine(_ left: JSONValue, _ op: BinaryOperator, _ right: ExpressionNode) throws(ExpressionError)
+        -> JSONValue
+    {
         switch op {
         case .and: .bool(try truth(left, for: "and") ? try truth(try evaluate(right), for: "and") : false)
         case .or: .bool(try truth(left, for: "or") ? true : try truth(try evaluate(right), for: "or"))
@@ -68,7 +72,8 @@ struct Evaluator {
         }
     }
 
-    private func apply(_ op: BinaryOperator, _ left: JSONValue, _ right: JSONValue) throws(ExpressionError) -> JSONValue {
+    private func apply(_ op: BinaryOperator, _ left: JSONValue, _ right: JSONValue) throws(ExpressionError) -> JSONValue
+    {
         switch op {
         case .equal, .notEqual:
             let equal: Bool
@@ -77,7 +82,9 @@ struct Evaluator {
             case (.number, .number), (.string, .string), (.bool, .bool), (.array, .array), (.object, .object):
                 equal = left == right
             default:
-                throw ExpressionError("cannot compare \(left.typeName) \(JSONWriter.string(left)) with \(right.typeName) \(JSONWriter.string(right))")
+                throw ExpressionError(
+                    "cannot compare \(left.typeName) \(JSONWriter.string(left)) with \(right.typeName) \(JSONWriter.string(right))"
+                )
             }
             return .bool(op == .equal ? equal : !equal)
         case .less, .lessOrEqual, .greater, .greaterOrEqual:
@@ -86,7 +93,9 @@ struct Evaluator {
             case (.number(let a), .number(let b)): order = a < b ? -1 : (a > b ? 1 : 0)
             case (.string(let a), .string(let b)): order = a < b ? -1 : (a > b ? 1 : 0)
             default:
-                throw ExpressionError("cannot order \(left.typeName) \(JSONWriter.string(left)) and \(right.typeName) \(JSONWriter.string(right)) with '\(op.rawValue)'")
+                throw ExpressionError(
+                    "cannot order \(left.typeName) \(JSONWriter.string(left)) and \(right.typeName) \(JSONWriter.string(right)) with '\(op.rawValue)'"
+                )
             }
             switch op {
             case .less: return .bool(order < 0)
@@ -119,7 +128,8 @@ struct Evaluator {
     private func string(_ node: ExpressionNode, in builtin: Builtin) throws(ExpressionError) -> String {
         let value = try evaluate(node)
         guard case .string(let s) = value else {
-            throw ExpressionError("\(builtin.rawValue)() needs a string, got \(value.typeName) \(JSONWriter.string(value))")
+            throw ExpressionError(
+                "\(builtin.rawValue)() needs a string, got \(value.typeName) \(JSONWriter.string(value))")
         }
         return s
     }
@@ -152,8 +162,11 @@ struct Evaluator {
         case .decimal:
             let value = try evaluate(arguments[0])
             let scaleValue = try evaluate(arguments[1])
-            guard case .number(let n) = value, case .number(let scale) = scaleValue, scale == scale.rounded(), abs(scale) <= 15 else {
-                throw ExpressionError("decimal() needs a number and a whole scale, got \(value.typeName) and \(scaleValue.typeName)")
+            guard case .number(let n) = value, case .number(let scale) = scaleValue, scale == scale.rounded(),
+                abs(scale) <= 15
+            else {
+                throw ExpressionError(
+                    "decimal() needs a number and a whole scale, got \(value.typeName) and \(scaleValue.typeName)")
             }
             let factor = pow(10, scale)
             return .number((n * factor).rounded(.toNearestOrEven) / factor)

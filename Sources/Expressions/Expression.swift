@@ -9,8 +9,16 @@ public enum Dialect: String, Sendable {
 }
 
 public enum BinaryOperator: String, Sendable {
-    case equal = "=", notEqual = "!=", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
-    case add = "+", subtract = "-", multiply = "*", divide = "/"
+    case equal = "="
+    case notEqual = "!="
+    case less = "<"
+    case lessOrEqual = "<="
+    case greater = ">"
+    case greaterOrEqual = ">="
+    case add = "+"
+    case subtract = "-"
+    case multiply = "*"
+    case divide = "/"
     case and, or
 }
 
@@ -197,7 +205,9 @@ struct ExpressionParser {
             guard dialect == .juel else { throw foreign("&&", "and") }
             return (.and, 2)
         case .op("="):
-            if dialect == .juel { throw ExpressionError("'=' is not a comparison in ${…}; write '=='", offset: token.offset) }
+            if dialect == .juel {
+                throw ExpressionError("'=' is not a comparison in ${…}; write '=='", offset: token.offset)
+            }
             return (.equal, 3)
         case .op("=="):
             guard dialect == .juel else { throw foreign("==", "=") }
@@ -208,7 +218,9 @@ struct ExpressionParser {
         case .op(">"): return (.greater, 3)
         case .op(">="): return (.greaterOrEqual, 3)
         case .name(let word) where dialect == .juel:
-            let words: [String: BinaryOperator] = ["eq": .equal, "ne": .notEqual, "lt": .less, "le": .lessOrEqual, "gt": .greater, "ge": .greaterOrEqual]
+            let words: [String: BinaryOperator] = [
+                "eq": .equal, "ne": .notEqual, "lt": .less, "le": .lessOrEqual, "gt": .greater, "ge": .greaterOrEqual,
+            ]
             return words[word].map { ($0, 3) }
         case .op("+"): return (.add, 4)
         case .op("-"): return (.subtract, 4)
@@ -245,7 +257,8 @@ struct ExpressionParser {
             guard let op = next?.op else { return operand }
             if let last = open.indices.last, open[last].precedence == precedence {
                 if precedence == 3 {
-                    throw ExpressionError("comparisons cannot be chained; combine them with 'and'", offset: current.offset)
+                    throw ExpressionError(
+                        "comparisons cannot be chained; combine them with 'and'", offset: current.offset)
                 }
                 // Mutated in place: a copy of the chain held here would make each append copy it.
                 open[last].rest.append((open[last].pending, operand))
@@ -303,7 +316,8 @@ struct ExpressionParser {
             if fields.isEmpty { fieldsStart = current.offset }
             advance()
             guard case .name(let field) = current.kind else {
-                throw ExpressionError("expected a field name after '.', found \(describe(current))", offset: current.offset)
+                throw ExpressionError(
+                    "expected a field name after '.', found \(describe(current))", offset: current.offset)
             }
             let fieldToken = current
             advance()
@@ -319,7 +333,9 @@ struct ExpressionParser {
 
     /// `node` with `fields` read from it (and `fields` emptied). Reading fields from a computed
     /// value is a node of its own, so a level of nesting; a variable's path just grows.
-    mutating func attach(_ fields: inout [String], to node: ExpressionNode, at offset: Int) throws(ExpressionError) -> ExpressionNode {
+    mutating func attach(_ fields: inout [String], to node: ExpressionNode, at offset: Int) throws(ExpressionError)
+        -> ExpressionNode
+    {
         guard !fields.isEmpty else { return node }
         defer { fields = [] }
         switch node {
@@ -347,7 +363,10 @@ struct ExpressionParser {
         }
         while true {
             arguments.append(try parseExpression())
-            if case .comma = current.kind { advance(); continue }
+            if case .comma = current.kind {
+                advance()
+                continue
+            }
             guard case .rightParen = current.kind else {
                 throw ExpressionError("expected ',' or ')', found \(describe(current))", offset: current.offset)
             }
@@ -363,10 +382,13 @@ struct ExpressionParser {
             "toLowerCase": .lowerCase, "length": .stringLength,
         ]
         let open = current
-        guard let builtin = methods[name] else { throw ExpressionError("unknown method '\(name)'", offset: open.offset) }
+        guard let builtin = methods[name] else {
+            throw ExpressionError("unknown method '\(name)'", offset: open.offset)
+        }
         let arguments = [receiver] + (try parseArguments())
         guard arguments.count == builtin.arity else {
-            throw ExpressionError("\(name)() takes \(builtin.arity - 1) argument\(builtin.arity == 2 ? "" : "s")", offset: open.offset)
+            throw ExpressionError(
+                "\(name)() takes \(builtin.arity - 1) argument\(builtin.arity == 2 ? "" : "s")", offset: open.offset)
         }
         return .call(builtin, arguments)
     }
@@ -419,9 +441,15 @@ struct ExpressionParser {
                 return .call(builtin, arguments)
             }
             switch name {
-            case "true": advance(); return .literal(.bool(true))
-            case "false": advance(); return .literal(.bool(false))
-            case "null": advance(); return .literal(.null)
+            case "true":
+                advance()
+                return .literal(.bool(true))
+            case "false":
+                advance()
+                return .literal(.bool(false))
+            case "null":
+                advance()
+                return .literal(.null)
             case "and", "or":
                 throw ExpressionError("expected a value, found '\(name)'", offset: token.offset)
             default: break

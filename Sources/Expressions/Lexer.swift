@@ -29,7 +29,8 @@ public struct ExpressionError: Error, Sendable, Equatable, CustomStringConvertib
 
     /// "expression nested too deeply (limit N)".
     public static func nestedTooDeeply(offset: Int?) -> ExpressionError {
-        var error = ExpressionError("expression nested too deeply (limit \(FEELExpression.nestingLimit))", offset: offset)
+        var error = ExpressionError(
+            "expression nested too deeply (limit \(FEELExpression.nestingLimit))", offset: offset)
         error.isNestedTooDeeply = true
         return error
     }
@@ -44,7 +45,10 @@ struct Lexer {
         var i = 0
         while i < chars.count {
             let c = chars[i]
-            if c.isWhitespace { i += 1; continue }
+            if c.isWhitespace {
+                i += 1
+                continue
+            }
             let start = i
             if c.isNumber && c.isASCII {
                 var j = i
@@ -54,7 +58,9 @@ struct Lexer {
                     while j < chars.count && chars[j].isASCII && chars[j].isNumber { j += 1 }
                 }
                 let literal = String(chars[i..<j])
-                guard let value = Double(literal) else { throw ExpressionError("invalid number '\(literal)'", offset: base + i) }
+                guard let value = Double(literal) else {
+                    throw ExpressionError("invalid number '\(literal)'", offset: base + i)
+                }
                 tokens.append(Token(kind: .number(value), offset: base + start))
                 i = j
                 continue
@@ -75,7 +81,11 @@ struct Lexer {
                         j += 2
                         continue
                     }
-                    if chars[j] == c { closed = true; j += 1; break }
+                    if chars[j] == c {
+                        closed = true
+                        j += 1
+                        break
+                    }
                     value.append(chars[j])
                     j += 1
                 }

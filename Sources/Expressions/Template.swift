@@ -48,8 +48,11 @@ public struct Template: Sendable, CustomStringConvertible {
                 j += 1
             }
             guard j < chars.count else { throw ExpressionError("unclosed '{$' placeholder", offset: start) }
-            let path = text.trimmingWhitespace().split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-            guard !path.isEmpty, path.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } }) else {
+            let path = text.trimmingWhitespace().split(separator: ".", omittingEmptySubsequences: false).map(
+                String.init)
+            guard !path.isEmpty,
+                path.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" } })
+            else {
                 throw ExpressionError("invalid variable name '\(text)' in '{$…}'", offset: start)
             }
             return (path, j + 1)
@@ -73,14 +76,20 @@ public struct Template: Sendable, CustomStringConvertible {
 
         while i < chars.count {
             if chars[i] == "{" && i + 1 < chars.count && chars[i + 1] == "$" {
-                if !literal.isEmpty { segments.append(.text(literal)); literal = "" }
+                if !literal.isEmpty {
+                    segments.append(.text(literal))
+                    literal = ""
+                }
                 let (path, end) = try readPath(from: i)
                 segments.append(.variable(path))
                 i = end
                 continue
             }
             if chars[i] == "{" && String(chars[(i + 1)..<min(chars.count, i + 10)]) == "DateTime(" {
-                if !literal.isEmpty { segments.append(.text(literal)); literal = "" }
+                if !literal.isEmpty {
+                    segments.append(.text(literal))
+                    literal = ""
+                }
                 let start = i
                 i += 10
                 skipSpaces()
@@ -112,7 +121,8 @@ public struct Template: Sendable, CustomStringConvertible {
                 }
                 i += 2
                 if let locale, DateFormat.Locale(identifier: locale) == nil {
-                    throw ExpressionError("unknown locale '\(locale)' in DateTime() (use en_US or ru_RU)", offset: start)
+                    throw ExpressionError(
+                        "unknown locale '\(locale)' in DateTime() (use en_US or ru_RU)", offset: start)
                 }
                 segments.append(.dateTime(format: format, variable: variable, locale: locale))
                 continue

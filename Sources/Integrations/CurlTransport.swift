@@ -15,7 +15,8 @@ public struct HTTPRequest: Sendable {
     public var maxResponseBytes: Int
 
     public init(
-        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Double, connectTimeout: Double = 10,
+        method: String, url: String, headers: [(name: String, value: String)], body: [UInt8]?, timeout: Double,
+        connectTimeout: Double = 10,
         maxResponseBytes: Int = WebhookConfig.defaultMaxResponseBytes
     ) {
         self.method = method
@@ -95,12 +96,15 @@ public final class CurlTransport: Sendable {
     }
 
     public func send(_ request: HTTPRequest) async throws(TransportError) -> HTTPResponse {
-        try await perform { continuation throws(TransportError) in try Transfer(request: request, continuation: continuation) }
+        try await perform { continuation throws(TransportError) in
+            try Transfer(request: request, continuation: continuation)
+        }
     }
 
     /// Sends an e-mail over SMTP on the same curl thread; `status` is the server's last reply code (250).
     public func send(mail: MailRequest) async throws(TransportError) -> HTTPResponse {
-        try await perform { continuation throws(TransportError) in try Transfer(mail: mail, continuation: continuation) }
+        try await perform { continuation throws(TransportError) in try Transfer(mail: mail, continuation: continuation)
+        }
     }
 
     private func perform(
@@ -138,8 +142,12 @@ final class Transfer: @unchecked Sendable {
     var uploaded = 0
 
     /// An e-mail: MAIL FROM, one RCPT TO per recipient, then the message as DATA.
-    init(mail: MailRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
-        guard let handle = procrun_curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
+    init(mail: MailRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>)
+        throws(TransportError)
+    {
+        guard let handle = procrun_curl_easy_init() else {
+            throw TransportError(message: "cannot create a curl handle")
+        }
         self.handle = handle
         self.continuation = continuation
         maxResponseBytes = 0
@@ -161,21 +169,28 @@ final class Transfer: @unchecked Sendable {
         procrun_curl_setopt_long(handle, CURLOPT_UPLOAD, 1)
         procrun_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(mail.message.count))
         let context = Unmanaged.passUnretained(self).toOpaque()
-        procrun_curl_setopt_read(handle, { buffer, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            let room = size * count
-            let chunk = min(room, transfer.upload.count - transfer.uploaded)
-            guard chunk > 0, let buffer else { return 0 }
-            transfer.upload.withUnsafeBytes { bytes in
-                UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + transfer.uploaded, byteCount: chunk)
-            }
-            transfer.uploaded += chunk
-            return chunk
-        }, context)
+        procrun_curl_setopt_read(
+            handle,
+            { buffer, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                let room = size * count
+                let chunk = min(room, transfer.upload.count - transfer.uploaded)
+                guard chunk > 0, let buffer else { return 0 }
+                transfer.upload.withUnsafeBytes { bytes in
+                    UnsafeMutableRawPointer(buffer).copyMemory(
+                        from: bytes.baseAddress! + transfer.uploaded, byteCount: chunk)
+                }
+                transfer.uploaded += chunk
+                return chunk
+            }, context)
     }
 
-    init(request: HTTPRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>) throws(TransportError) {
-        guard let handle = procrun_curl_easy_init() else { throw TransportError(message: "cannot create a curl handle") }
+    init(request: HTTPRequest, continuation: CheckedContinuation<Result<HTTPResponse, TransportError>, Never>)
+        throws(TransportError)
+    {
+        guard let handle = procrun_curl_easy_init() else {
+            throw TransportError(message: "cannot create a curl handle")
+        }
         self.handle = handle
         self.continuation = continuation
         maxResponseBytes = request.maxResponseBytes
@@ -198,7 +213,8 @@ final class Transfer: @unchecked Sendable {
             procrun_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
             body.withUnsafeBytes { bytes in
                 // COPYPOSTFIELDS copies: the Swift buffer need not outlive this call.
-                let pointer = UnsafeMutableRawPointer(mutating: bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start))
+                let pointer = UnsafeMutableRawPointer(
+                    mutating: bytes.baseAddress ?? UnsafeRawPointer(("" as StaticString).utf8Start))
                 _ = procrun_curl_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, pointer)
             }
             if request.method != "POST" { procrun_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method) }
@@ -211,33 +227,38 @@ final class Transfer: @unchecked Sendable {
         headerList = list
         procrun_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, list)
         let context = Unmanaged.passUnretained(self).toOpaque()
-        procrun_curl_setopt_write(handle, { data, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            let bytes = size * count
-            guard transfer.body.count + bytes <= transfer.maxResponseBytes else {
-                // Any count other than `bytes` makes libcurl abort the transfer (CURLE_WRITE_ERROR):
-                // nothing more is received, so memory stays bounded by the cap.
-                transfer.tooLarge = true
-                return 0
-            }
-            if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: bytes)) }
-            return bytes
-        }, context)
-        procrun_curl_setopt_header(handle, { data, size, count, context in
-            let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
-            let bytes = size * count
-            if let data {
-                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: bytes), as: UTF8.self)
-                if line.hasPrefix("HTTP/") {
-                    transfer.headers.removeAll()
-                } else if let colon = line.firstIndex(of: ":") {
-                    let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-                    let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespacesAndNewlines)
-                    transfer.headers.append((name, value))
+        procrun_curl_setopt_write(
+            handle,
+            { data, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                let bytes = size * count
+                guard transfer.body.count + bytes <= transfer.maxResponseBytes else {
+                    // Any count other than `bytes` makes libcurl abort the transfer (CURLE_WRITE_ERROR):
+                    // nothing more is received, so memory stays bounded by the cap.
+                    transfer.tooLarge = true
+                    return 0
                 }
-            }
-            return bytes
-        }, context)
+                if let data { transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: bytes)) }
+                return bytes
+            }, context)
+        procrun_curl_setopt_header(
+            handle,
+            { data, size, count, context in
+                let transfer = Unmanaged<Transfer>.fromOpaque(context!).takeUnretainedValue()
+                let bytes = size * count
+                if let data {
+                    let line = String(decoding: UnsafeRawBufferPointer(start: data, count: bytes), as: UTF8.self)
+                    if line.hasPrefix("HTTP/") {
+                        transfer.headers.removeAll()
+                    } else if let colon = line.firstIndex(of: ":") {
+                        let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+                        let value = String(line[line.index(after: colon)...]).trimmingCharacters(
+                            in: .whitespacesAndNewlines)
+                        transfer.headers.append((name, value))
+                    }
+                }
+                return bytes
+            }, context)
     }
 
     /// Called once, on the curl thread, when the transfer is done.
@@ -247,7 +268,10 @@ final class Transfer: @unchecked Sendable {
         if code == CURLE_OK {
             continuation.resume(returning: .success(HTTPResponse(status: status, headers: headers, body: body)))
         } else if tooLarge || code == CURLE_FILESIZE_EXCEEDED {
-            continuation.resume(returning: .failure(TransportError(message: TransportError.replyTooLarge(maxResponseBytes), status: status == 0 ? nil : status)))
+            continuation.resume(
+                returning: .failure(
+                    TransportError(
+                        message: TransportError.replyTooLarge(maxResponseBytes), status: status == 0 ? nil : status)))
         } else {
             var detail = String(cString: errorBuffer)
             if detail.isEmpty { detail = String(cString: procrun_curl_easy_strerror(code)) }

@@ -14,7 +14,8 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
 
     public init(
         transport: CurlTransport = .shared, userAgent: String, timeZone: TimeZone = .current,
-        environment: [String: String] = ProcessInfo.processInfo.environment, clock: @escaping @Sendable () -> Date = { Date() }
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.transport = transport
         self.userAgent = userAgent
@@ -23,7 +24,9 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
         self.clock = clock
     }
 
-    var renderEnvironment: RenderEnvironment { RenderEnvironment(now: clock(), timeZone: timeZone, environment: environment) }
+    var renderEnvironment: RenderEnvironment {
+        RenderEnvironment(now: clock(), timeZone: timeZone, environment: environment)
+    }
 
     /// The snapshot of the execution's request, rendered from the context and clock now; its
     /// secrets stay references. Resolved once here too, so that a header that would carry a
@@ -32,7 +35,8 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
         let environment = renderEnvironment
         do {
             let snapshot = try RequestBuilder.snapshot(
-                call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent, environment: environment)
+                call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent,
+                environment: environment)
             _ = try RequestBuilder.resolve(snapshot, webhook: call.webhook, environment: environment)
             return .request(snapshot)
         } catch {
@@ -48,7 +52,8 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
                 request = try RequestBuilder.resolve(snapshot, webhook: call.webhook, environment: renderEnvironment)
             } else {
                 request = try RequestBuilder.build(
-                    call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent, environment: renderEnvironment)
+                    call.webhook, context: call.context, idempotencyKey: call.idempotencyKey, userAgent: userAgent,
+                    environment: renderEnvironment)
             }
         } catch {
             return .failed(status: nil, message: error.message, retryable: false)
@@ -58,14 +63,21 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
         do {
             let response = try await transport.send(request.http)
             if (200..<300).contains(response.status) {
-                return .delivered(status: response.status, result: HTTPWebhookPerformer.result(of: response, redactor: request.redactor))
+                return .delivered(
+                    status: response.status,
+                    result: HTTPWebhookPerformer.result(of: response, redactor: request.redactor))
             }
-            return .failed(status: response.status, message: "HTTP \(response.status) from \(request.displayURL)", retryable: true)
+            return .failed(
+                status: response.status, message: "HTTP \(response.status) from \(request.displayURL)", retryable: true)
         } catch {
             if let status = error.status {
-                return .failed(status: status, message: request.redact("HTTP \(status) from \(request.displayURL): \(error.message)"), retryable: true)
+                return .failed(
+                    status: status,
+                    message: request.redact("HTTP \(status) from \(request.displayURL): \(error.message)"),
+                    retryable: true)
             }
-            return .failed(status: nil, message: request.redact("\(error.message) (\(request.displayURL))"), retryable: true)
+            return .failed(
+                status: nil, message: request.redact("\(error.message) (\(request.displayURL))"), retryable: true)
         }
     }
 
@@ -81,11 +93,12 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
         }
         var body: JSONValue = .string(String(decoding: response.body, as: UTF8.self))
         let contentType = headers["content-type"]?.stringValue?.lowercased() ?? ""
-        if contentType.contains("json") || response.body.first == UInt8(ascii: "{") || response.body.first == UInt8(ascii: "[") {
+        if contentType.contains("json") || response.body.first == UInt8(ascii: "{")
+            || response.body.first == UInt8(ascii: "[")
+        {
             if let parsed = try? JSONParser.parse(response.body) { body = parsed }
         }
         if response.body.isEmpty { body = .null }
         return redactor.redact(["status": .number(Double(response.status)), "headers": .object(headers), "body": body])
     }
 }
-

@@ -20,7 +20,8 @@ public struct HTTPNotificationChannel: NotificationChannel {
     /// `{"process", "instance", "node", "user", "name", "email", "message", "subject", "text"}`.
     public static func payload(_ notification: OutgoingNotification) -> JSONValue {
         [
-            "process": .string(notification.process), "instance": .string(notification.instance), "node": .string(notification.node),
+            "process": .string(notification.process), "instance": .string(notification.instance),
+            "node": .string(notification.node),
             "user": .string(notification.user), "name": notification.name.map(JSONValue.string) ?? .null,
             "email": notification.email.map(JSONValue.string) ?? .null, "message": .string(notification.message),
             "subject": .string(notification.subject), "text": .string(notification.text),
@@ -30,11 +31,15 @@ public struct HTTPNotificationChannel: NotificationChannel {
     public func send(_ notification: OutgoingNotification) async -> ChannelOutcome {
         let request = HTTPRequest(
             method: "POST", url: url,
-            headers: [("Content-Type", "application/json"), ("User-Agent", userAgent), ("Idempotency-Key", notification.key)],
-            body: Array(JSONWriter.string(HTTPNotificationChannel.payload(notification)).utf8), timeout: timeout, maxResponseBytes: 1 << 20)
+            headers: [
+                ("Content-Type", "application/json"), ("User-Agent", userAgent), ("Idempotency-Key", notification.key),
+            ],
+            body: Array(JSONWriter.string(HTTPNotificationChannel.payload(notification)).utf8), timeout: timeout,
+            maxResponseBytes: 1 << 20)
         do {
             let response = try await transport.send(request)
-            return (200..<300).contains(response.status) ? .sent : .failed("HTTP \(response.status) from the notify URL")
+            return (200..<300).contains(response.status)
+                ? .sent : .failed("HTTP \(response.status) from the notify URL")
         } catch {
             return .failed("notify URL: \(error.message)")
         }
@@ -60,11 +65,13 @@ public struct SMTPNotificationChannel: NotificationChannel {
             return .undeliverable("user '\(notification.user)' has no e-mail address in the directory")
         }
         guard MailMessage.isPlainAddress(email) else {
-            return .undeliverable("user '\(notification.user)' has an e-mail address procrun cannot send to: '\(email)'")
+            return .undeliverable(
+                "user '\(notification.user)' has an e-mail address procrun cannot send to: '\(email)'")
         }
         let message = MailMessage.build(notification, from: from, to: email)
         do {
-            _ = try await transport.send(mail: MailRequest(url: url, from: from, to: [email], message: message, timeout: timeout))
+            _ = try await transport.send(
+                mail: MailRequest(url: url, from: from, to: [email], message: message, timeout: timeout))
             return .sent
         } catch {
             return .failed("SMTP: \(error.message)")
@@ -79,13 +86,16 @@ public enum MailMessage {
     public static func isPlainAddress(_ address: String) -> Bool {
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return false }
-        return address.unicodeScalars.allSatisfy { $0.value > 32 && $0.value < 127 && !"<>()[],;:\\\"".unicodeScalars.contains($0) }
+        return address.unicodeScalars.allSatisfy {
+            $0.value > 32 && $0.value < 127 && !"<>()[],;:\\\"".unicodeScalars.contains($0)
+        }
     }
 
     public static func build(_ notification: OutgoingNotification, from: String, to: String) -> [UInt8] {
         let domain = from.split(separator: "@").last.map(String.init) ?? "procrun"
         let idLeft = notification.key.unicodeScalars.map { scalar -> String in
-            let allowed = (scalar.value > 32 && scalar.value < 127 && !"<>()[]@,;:\\\" ".unicodeScalars.contains(scalar))
+            let allowed =
+                (scalar.value > 32 && scalar.value < 127 && !"<>()[]@,;:\\\" ".unicodeScalars.contains(scalar))
             return allowed ? String(scalar) : "_"
         }.joined()
         var lines = [
@@ -113,11 +123,14 @@ public enum MailMessage {
     /// A display name: as it is when plain ASCII letters, digits and spaces; a quoted string when
     /// other printable ASCII (a comma or `<` would otherwise make more mailboxes); else RFC 2047.
     static func phrase(_ text: String) -> String {
-        if text.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || $0 == " " || ("0"..."9").contains($0)) }) {
+        if text.unicodeScalars.allSatisfy({
+            $0.isASCII && ($0.properties.isAlphabetic || $0 == " " || ("0"..."9").contains($0))
+        }) {
             return text
         }
         if text.unicodeScalars.allSatisfy({ $0.value >= 32 && $0.value < 127 }) {
-            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            return "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+                + "\""
         }
         return encodedWords(text, prefix: "To: ".count)
     }
@@ -153,6 +166,7 @@ public enum MailMessage {
         let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
         func two(_ n: Int?) -> String { String(format: "%02d", n ?? 0) }
-        return "\(days[(c.weekday ?? 1) - 1]), \(two(c.day)) \(months[(c.month ?? 1) - 1]) \(c.year ?? 1970) \(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
+        return
+            "\(days[(c.weekday ?? 1) - 1]), \(two(c.day)) \(months[(c.month ?? 1) - 1]) \(c.year ?? 1970) \(two(c.hour)):\(two(c.minute)):\(two(c.second)) +0000"
     }
 }

@@ -19,7 +19,9 @@ public struct Redactor: Sendable {
         for secret in secrets where !secret.isEmpty {
             forms.formUnion(Redactor.forms(of: secret))
         }
-        needles = forms.map { Array($0.utf8) }.sorted { $0.count != $1.count ? $0.count > $1.count : $0.lexicographicallyPrecedes($1) }
+        needles = forms.map { Array($0.utf8) }.sorted {
+            $0.count != $1.count ? $0.count > $1.count : $0.lexicographicallyPrecedes($1)
+        }
         var starts = [Bool](repeating: false, count: 256)
         for needle in needles { starts[Int(needle[0])] = true }
         self.starts = starts
@@ -42,7 +44,8 @@ public struct Redactor: Sendable {
             }
         }
         let candidates = [
-            secret, percent, lowerHex(percent), form, lowerHex(form), json, json.replacingOccurrences(of: "/", with: "\\/"),
+            secret, percent, lowerHex(percent), form, lowerHex(form), json,
+            json.replacingOccurrences(of: "/", with: "\\/"),
             asciiJSON, asciiJSON.replacingOccurrences(of: "/", with: "\\/"), upperUnicodeEscapes(asciiJSON),
         ]
         return Set(candidates.filter { !$0.isEmpty })

@@ -68,7 +68,8 @@ public struct WebhookRequest: Sendable {
 /// Builds webhook requests from the node's configuration and the instance context (pure).
 public enum RequestBuilder {
     /// Characters left as they are in a substituted URL value (RFC 3986 unreserved).
-    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+    static let unreserved = CharacterSet(
+        charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     public static func percentEncode(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
@@ -82,9 +83,11 @@ public enum RequestBuilder {
     /// Builds the request: the snapshot, resolved at once. A failure's message has the secrets
     /// read so far hidden (a date variable that is not a date quotes its value, which may be a secret).
     public static func build(
-        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String, environment: RenderEnvironment
+        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String,
+        environment: RenderEnvironment
     ) throws(RenderError) -> WebhookRequest {
-        let snapshot = try snapshot(webhook, context: context, idempotencyKey: idempotencyKey, userAgent: userAgent, environment: environment)
+        let snapshot = try snapshot(
+            webhook, context: context, idempotencyKey: idempotencyKey, userAgent: userAgent, environment: environment)
         return try resolve(snapshot, webhook: webhook, environment: environment)
     }
 
@@ -92,19 +95,22 @@ public enum RequestBuilder {
     /// variables and `DateTime()` values rendered, `{$secrets.NAME}` kept as references (checked
     /// to be set). A failure (a variable that is not set) has the secrets read so far hidden.
     public static func snapshot(
-        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String, environment: RenderEnvironment
+        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String,
+        environment: RenderEnvironment
     ) throws(RenderError) -> WebhookRequestSnapshot {
         var secrets: [String] = []
         do {
             return try snapshot(
-                webhook, context: context, idempotencyKey: idempotencyKey, userAgent: userAgent, environment: environment, secrets: &secrets)
+                webhook, context: context, idempotencyKey: idempotencyKey, userAgent: userAgent,
+                environment: environment, secrets: &secrets)
         } catch {
             throw RenderError(message: Redactor(secrets: secrets).redact(error.message))
         }
     }
 
     static func snapshot(
-        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String, environment: RenderEnvironment,
+        _ webhook: WebhookConfig, context: JSONObject, idempotencyKey: String, userAgent: String,
+        environment: RenderEnvironment,
         secrets: inout [String]
     ) throws(RenderError) -> WebhookRequestSnapshot {
         var url = try pieces(webhook.url, context: context, environment: environment, secrets: &secrets, inURL: true)
@@ -122,7 +128,8 @@ public enum RequestBuilder {
         switch (webhook.method, webhook.type) {
         case (.get, _):
             if !parameters.isEmpty {
-                let query = parameters.map { "\(formEncode($0.0))=\(formEncode(scalarText($0.1)))" }.joined(separator: "&")
+                let query = parameters.map { "\(formEncode($0.0))=\(formEncode(scalarText($0.1)))" }.joined(
+                    separator: "&")
                 let rendered = try text(url, environment: environment, secrets: &secrets)
                 url.append(.text((rendered.contains("?") ? "&" : "?") + query))
             }
@@ -131,17 +138,21 @@ public enum RequestBuilder {
             body = [.text(JSONWriter.string(.object(JSONObject(parameters))))]
         case (.post, .form):
             headers.append(.init(name: "Content-Type", value: [.text("application/x-www-form-urlencoded")]))
-            body = [.text(parameters.map { "\(formEncode($0.0))=\(formEncode(scalarText($0.1)))" }.joined(separator: "&"))]
+            body = [
+                .text(parameters.map { "\(formEncode($0.0))=\(formEncode(scalarText($0.1)))" }.joined(separator: "&"))
+            ]
         case (.post, .text):
             headers.append(.init(name: "Content-Type", value: [.text("text/plain; charset=utf-8")]))
-            body = try webhook.text.map { (template) throws(RenderError) in
-                try pieces(template, context: context, environment: environment, secrets: &secrets, inURL: false)
-            } ?? []
+            body =
+                try webhook.text.map { (template) throws(RenderError) in
+                    try pieces(template, context: context, environment: environment, secrets: &secrets, inURL: false)
+                } ?? []
         }
         headers.append(.init(name: "Idempotency-Key", value: [.text(idempotencyKey)]))
         headers.append(.init(name: "User-Agent", value: [.text(userAgent)]))
         for header in webhook.headers {
-            let value = try pieces(header.value, context: context, environment: environment, secrets: &secrets, inURL: false)
+            let value = try pieces(
+                header.value, context: context, environment: environment, secrets: &secrets, inURL: false)
             headers.removeAll { $0.name.lowercased() == header.name.lowercased() }
             headers.append(.init(name: header.name, value: value))
         }
@@ -163,7 +174,8 @@ public enum RequestBuilder {
     }
 
     static func resolve(
-        _ snapshot: WebhookRequestSnapshot, webhook: WebhookConfig, environment: RenderEnvironment, secrets: inout [String]
+        _ snapshot: WebhookRequestSnapshot, webhook: WebhookConfig, environment: RenderEnvironment,
+        secrets: inout [String]
     ) throws(RenderError) -> WebhookRequest {
         let url = try text(snapshot.url, environment: environment, secrets: &secrets)
         var headers: [(name: String, value: String)] = []
@@ -208,14 +220,18 @@ public enum RequestBuilder {
                 output += percentEncoded ? percentEncode(secret) : secret
             case .secretDate(let name, let format, let locale, let percentEncoded):
                 let secret = try self.secret(name, environment: environment, secrets: &secrets)
-                let text = try date(.string(secret), variable: ["secrets", name], format: format, locale: locale, environment: environment)
+                let text = try date(
+                    .string(secret), variable: ["secrets", name], format: format, locale: locale,
+                    environment: environment)
                 output += percentEncoded ? percentEncode(text) : text
             }
         }
         return output
     }
 
-    static func secret(_ name: String, environment: RenderEnvironment, secrets: inout [String]) throws(RenderError) -> String {
+    static func secret(_ name: String, environment: RenderEnvironment, secrets: inout [String]) throws(RenderError)
+        -> String
+    {
         let variable = RenderEnvironment.secretVariable(name)
         guard let secret = environment.environment[variable] else {
             throw RenderError(message: "secret '\(name)' is not set (environment variable \(variable))")
@@ -226,10 +242,12 @@ public enum RequestBuilder {
 
     /// A `DateTime()` value read from a variable.
     static func date(
-        _ value: JSONValue, variable: [String], format: String, locale localeName: String?, environment: RenderEnvironment
+        _ value: JSONValue, variable: [String], format: String, locale localeName: String?,
+        environment: RenderEnvironment
     ) throws(RenderError) -> String {
         guard case .string(let text) = value, let parsed = Timestamp.parse(text) else {
-            throw RenderError(message: "variable '\(variable.joined(separator: "."))' is not a date (\(JSONWriter.string(value)))")
+            throw RenderError(
+                message: "variable '\(variable.joined(separator: "."))' is not a date (\(JSONWriter.string(value)))")
         }
         let locale = localeName.flatMap(DateFormat.Locale.init(identifier:)) ?? .enUS
         return DateFormat.format(parsed, format, locale: locale, timeZone: environment.timeZone)
@@ -246,15 +264,22 @@ public enum RequestBuilder {
             switch segment {
             case .variable(let path) where isSecret(path):
                 _ = try secret(path[1], environment: environment, secrets: &secrets)
-                if !output.isEmpty { pieces.append(.text(output)); output = "" }
+                if !output.isEmpty {
+                    pieces.append(.text(output))
+                    output = ""
+                }
                 pieces.append(.secret(name: path[1], percentEncoded: inURL && index > 0))
             case .dateTime(let format, let path?, let locale) where isSecret(path):
                 let value = try secret(path[1], environment: environment, secrets: &secrets)
                 _ = try date(.string(value), variable: path, format: format, locale: locale, environment: environment)
-                if !output.isEmpty { pieces.append(.text(output)); output = "" }
+                if !output.isEmpty {
+                    pieces.append(.text(output))
+                    output = ""
+                }
                 pieces.append(.secretDate(name: path[1], format: format, locale: locale, percentEncoded: inURL))
             default:
-                output += try render(segment, index: index, context: context, environment: environment, secrets: &secrets, inURL: inURL)
+                output += try render(
+                    segment, index: index, context: context, environment: environment, secrets: &secrets, inURL: inURL)
             }
         }
         if !output.isEmpty || pieces.isEmpty { pieces.append(.text(output)) }
@@ -282,14 +307,16 @@ public enum RequestBuilder {
     ) throws(RenderError) -> String {
         var output = ""
         for (index, segment) in template.segments.enumerated() {
-            output += try render(segment, index: index, context: context, environment: environment, secrets: &secrets, inURL: inURL)
+            output += try render(
+                segment, index: index, context: context, environment: environment, secrets: &secrets, inURL: inURL)
         }
         return output
     }
 
     /// One segment of a template, the `index`th.
     static func render(
-        _ segment: Template.Segment, index: Int, context: JSONObject, environment: RenderEnvironment, secrets: inout [String], inURL: Bool
+        _ segment: Template.Segment, index: Int, context: JSONObject, environment: RenderEnvironment,
+        secrets: inout [String], inURL: Bool
     ) throws(RenderError) -> String {
         switch segment {
         case .text(let text):
@@ -311,7 +338,9 @@ public enum RequestBuilder {
         }
     }
 
-    static func lookup(_ path: [String], context: JSONObject, environment: RenderEnvironment, secrets: inout [String]) throws(RenderError) -> JSONValue {
+    static func lookup(_ path: [String], context: JSONObject, environment: RenderEnvironment, secrets: inout [String])
+        throws(RenderError) -> JSONValue
+    {
         if isSecret(path) {
             return .string(try secret(path[1], environment: environment, secrets: &secrets))
         }

@@ -5,7 +5,9 @@ extension ProcessDefinition {
     /// the call activity's id as a prefix: `Call_1/Task_1`). A call activity then runs like an
     /// embedded sub-process. Returns the diagnostics for calls that cannot be resolved.
     public mutating func inlineCalls(from processes: [ProcessDefinition], depth: Int = 0) -> [Diagnostic] {
-        guard self.nodes.contains(where: { if case .subProcess(.call) = $0.kind { true } else { false } }) else { return [] }
+        guard self.nodes.contains(where: { if case .subProcess(.call) = $0.kind { true } else { false } }) else {
+            return []
+        }
         var problems: [Diagnostic] = []
         var nodes = self.nodes
         var flows = self.flows
@@ -14,13 +16,21 @@ extension ProcessDefinition {
             defer { i += 1 }
             guard case .subProcess(.call(let called)) = nodes[i].kind else { continue }
             guard let callee = processes.first(where: { $0.id == called }) else {
-                problems.append(.error(at: nodes[i].location, "call activity '\(nodes[i].id)' calls '\(called)', which is neither a process nor a global task of this file"))
+                problems.append(
+                    .error(
+                        at: nodes[i].location,
+                        "call activity '\(nodes[i].id)' calls '\(called)', which is neither a process nor a global task of this file"
+                    ))
                 continue
             }
             // Nested calls are inlined as they are reached; a cycle stops at a fixed depth.
             let depthHere = nodes[i].id.split(separator: "/").count
             guard depthHere <= 8 else {
-                problems.append(.error(at: nodes[i].location, "call activity '\(nodes[i].id)' calls '\(called)' recursively; procrun inlines at most 8 levels"))
+                problems.append(
+                    .error(
+                        at: nodes[i].location,
+                        "call activity '\(nodes[i].id)' calls '\(called)' recursively; procrun inlines at most 8 levels"
+                    ))
                 continue
             }
             let nodeOffset = nodes.count
@@ -49,8 +59,10 @@ extension ProcessDefinition {
             }
         }
         self = ProcessDefinition(
-            id: self.id, name: self.name, isExecutable: self.isExecutable, location: self.location, nodes: nodes, flows: flows, lanes: self.lanes,
-            participantName: self.participantName, deferredErrors: self.deferredErrors + (self.isExecutable ? [] : problems))
+            id: self.id, name: self.name, isExecutable: self.isExecutable, location: self.location, nodes: nodes,
+            flows: flows, lanes: self.lanes,
+            participantName: self.participantName,
+            deferredErrors: self.deferredErrors + (self.isExecutable ? [] : problems))
         return self.isExecutable ? problems : []
     }
 }

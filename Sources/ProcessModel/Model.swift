@@ -94,7 +94,8 @@ public struct ProcessDefinition: Sendable {
         for (i, node) in nodes.enumerated() { index[node.id] = i }
         box = Box(
             Fields(
-                id: id, name: name, isExecutable: isExecutable, location: location, nodes: nodes, flows: flows, lanes: lanes,
+                id: id, name: name, isExecutable: isExecutable, location: location, nodes: nodes, flows: flows,
+                lanes: lanes,
                 participantName: participantName, deferredErrors: deferredErrors, indexByID: index))
     }
 
@@ -122,7 +123,9 @@ public struct ProcessDefinition: Sendable {
     /// The start event of an event sub-process, with its triggers.
     public func eventStart(of subProcess: Int) -> (node: Int, triggers: [EventTrigger], interrupting: Bool)? {
         for i in self.nodes.indices where self.nodes[i].scope == subProcess {
-            if case .eventStart(let triggers, let interrupting) = self.nodes[i].kind { return (i, triggers, interrupting) }
+            if case .eventStart(let triggers, let interrupting) = self.nodes[i].kind {
+                return (i, triggers, interrupting)
+            }
         }
         return nil
     }
@@ -132,7 +135,9 @@ public struct ProcessDefinition: Sendable {
         self.nodes.indices.compactMap { i in
             guard self.nodes[i].scope == nil else { return nil }
             if case .eventStart(let triggers, _) = self.nodes[i].kind { return (i, triggers) }
-            if self.nodes[i].instantiate, self.nodes[i].incoming.isEmpty, let message = self.nodes[i].message { return (i, [.message(message)]) }
+            if self.nodes[i].instantiate, self.nodes[i].incoming.isEmpty, let message = self.nodes[i].message {
+                return (i, [.message(message)])
+            }
             return nil
         }
     }
@@ -291,7 +296,8 @@ public enum NodeKind: Sendable, Equatable {
         switch self {
         case .task: true
         case .subProcess(let kind): kind != .event
-        case .unsupported(let element): ["callActivity", "transaction", "adHocSubProcess"].contains(element) || element.hasSuffix("Task")
+        case .unsupported(let element):
+            ["callActivity", "transaction", "adHocSubProcess"].contains(element) || element.hasSuffix("Task")
         default: false
         }
     }
@@ -385,7 +391,9 @@ public struct SequenceFlow: Sendable {
     public var condition: FEELExpression?
     public var location: SourceLocation
 
-    public init(id: String, name: String?, source: Int, target: Int, condition: FEELExpression?, location: SourceLocation) {
+    public init(
+        id: String, name: String?, source: Int, target: Int, condition: FEELExpression?, location: SourceLocation
+    ) {
         self.id = id
         self.name = name
         self.source = source

@@ -79,7 +79,9 @@ extension WebhookPreparation {
                 case .secret(let name, let percentEncoded):
                     return ["secret": .string(name), "url": .bool(percentEncoded)]
                 case .secretDate(let name, let format, let locale, let percentEncoded):
-                    var object: JSONObject = ["secretDate": .string(name), "format": .string(format), "url": .bool(percentEncoded)]
+                    var object: JSONObject = [
+                        "secretDate": .string(name), "format": .string(format), "url": .bool(percentEncoded),
+                    ]
                     if let locale { object["locale"] = .string(locale) }
                     return .object(object)
                 }
@@ -98,7 +100,8 @@ extension WebhookPreparation {
         else { return nil }
         var headers: [WebhookRequestSnapshot.Header] = []
         for value in headerValues {
-            guard case .array(let pair) = value, pair.count == 2, case .string(let name) = pair[0], let pieces = Self.decode(pair[1])
+            guard case .array(let pair) = value, pair.count == 2, case .string(let name) = pair[0],
+                let pieces = Self.decode(pair[1])
             else { return nil }
             headers.append(.init(name: name, value: pieces))
         }
@@ -124,7 +127,8 @@ extension WebhookPreparation {
                     pieces.append(.secret(name: name, percentEncoded: percentEncoded))
                 } else if case .string(let name)? = object["secretDate"], case .string(let format)? = object["format"] {
                     let locale = object["locale"]?.stringValue
-                    pieces.append(.secretDate(name: name, format: format, locale: locale, percentEncoded: percentEncoded))
+                    pieces.append(
+                        .secretDate(name: name, format: format, locale: locale, percentEncoded: percentEncoded))
                 } else {
                     return nil
                 }

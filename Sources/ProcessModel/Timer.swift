@@ -28,7 +28,9 @@ public struct TimerDefinition: Sendable, Equatable {
             source = text
         } else if let text = cycle?.trimmingWhitespace(), !text.isEmpty {
             let parts = text.split(separator: "/")
-            guard parts.count == 2, parts[0].hasPrefix("R"), let interval = parseDuration(String(parts[1])), interval > 0 else { return nil }
+            guard parts.count == 2, parts[0].hasPrefix("R"), let interval = parseDuration(String(parts[1])),
+                interval > 0
+            else { return nil }
             let count = parts[0].dropFirst()
             if count.isEmpty {
                 kind = .cycle(repetitions: nil, interval: interval)

@@ -4,7 +4,10 @@ import Values
 /// The procrun Webhook block (namespace `urn:procrun:bpmn:1`), ELMA365's integration node:
 /// it sends instance data to an external system over HTTP.
 public struct WebhookConfig: Sendable {
-    public enum Method: String, Sendable { case get = "GET", post = "POST" }
+    public enum Method: String, Sendable {
+        case get = "GET"
+        case post = "POST"
+    }
     public enum BodyType: String, Sendable { case json, form, text }
 
     public struct Parameter: Sendable, Equatable {
@@ -51,7 +54,10 @@ public struct WebhookConfig: Sendable {
         public var message: Template?
         public var location: SourceLocation
 
-        public init(retries: Int, delay: Double, interrupt: String?, notify: [Recipient], message: Template? = nil, location: SourceLocation) {
+        public init(
+            retries: Int, delay: Double, interrupt: String?, notify: [Recipient], message: Template? = nil,
+            location: SourceLocation
+        ) {
             self.retries = retries
             self.delay = delay
             self.interrupt = interrupt
@@ -83,7 +89,8 @@ public struct WebhookConfig: Sendable {
 
     public init(
         url: Template, method: Method, type: BodyType, timeout: Double, parameters: [Parameter], headers: [Header],
-        text: Template?, onError: OnError?, resultVariable: String?, maxResponseBytes: Int = WebhookConfig.defaultMaxResponseBytes,
+        text: Template?, onError: OnError?, resultVariable: String?,
+        maxResponseBytes: Int = WebhookConfig.defaultMaxResponseBytes,
         location: SourceLocation
     ) {
         self.url = url
@@ -99,7 +106,6 @@ public struct WebhookConfig: Sendable {
         self.location = location
     }
 }
-
 
 extension ProcessDefinition {
     /// The outgoing flow a webhook node leaves by after its last failure: the one whose name

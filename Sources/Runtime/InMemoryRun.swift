@@ -9,8 +9,10 @@ extension ProcessRuntime where Store == MemoryStore {
     /// and signals start among `partners`, until none is left (or the next falls due after
     /// `horizon`). Returns the instances in the order they started, the first one first.
     public static func simulate(
-        _ engine: Engine, id: String = "i-1", context: JSONObject = JSONObject(), people: SimulatedPeople = SimulatedPeople(),
-        partners: [Engine] = [], initiator: String, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler(),
+        _ engine: Engine, id: String = "i-1", context: JSONObject = JSONObject(),
+        people: SimulatedPeople = SimulatedPeople(),
+        partners: [Engine] = [], initiator: String, performer: any WebhookPerformer,
+        scheduler: any Scheduler = SystemScheduler(),
         horizon: Date? = nil
     ) async throws -> [Instance] {
         let store = MemoryStore()
@@ -18,8 +20,10 @@ extension ProcessRuntime where Store == MemoryStore {
         runtime.recordsStarted = true
         runtime.instanceLimit = 1_000
         _ = try runtime.start(
-            file: "\(engine.process.id).bpmn", xml: [], process: engine.process, context: context, answers: people.answers.source,
-            directory: people.directory.source, initiator: initiator, simulatePeople: true, id: id, engine: engine, partners: partners)
+            file: "\(engine.process.id).bpmn", xml: [], process: engine.process, context: context,
+            answers: people.answers.source,
+            directory: people.directory.source, initiator: initiator, simulatePeople: true, id: id, engine: engine,
+            partners: partners)
         try await runtime.drainStarted(horizon: horizon, everything: true)
         return try runtime.started.compactMap { try store.instance($0)?.instance }
     }

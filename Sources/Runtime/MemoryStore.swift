@@ -45,9 +45,12 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
     public func ownJob(owner: String, now: Date, instance: String? = nil, excluding: Set<Int64> = []) throws -> Job? {
         lock.withLock {
             guard
-                let row = state.firstDueJob(now: now, instance: instance, {
-                    $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now && !excluding.contains($0.job.id)
-                })
+                let row = state.firstDueJob(
+                    now: now, instance: instance,
+                    {
+                        $0.lockOwner == owner && ($0.lockExpiresAt ?? .distantPast) >= now
+                            && !excluding.contains($0.job.id)
+                    })
             else { return nil }
             // A job that waited behind others gets its whole lease again before it runs.
             state.jobs[row.job.id]?.lockExpiresAt = now.addingTimeInterval(row.lease)
@@ -70,7 +73,8 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
     public func nextJobTime(instance: String? = nil, excluding: Set<Int64> = []) throws -> Date? {
         lock.withLock {
             var next: Date?
-            for row in state.jobs.values where (instance == nil || row.job.instanceID == instance) && !excluding.contains(row.job.id) {
+            for row in state.jobs.values
+            where (instance == nil || row.job.instanceID == instance) && !excluding.contains(row.job.id) {
                 let due = max(row.job.dueAt, row.lockExpiresAt ?? .distantPast)
                 if next.map({ due < $0 }) ?? true { next = due }
             }
@@ -78,13 +82,18 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
         }
     }
 
-    public func claimNotification(owner: String, now: Date, lease: Double, instance: String? = nil) throws -> StoredNotification? {
+    public func claimNotification(owner: String, now: Date, lease: Double, instance: String? = nil) throws
+        -> StoredNotification?
+    {
         lock.withLock {
             let due = state.outbox.values.filter {
-                $0.stored.status == .pending && $0.stored.dueAt <= now && ($0.lockOwner == nil || ($0.lockExpiresAt ?? .distantPast) < now)
+                $0.stored.status == .pending && $0.stored.dueAt <= now
+                    && ($0.lockOwner == nil || ($0.lockExpiresAt ?? .distantPast) < now)
                     && (instance == nil || $0.stored.outgoing.instance == instance)
             }
-            guard let row = due.min(by: { ($0.stored.dueAt, $0.stored.id) < ($1.stored.dueAt, $1.stored.id) }) else { return nil }
+            guard let row = due.min(by: { ($0.stored.dueAt, $0.stored.id) < ($1.stored.dueAt, $1.stored.id) }) else {
+                return nil
+            }
             state.outbox[row.stored.id]?.lockOwner = owner
             state.outbox[row.stored.id]?.lockExpiresAt = now.addingTimeInterval(lease)
             return row.stored
@@ -92,7 +101,8 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
     }
 
     public func recordNotificationTry(
-        _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>, attempts: Int, dueAt: Date,
+        _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>,
+        attempts: Int, dueAt: Date,
         lastError: String?, sentAt: Date?
     ) throws {
         lock.withLock {
@@ -112,15 +122,19 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
 
     public func nextNotificationTime(instance: String? = nil) throws -> Date? {
         lock.withLock {
-            state.outbox.values.filter { $0.stored.status == .pending && (instance == nil || $0.stored.outgoing.instance == instance) }
-                .map { max($0.stored.dueAt, $0.lockExpiresAt ?? .distantPast) }.min()
+            state.outbox.values.filter {
+                $0.stored.status == .pending && (instance == nil || $0.stored.outgoing.instance == instance)
+            }
+            .map { max($0.stored.dueAt, $0.lockExpiresAt ?? .distantPast) }.min()
         }
     }
 
     public func storedNotifications(user: String? = nil, instance: String? = nil) throws -> [StoredNotification] {
         lock.withLock {
             state.outbox.values.map(\.stored)
-                .filter { (user == nil || $0.outgoing.user == user) && (instance == nil || $0.outgoing.instance == instance) }
+                .filter {
+                    (user == nil || $0.outgoing.user == user) && (instance == nil || $0.outgoing.instance == instance)
+                }
                 .sorted { $0.id < $1.id }
         }
     }
@@ -202,7 +216,8 @@ struct MemoryState {
     /// The due job (of one instance, or of all) that passes `filter` and fell due first.
     func firstDueJob(now: Date, instance: String?, _ filter: (JobRow) -> Bool) -> JobRow? {
         var first: JobRow?
-        for row in jobs.values where row.job.dueAt <= now && (instance == nil || row.job.instanceID == instance) && filter(row) {
+        for row in jobs.values
+        where row.job.dueAt <= now && (instance == nil || row.job.instanceID == instance) && filter(row) {
             if let best = first, (best.job.dueAt, best.job.id) <= (row.job.dueAt, row.job.id) { continue }
             first = row
         }
@@ -222,7 +237,10 @@ public final class MemoryTransaction: StoreTransaction {
     }
 
     private func checkWriting() throws {
-        guard writing else { throw StoreError.unavailable(store: store.path, reason: .readOnly(detail: "a read transaction cannot write")) }
+        guard writing else {
+            throw StoreError.unavailable(
+                store: store.path, reason: .readOnly(detail: "a read transaction cannot write"))
+        }
     }
 
     // Each setter changes one row of a table (nil: removes it) and logs the row it replaces.
@@ -239,20 +257,28 @@ public final class MemoryTransaction: StoreTransaction {
 
     private func setTasks(_ instance: String, _ rows: [MemoryState.TaskRow]?) throws {
         try checkWriting()
-        let old = if let rows { store.state.tasks.updateValue(rows, forKey: instance) } else { store.state.tasks.removeValue(forKey: instance) }
+        let old =
+            if let rows { store.state.tasks.updateValue(rows, forKey: instance) } else {
+                store.state.tasks.removeValue(forKey: instance)
+            }
         store.undo.append(.tasks(instance, old))
     }
 
     private func setJob(_ id: Int64, _ row: MemoryState.JobRow?) throws {
         try checkWriting()
-        let old = if let row { store.state.jobs.updateValue(row, forKey: id) } else { store.state.jobs.removeValue(forKey: id) }
+        let old =
+            if let row { store.state.jobs.updateValue(row, forKey: id) } else {
+                store.state.jobs.removeValue(forKey: id)
+            }
         store.undo.append(.job(id, old))
     }
 
     private func setSubscriptions(_ instance: String, _ list: [(kind: String, name: String)]?) throws {
         try checkWriting()
         let old =
-            if let list { store.state.subscriptions.updateValue(list, forKey: instance) } else { store.state.subscriptions.removeValue(forKey: instance) }
+            if let list { store.state.subscriptions.updateValue(list, forKey: instance) } else {
+                store.state.subscriptions.removeValue(forKey: instance)
+            }
         store.undo.append(.subscriptions(instance, old))
     }
 
@@ -278,7 +304,8 @@ public final class MemoryTransaction: StoreTransaction {
             }
             version = max(version, row.stored.version + 1)
         }
-        let definition = StoredDefinition(id: try newID(), processID: process.id, version: version, file: file, xml: xml)
+        let definition = StoredDefinition(
+            id: try newID(), processID: process.id, version: version, file: file, xml: xml)
         try setDefinition(definition.id, MemoryState.DefinitionRow(stored: definition, process: process))
         return definition
     }
@@ -288,7 +315,9 @@ public final class MemoryTransaction: StoreTransaction {
     }
 
     public func process(of definitionID: Int64) throws -> ProcessDefinition {
-        guard let process = store.state.definitions[definitionID]?.process else { throw StoreError.definitionMissing(definition: definitionID) }
+        guard let process = store.state.definitions[definitionID]?.process else {
+            throw StoreError.definitionMissing(definition: definitionID)
+        }
         return process
     }
 
@@ -309,9 +338,11 @@ public final class MemoryTransaction: StoreTransaction {
         // Moved in, not copied: an instance row is wide, and each copy of one retains every field.
         let status = new.instance.status.rawValue
         let stored = StoredInstance(
-            instance: new.instance, definitionID: new.definitionID, answers: new.answers, directory: new.directory, simulated: new.simulated,
+            instance: new.instance, definitionID: new.definitionID, answers: new.answers, directory: new.directory,
+            simulated: new.simulated,
             version: 0, maxSteps: new.maxSteps)
-        store.state.instances[id] = MemoryState.InstanceRow(stored: consume stored, status: status, sequence: store.state.instances.count)
+        store.state.instances[id] = MemoryState.InstanceRow(
+            stored: consume stored, status: status, sequence: store.state.instances.count)
         store.undo.append(.instance(id, nil))
     }
 
@@ -328,7 +359,9 @@ public final class MemoryTransaction: StoreTransaction {
     public func forceTerminate(_ id: String, now: Date) throws -> String? {
         guard var row = store.state.instances[id] else { return nil }
         let status = row.status
-        guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else { return status }
+        guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else {
+            return status
+        }
         row.status = InstanceStatus.terminated.rawValue
         row.stored.version += 1
         try setInstance(id, row)
@@ -339,7 +372,8 @@ public final class MemoryTransaction: StoreTransaction {
     }
 
     public func openTasks(instance: String) throws -> [OpenTask] {
-        (store.state.tasks[instance] ?? []).sorted { ($0.createdAt, $0.task.token) < ($1.createdAt, $1.task.token) }.map(\.task)
+        (store.state.tasks[instance] ?? []).sorted { ($0.createdAt, $0.task.token) < ($1.createdAt, $1.task.token) }
+            .map(\.task)
     }
 
     public func insertTask(_ task: OpenTask, now: Date) throws {
@@ -350,7 +384,9 @@ public final class MemoryTransaction: StoreTransaction {
     }
 
     public func deleteTask(instance: String, token: Int, nodeID: String) throws -> Bool {
-        guard var rows = store.state.tasks[instance], let index = rows.firstIndex(where: { $0.task.token == token && $0.task.nodeID == nodeID }) else {
+        guard var rows = store.state.tasks[instance],
+            let index = rows.firstIndex(where: { $0.task.token == token && $0.task.nodeID == nodeID })
+        else {
             return false
         }
         rows.remove(at: index)
@@ -374,9 +410,11 @@ public final class MemoryTransaction: StoreTransaction {
             id,
             MemoryState.JobRow(
                 job: Job(
-                    id: id, instanceID: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt, attempt: job.attempt,
+                    id: id, instanceID: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt,
+                    attempt: job.attempt,
                     idempotencyKey: job.idempotencyKey, request: job.request),
-                lease: job.lease, lockOwner: job.lockedBy, lockExpiresAt: job.lockedBy == nil ? nil : now.addingTimeInterval(job.lease)))
+                lease: job.lease, lockOwner: job.lockedBy,
+                lockExpiresAt: job.lockedBy == nil ? nil : now.addingTimeInterval(job.lease)))
     }
 
     public func deleteJob(id: Int64) throws -> Bool {
@@ -396,7 +434,8 @@ public final class MemoryTransaction: StoreTransaction {
 
     public func closeJobs(instance: String, keepingTokens tokens: [Int], timers: [Int]) throws {
         let ids = store.state.jobs.compactMap { id, row in
-            row.job.instanceID == instance && !(row.job.kind == .timer ? timers : tokens).contains(row.job.token) ? id : nil
+            row.job.instanceID == instance && !(row.job.kind == .timer ? timers : tokens).contains(row.job.token)
+                ? id : nil
         }
         for id in ids { try setJob(id, nil) }
     }
@@ -416,7 +455,9 @@ public final class MemoryTransaction: StoreTransaction {
     }
 
     public func subscribers(kind: String, name: String, except instanceID: String) throws -> [String] {
-        store.state.subscriptions.filter { $0.key != instanceID && $0.value.contains { $0.kind == kind && $0.name == name } }.keys
+        store.state.subscriptions.filter {
+            $0.key != instanceID && $0.value.contains { $0.kind == kind && $0.name == name }
+        }.keys
             .sorted { (store.state.instances[$0]?.sequence ?? .max) < (store.state.instances[$1]?.sequence ?? .max) }
     }
 
@@ -428,6 +469,7 @@ public final class MemoryTransaction: StoreTransaction {
             id,
             MemoryState.OutboxRow(
                 stored: StoredNotification(
-                    id: id, outgoing: outgoing, status: .pending, channel: nil, done: [], attempts: 0, dueAt: now, lastError: nil, sentAt: nil)))
+                    id: id, outgoing: outgoing, status: .pending, channel: nil, done: [], attempts: 0, dueAt: now,
+                    lastError: nil, sentAt: nil)))
     }
 }

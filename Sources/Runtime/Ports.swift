@@ -72,7 +72,8 @@ public struct NewJob: Sendable {
     public var lockedBy: String?
 
     public init(
-        instanceID: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int = 0, idempotencyKey: String? = nil, request: Data? = nil,
+        instanceID: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int = 0, idempotencyKey: String? = nil,
+        request: Data? = nil,
         lease: Double = 30, lockedBy: String? = nil
     ) {
         self.instanceID = instanceID
@@ -179,7 +180,8 @@ public protocol RuntimeStore: AnyObject, Sendable {
     func claimNotification(owner: String, now: Date, lease: Double, instance: String?) throws -> StoredNotification?
     /// Records a try of a claimed notification, if this owner still holds it, and releases it.
     func recordNotificationTry(
-        _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>, attempts: Int, dueAt: Date,
+        _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>,
+        attempts: Int, dueAt: Date,
         lastError: String?, sentAt: Date?) throws
     /// When the next pending notification falls due or its lock expires; nil when none is pending.
     func nextNotificationTime(instance: String?) throws -> Date?

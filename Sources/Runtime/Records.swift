@@ -39,7 +39,10 @@ public struct Job: Sendable {
     /// nil in a job stored by an older procrun.
     public var request: Data?
 
-    public init(id: Int64, instanceID: String, token: Int, kind: Kind, dueAt: Date, attempt: Int, idempotencyKey: String?, request: Data?) {
+    public init(
+        id: Int64, instanceID: String, token: Int, kind: Kind, dueAt: Date, attempt: Int, idempotencyKey: String?,
+        request: Data?
+    ) {
         self.id = id
         self.instanceID = instanceID
         self.token = token
@@ -64,7 +67,10 @@ public struct StoredInstance: Sendable {
     /// The step budget per event it was started with (`--max-steps`); nil: the runner's.
     public var maxSteps: Int?
 
-    public init(instance: Instance, definitionID: Int64, answers: JSONValue?, directory: JSONValue?, simulated: Bool, version: Int64, maxSteps: Int?) {
+    public init(
+        instance: Instance, definitionID: Int64, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
+        version: Int64, maxSteps: Int?
+    ) {
         self.instance = instance
         self.definitionID = definitionID
         self.answers = answers
@@ -97,7 +103,10 @@ public struct StoredNotification: Sendable {
     public var lastError: String?
     public var sentAt: Date?
 
-    public init(id: Int64, outgoing: OutgoingNotification, status: Status, channel: String?, done: Set<String>, attempts: Int, dueAt: Date, lastError: String?, sentAt: Date?) {
+    public init(
+        id: Int64, outgoing: OutgoingNotification, status: Status, channel: String?, done: Set<String>, attempts: Int,
+        dueAt: Date, lastError: String?, sentAt: Date?
+    ) {
         self.id = id
         self.outgoing = outgoing
         self.status = status
@@ -109,4 +118,3 @@ public struct StoredNotification: Sendable {
         self.sentAt = sentAt
     }
 }
-

@@ -106,8 +106,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// caller has them (else they are read from the file when first needed); `id`: the
     /// instance's id (default: a new UUID).
     public func start(
-        file: String, xml: [UInt8], process: ProcessDefinition, context: JSONObject, answers: JSONValue?, directory: JSONValue?,
-        initiator: String, simulatePeople: Bool = false, id: String? = nil, engine prepared: Engine? = nil, partners: [Engine]? = nil
+        file: String, xml: [UInt8], process: ProcessDefinition, context: JSONObject, answers: JSONValue?,
+        directory: JSONValue?,
+        initiator: String, simulatePeople: Bool = false, id: String? = nil, engine prepared: Engine? = nil,
+        partners: [Engine]? = nil
     ) throws -> String {
         let now = scheduler.now
         let id = id ?? UUID().uuidString.lowercased()
@@ -124,9 +126,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             if recordsStarted { started.append(id) }
             let engine = Self.engine(cached, maxSteps: maxSteps)
             var budget = StepBudget(limit: engine.maxSteps)
-            var (instance, effects) = engine.start(id: id, context: context, initiator: initiator, now: now, budget: &budget)
+            var (instance, effects) = engine.start(
+                id: id, context: context, initiator: initiator, now: now, budget: &budget)
             effects = try commit(
-                &instance, effects: effects, engine: engine, answers: answers, directory: directory, simulated: simulatePeople,
+                &instance, effects: effects, engine: engine, answers: answers, directory: directory,
+                simulated: simulatePeople,
                 maxSteps: maxSteps, now: now, budget: &budget, insert: definition.id, in: db)
             return (budget, effects)
         }
@@ -159,18 +163,24 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     ) throws -> Instance {
         let now = scheduler.now
         let (instance, budget, effects) = try transact { db -> (Instance, StepBudget?, [Effect]) in
-            guard let stored = try db.load(typedID) else { throw StoreError.noSuchInstance(id: typedID, store: store.path) }
+            guard let stored = try db.load(typedID) else {
+                throw StoreError.noSuchInstance(id: typedID, store: store.path)
+            }
             let engine = Self.engine(try engine(for: stored.definitionID, in: db), maxSteps: stored.maxSteps)
             var instance = stored.instance
             guard let event = try decide(stored, engine, db) else { return (instance, nil, []) }
             var budget = (carryBudget ? carried[instance.id] : nil) ?? StepBudget(limit: engine.maxSteps)
             let handled = engine.handle(event, in: &instance, now: now, budget: &budget)
             let effects = try commit(
-                &instance, effects: handled, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-                expectedVersion: stored.version, previous: stored.instance, now: now, budget: &budget, requests: requests, in: db)
+                &instance, effects: handled, engine: engine, answers: stored.answers, directory: stored.directory,
+                simulated: stored.simulated,
+                expectedVersion: stored.version, previous: stored.instance, now: now, budget: &budget,
+                requests: requests, in: db)
             // A message or signal it sent may have come back to it in this transaction (another
             // instance answered at once): return the instance as stored, not as this step left it.
-            if effects.contains(where: { if case .throwSignal = $0 { true } else if case .sendMessage = $0 { true } else { false } }),
+            if effects.contains(where: {
+                if case .throwSignal = $0 { true } else if case .sendMessage = $0 { true } else { false }
+            }),
                 let stored = try db.load(instance.id)
             {
                 instance = stored.instance
@@ -230,14 +240,19 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             let instance = stored.instance
             let open = try db.openTasks(instance: id)
             guard let found = open.first(where: { $0.nodeID == task || $0.name == task }) else {
-                let nodes = engine.process.nodes.indices.filter { engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task }
+                let nodes = engine.process.nodes.indices.filter {
+                    engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task
+                }
                 guard !nodes.isEmpty else { throw StoreError.noSuchTask(task: task, instance: id) }
                 if let done = instance.history.last(where: { $0.event == .left && nodes.contains($0.node) }) {
                     throw StoreError.taskAlreadyCompleted(task: task, instance: id, by: done.performer, at: done.time)
                 }
-                throw StoreError.taskNotOpen(task: task, instance: id, status: instance.status, open: open.map { $0.name ?? $0.nodeID })
+                throw StoreError.taskNotOpen(
+                    task: task, instance: id, status: instance.status, open: open.map { $0.name ?? $0.nodeID })
             }
-            guard try db.deleteTask(instance: id, token: found.token, nodeID: found.nodeID), instance.token(found.token)?.state == .waitingTask else {
+            guard try db.deleteTask(instance: id, token: found.token, nodeID: found.nodeID),
+                instance.token(found.token)?.state == .waitingTask
+            else {
                 throw StoreError.taskCompletedMeanwhile(task: task, instance: id)
             }
             return .taskCompleted(token: found.token, by: user, variables: variables)
@@ -328,7 +343,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public func runDueJobs(instance: String? = nil) async throws -> Int {
         var count = 0
         // Jobs this runner made and holds first (no claiming transaction), then any due job.
-        while let job = try store.ownJob(owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
+        while let job = try store.ownJob(
+            owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
             ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
         {
             do {
@@ -365,7 +381,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         guard !channels.isEmpty else { return 0 }
         var count = 0
         let lease = channels.map(\.timeout).reduce(5, +)
-        while let claimed = try store.claimNotification(owner: owner, now: scheduler.now, lease: lease, instance: instance) {
+        while let claimed = try store.claimNotification(
+            owner: owner, now: scheduler.now, lease: lease, instance: instance)
+        {
             try await deliver(claimed)
             count += 1
         }
@@ -381,7 +399,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 let person = directory.user(notification.outgoing.user)
                 notification.outgoing.name = person?.name
                 notification.outgoing.email = person?.email
-                notification.outgoing.process = (try? process(of: stored.definitionID).displayName) ?? stored.instance.processID
+                notification.outgoing.process =
+                    (try? process(of: stored.definitionID).displayName) ?? stored.instance.processID
             }
         }
         var done = notification.done
@@ -416,7 +435,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         }
         let reasons = errors + undeliverable
         try store.recordNotificationTry(
-            notification.id, owner: owner, status: status, channel: sent.isEmpty ? nil : sent.sorted().joined(separator: ","), done: done,
+            notification.id, owner: owner, status: status,
+            channel: sent.isEmpty ? nil : sent.sorted().joined(separator: ","), done: done,
             attempts: attempts, dueAt: dueAt, lastError: reasons.isEmpty ? nil : reasons.joined(separator: "; "),
             sentAt: sent.isEmpty ? nil : (notification.sentAt ?? now))
     }
@@ -469,13 +489,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             try step(to: job.instanceID, carryBudget: true) { current, engine, db in
                 try self.delete(job, in: db)
                 guard let token = current.instance.token(job.token), token.state == .waitingTask else { return nil }
-                let people = try self.people(of: current.instance.id, answers: current.answers, directory: current.directory)
+                let people = try self.people(
+                    of: current.instance.id, answers: current.answers, directory: current.directory)
                 let node = engine.process.nodes[token.node]
                 let variables = people.answers.answer(for: node)?.variables ?? JSONObject()
-                return .taskCompleted(token: job.token, by: people.performer(for: node, instance: current.instance), variables: variables)
+                return .taskCompleted(
+                    token: job.token, by: people.performer(for: node, instance: current.instance), variables: variables)
             }
         case .webhook:
-            guard let stored = try store.read({ try $0.load(job.instanceID) }), let token = stored.instance.token(job.token) else {
+            guard let stored = try store.read({ try $0.load(job.instanceID) }),
+                let token = stored.instance.token(job.token)
+            else {
                 try store.write { try delete(job, in: $0) }
                 return
             }
@@ -502,7 +526,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 outcome = .failed(status: nil, message: message, retryable: false)
             case nil?:
                 outcome = .failed(
-                    status: nil, message: "the stored request of this try cannot be read (damaged, or written by a newer procrun)",
+                    status: nil,
+                    message: "the stored request of this try cannot be read (damaged, or written by a newer procrun)",
                     retryable: false)
             }
             try apply(to: job.instanceID, requests: job.request.map { [job.token: $0] } ?? [:]) { current, _, db in
@@ -519,7 +544,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let flowNode = engine.process.nodes[node]
         guard let webhook = flowNode.webhook else { return nil }
         let call = WebhookCall(
-            instanceID: instance.id, processName: engine.process.displayName, node: flowNode, webhook: webhook, context: instance.context,
+            instanceID: instance.id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
+            context: instance.context,
             attempt: attempt, idempotencyKey: key)
         return performer.prepare(call).map { Data($0.encoded) }
     }
@@ -550,14 +576,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         var budget = StepBudget(limit: engine.maxSteps)
         let effects = engine.handle(event, in: &instance, now: now, budget: &budget)
         try commit(
-            &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory, simulated: stored.simulated,
-            expectedVersion: stored.version, previous: stored.instance, now: now, budget: &budget, in: db, depth: depth + 1)
+            &instance, effects: effects, engine: engine, answers: stored.answers, directory: stored.directory,
+            simulated: stored.simulated,
+            expectedVersion: stored.version, previous: stored.instance, now: now, budget: &budget, in: db,
+            depth: depth + 1)
     }
 
     /// A message or signal starts instances of the other processes of the sending instance's
     /// file whose start event it names (a message: the first such process), in the same transaction.
     func startPartners(
-        for trigger: EventTrigger, variables: JSONObject, from instanceID: String, initiator: String, answers: JSONValue?,
+        for trigger: EventTrigger, variables: JSONObject, from instanceID: String, initiator: String,
+        answers: JSONValue?,
         directory: JSONValue?, simulated: Bool, now: Date, in db: Transaction, depth: Int
     ) throws {
         guard depth < 8,
@@ -569,7 +598,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         if let known = partnerEngines[definitionID] {
             partners = known
         } else {
-            let processes = BPMNLoader.load(bytes: definition.xml, file: definition.file, options: loadOptions).definitions?.processes ?? []
+            let processes =
+                BPMNLoader.load(bytes: definition.xml, file: definition.file, options: loadOptions).definitions?
+                .processes ?? []
             partners = processes.filter { $0.id != definition.processID && $0.isExecutable }.compactMap {
                 try? makeEngine($0, maxSteps ?? Engine.defaultMaxSteps)
             }
@@ -584,9 +615,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             let id = UUID().uuidString.lowercased()
             if recordsStarted { started.append(id) }
             var budget = StepBudget(limit: partner.maxSteps)
-            var (instance, effects) = partner.start(id: id, context: variables, initiator: initiator, now: now, at: start, budget: &budget)
+            var (instance, effects) = partner.start(
+                id: id, context: variables, initiator: initiator, now: now, at: start, budget: &budget)
             try commit(
-                &instance, effects: effects, engine: partner, answers: answers, directory: directory, simulated: simulated, now: now,
+                &instance, effects: effects, engine: partner, answers: answers, directory: directory,
+                simulated: simulated, now: now,
                 budget: &budget, insert: deployed.id, in: db, depth: depth + 1)
             if case .message = trigger { return }
         }
@@ -597,8 +630,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// the effects it carried out. `budget`: the steps the event may still take.
     @discardableResult
     func commit(
-        _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?, simulated: Bool,
-        maxSteps: Int? = nil, expectedVersion: Int64? = nil, previous: Instance? = nil, now: Date, budget: inout StepBudget,
+        _ instance: inout Instance, effects: [Effect], engine: Engine, answers: JSONValue?, directory: JSONValue?,
+        simulated: Bool,
+        maxSteps: Int? = nil, expectedVersion: Int64? = nil, previous: Instance? = nil, now: Date,
+        budget: inout StepBudget,
         insert definitionID: Int64? = nil, requests: [Int: Data] = [:], in db: Transaction, depth: Int = 0
     ) throws -> [Effect] {
         let simulation = try people(of: instance.id, answers: answers, directory: directory)
@@ -608,7 +643,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         // gets its answers from jobs, as any worker's.
         let effects =
             depth == 0 && (simulated || !parsedAnswers.entries.isEmpty)
-            ? try answerAtOnce(effects, in: &instance, engine: engine, people: simulation, simulated: simulated, now: now, budget: &budget, in: db)
+            ? try answerAtOnce(
+                effects, in: &instance, engine: engine, people: simulation, simulated: simulated, now: now,
+                budget: &budget, in: db)
             : effects
         // The rows this step writes after its instance's own row, and the messages and signals
         // it sends to other instances, which go last: they may come back to this instance in this
@@ -625,15 +662,23 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             case .openTask(let token, let node):
                 let flowNode = engine.process.nodes[node]
                 if simulated || parsedAnswers.answer(for: flowNode) != nil {
-                    rows.append(.job(NewJob(instanceID: instanceID, token: token, kind: .answer, dueAt: now, lockedBy: depth == 0 ? owner : nil)))
+                    rows.append(
+                        .job(
+                            NewJob(
+                                instanceID: instanceID, token: token, kind: .answer, dueAt: now,
+                                lockedBy: depth == 0 ? owner : nil)))
                 } else {
                     var candidates = flowNode.candidateUsers
                     if let assignee = flowNode.assignee { candidates.insert(assignee, at: 0) }
-                    if let lane = flowNode.lane { candidates += parsedDirectory.orgUnit(lane) ?? parsedDirectory.group(lane) ?? [] }
+                    if let lane = flowNode.lane {
+                        candidates += parsedDirectory.orgUnit(lane) ?? parsedDirectory.group(lane) ?? []
+                    }
                     for group in flowNode.candidateGroups { candidates += parsedDirectory.group(group) ?? [] }
                     var unique: [String] = []
                     for c in candidates where !unique.contains(c) { unique.append(c) }
-                    let task = OpenTask(instanceID: instanceID, token: token, nodeID: flowNode.id, name: flowNode.name, lane: flowNode.lane, candidates: unique)
+                    let task = OpenTask(
+                        instanceID: instanceID, token: token, nodeID: flowNode.id, name: flowNode.name,
+                        lane: flowNode.lane, candidates: unique)
                     rows.append(.task(task))
                 }
             case .callWebhook(let token, let node, let attempt, let key):
@@ -643,26 +688,33 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 // request is built now, from the state this step leaves (as is a retry's whose
                 // job carried none: a job of an older store, an operator's retry of an incident).
                 let request =
-                    (attempt > 1 ? requests[token] : nil) ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
+                    (attempt > 1 ? requests[token] : nil)
+                    ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
                 rows.append(
                     .job(
                         NewJob(
-                            instanceID: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt, idempotencyKey: key, request: request,
+                            instanceID: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt,
+                            idempotencyKey: key, request: request,
                             lease: lease, lockedBy: depth == 0 ? owner : nil)))
             case .scheduleRetry(let token, _, let delay, let attempt):
                 rows.append(
                     .job(
                         NewJob(
-                            instanceID: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay), attempt: attempt,
+                            instanceID: instanceID, token: token, kind: .retry, dueAt: now.addingTimeInterval(delay),
+                            attempt: attempt,
                             request: requests[token])))
             case .scheduleTimer(let timer, let due):
                 rows.append(.job(NewJob(instanceID: instanceID, token: timer, kind: .timer, dueAt: due)))
             case .notify(let node, let recipients, let message, let error, let attempts):
-                for (number, notification) in engine.recordNotifications(node: node, users: simulation.resolve(recipients), message: message, in: &instance) {
+                for (number, notification) in engine.recordNotifications(
+                    node: node, users: simulation.resolve(recipients), message: message, in: &instance)
+                {
                     // What every try sends is fixed now, in the step's transaction.
                     let outgoing = NotificationText.compose(
-                        key: "\(instanceID)-notify-\(number)", process: engine.process, node: engine.process.nodes[node],
-                        instance: instance, user: notification.user, directory: parsedDirectory, message: message, error: error, attempts: attempts, now: now,
+                        key: "\(instanceID)-notify-\(number)", process: engine.process,
+                        node: engine.process.nodes[node],
+                        instance: instance, user: notification.user, directory: parsedDirectory, message: message,
+                        error: error, attempts: attempts, now: now,
                         timeZone: timeZone)
                     rows.append(.notification(outgoing))
                 }
@@ -678,7 +730,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         if let definitionID {
             try db.insert(
                 NewInstance(
-                    instance: instance, definitionID: definitionID, answers: answers, directory: directory, simulated: simulated, maxSteps: maxSteps),
+                    instance: instance, definitionID: definitionID, answers: answers, directory: directory,
+                    simulated: simulated, maxSteps: maxSteps),
                 codec: engine.stateCodec, now: now)
         } else {
             try db.update(instance, codec: engine.stateCodec, expectedVersion: expectedVersion ?? -1, now: now)
@@ -690,10 +743,12 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         try db.closeTasks(instance: instanceID, keeping: instance.tokens.filter { $0.state == .waitingTask }.map(\.id))
         // Jobs of tokens this step removed and of timers it cancelled go with them (a boundary
         // timer of a task completed at once must not keep `run` waiting for a day).
-        if let previous, Self.removesAny(previous.tokens.lazy.map(\.id), keeping: instance.tokens.lazy.map(\.id))
-            || Self.removesAny(previous.timers.lazy.map(\.id), keeping: instance.timers.lazy.map(\.id))
+        if let previous,
+            Self.removesAny(previous.tokens.lazy.map(\.id), keeping: instance.tokens.lazy.map(\.id))
+                || Self.removesAny(previous.timers.lazy.map(\.id), keeping: instance.timers.lazy.map(\.id))
         {
-            try db.closeJobs(instance: instanceID, keepingTokens: instance.tokens.map(\.id), timers: instance.timers.map(\.id))
+            try db.closeJobs(
+                instance: instanceID, keepingTokens: instance.tokens.map(\.id), timers: instance.timers.map(\.id))
         }
         for row in rows {
             switch row {
@@ -709,14 +764,16 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                     try deliver(.signal(name: name), to: other, now: now, in: db, depth: depth)
                 }
                 try startPartners(
-                    for: .signal(name), variables: JSONObject(), from: instanceID, initiator: initiator, answers: answers, directory: directory,
+                    for: .signal(name), variables: JSONObject(), from: instanceID, initiator: initiator,
+                    answers: answers, directory: directory,
                     simulated: simulated, now: now, in: db, depth: depth)
             case .message(let name, let variables):
                 if let other = try db.subscribers(kind: "message", name: name, except: instanceID).first {
                     try deliver(.message(name: name, variables: variables), to: other, now: now, in: db, depth: depth)
                 } else {
                     try startPartners(
-                        for: .message(name), variables: variables, from: instanceID, initiator: initiator, answers: answers, directory: directory,
+                        for: .message(name), variables: variables, from: instanceID, initiator: initiator,
+                        answers: answers, directory: directory,
                         simulated: simulated, now: now, in: db, depth: depth)
                 }
             }
@@ -733,7 +790,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// its node is entered), a notification, a message or a signal. From there on the answers wait
     /// for their jobs. Tasks and timers of tokens the answers moved on go with them.
     func answerAtOnce(
-        _ effects: [Effect], in instance: inout Instance, engine: Engine, people: SimulatedPeople, simulated: Bool, now: Date,
+        _ effects: [Effect], in instance: inout Instance, engine: Engine, people: SimulatedPeople, simulated: Bool,
+        now: Date,
         budget: inout StepBudget, in db: Transaction
     ) throws -> [Effect] {
         var effects = effects
@@ -777,9 +835,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         guard answered else { return effects }
         return effects.filter {
             switch $0 {
-            case .openTask(let token, let node): instance.token(token).map { $0.node == node && $0.state == .waitingTask } ?? false
+            case .openTask(let token, let node):
+                instance.token(token).map { $0.node == node && $0.state == .waitingTask } ?? false
             case .scheduleTimer(let timer, _): instance.timers.contains { $0.id == timer }
-            case .callWebhook(let token, let node, _, _), .scheduleRetry(let token, let node, _, _): instance.token(token)?.node == node
+            case .callWebhook(let token, let node, _, _), .scheduleRetry(let token, let node, _, _):
+                instance.token(token)?.node == node
             default: true
             }
         }
@@ -800,7 +860,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
 
     /// Whether some id of `before` is not among `after` (ids of tokens or timers, usually few
     /// and in ascending order: then one merge pass, without a set).
-    static func removesAny<Before: Collection<Int>, After: Collection<Int>>(_ before: Before, keeping after: After) -> Bool {
+    static func removesAny<Before: Collection<Int>, After: Collection<Int>>(_ before: Before, keeping after: After)
+        -> Bool
+    {
         if before.isEmpty { return false }
         var kept = after.makeIterator()
         var candidate = kept.next()

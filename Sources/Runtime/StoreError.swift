@@ -90,7 +90,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// definition), rather than the whole store: work for other instances can go on.
     public var isAboutOneInstance: Bool {
         switch self {
-        case .corruptState, .stateNamesMissingElement, .stateFromNewerProcrun, .definitionMissing, .definitionNoLongerLoads: true
+        case .corruptState, .stateNamesMissingElement, .stateFromNewerProcrun, .definitionMissing,
+            .definitionNoLongerLoads:
+            true
         default: false
         }
     }
@@ -98,17 +100,20 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var kind: Kind {
         switch self {
         case .noSuchInstance, .ambiguousInstance, .noSuchTask: .notFound
-        case .taskAlreadyCompleted, .taskNotOpen, .taskCompletedMeanwhile, .instanceChangedMeanwhile, .instanceEnded, .notInIncident,
+        case .taskAlreadyCompleted, .taskNotOpen, .taskCompletedMeanwhile, .instanceChangedMeanwhile, .instanceEnded,
+            .notInIncident,
             .nothingToSkip:
             .conflict
-        case .definitionMissing, .definitionNoLongerLoads, .corruptState, .stateNamesMissingElement, .stateFromNewerProcrun, .unavailable:
+        case .definitionMissing, .definitionNoLongerLoads, .corruptState, .stateNamesMissingElement,
+            .stateFromNewerProcrun, .unavailable:
             .unavailable
         }
     }
 
     public var message: String {
         switch self {
-        case .corruptState(let instance, _, _), .stateNamesMissingElement(let instance, _, _, _, _), .stateFromNewerProcrun(let instance, _, _):
+        case .corruptState(let instance, _, _), .stateNamesMissingElement(let instance, _, _, _, _),
+            .stateFromNewerProcrun(let instance, _, _):
             problem + "; `procrun cancel \(instance) --force` terminates it, `procrun check` lists every such instance"
         default: problem
         }
@@ -118,9 +123,11 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var problem: String {
         switch self {
         case .noSuchInstance(let id, let store, let tooShort):
-            "no instance '\(id)' in the store '\(store)'" + (tooShort ? " (an abbreviated id needs at least 4 characters)" : "")
+            "no instance '\(id)' in the store '\(store)'"
+                + (tooShort ? " (an abbreviated id needs at least 4 characters)" : "")
         case .ambiguousInstance(let typed, let store, let matches, let more):
-            "instance id '\(typed)' is ambiguous in the store '\(store)': " + matches.joined(separator: ", ") + (more ? ", …" : "")
+            "instance id '\(typed)' is ambiguous in the store '\(store)': " + matches.joined(separator: ", ")
+                + (more ? ", …" : "")
         case .noSuchTask(let task, let instance):
             "no open task '\(task)' in instance '\(instance)'"
         case .taskAlreadyCompleted(let task, let instance, let by, let at):

@@ -2,8 +2,8 @@ import BPMNLoader
 import Engine
 import Foundation
 import GRDB
-import Synchronization
 import ProcessModel
+import Synchronization
 import Values
 
 /// The embedded SQLite store: deployed definitions, instances with their whole state, open user
@@ -94,10 +94,15 @@ public final class InstanceStore: Sendable {
                 do {
                     file = try DatabaseQueue(path: path, configuration: configuration)
                     hasSchema = try file.read { try $0.tableExists("grdb_migrations") }
-                } catch let error as DatabaseError where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN {
+                } catch let error as DatabaseError
+                    where error.resultCode == .SQLITE_READONLY || error.resultCode == .SQLITE_CANTOPEN
+                {
                     // A WAL store needs a shared-memory file beside it, which a folder the user
                     // cannot write cannot hold: read the file as it is (nobody can write it either).
-                    let uri = path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%"))) ?? path
+                    let uri =
+                        path.addingPercentEncoding(
+                            withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "?#%")))
+                        ?? path
                     file = try DatabaseQueue(path: "file:\(uri)?immutable=1", configuration: configuration)
                     hasSchema = try file.read { try $0.tableExists("grdb_migrations") }
                 }
@@ -295,7 +300,8 @@ public final class InstanceStore: Sendable {
             }
             for migration in InstanceStore.migrations where !applied.contains(migration.identifier) {
                 try db.execute(sql: migration.sql)
-                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
+                try db.execute(
+                    sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.identifier])
             }
         }
     }
@@ -323,15 +329,22 @@ public final class InstanceStore: Sendable {
         let hash = InstanceStore.hash(xml)
         do {
             if let row = try Row.fetchOne(
-                try db.cachedStatement(sql: "SELECT id, version FROM definition WHERE hash = ? AND processId = ?"), arguments: [hash, processID])
+                try db.cachedStatement(sql: "SELECT id, version FROM definition WHERE hash = ? AND processId = ?"),
+                arguments: [hash, processID])
             {
-                return StoredDefinition(id: row["id"], processID: processID, version: row["version"], file: file, xml: xml)
+                return StoredDefinition(
+                    id: row["id"], processID: processID, version: row["version"], file: file, xml: xml)
             }
-            let version = (try Int.fetchOne(db, sql: "SELECT MAX(version) FROM definition WHERE processId = ?", arguments: [processID]) ?? 0) + 1
+            let version =
+                (try Int.fetchOne(
+                    db, sql: "SELECT MAX(version) FROM definition WHERE processId = ?", arguments: [processID]) ?? 0)
+                + 1
             try db.execute(
-                sql: "INSERT INTO definition (hash, processId, version, file, xml, deployedAt) VALUES (?, ?, ?, ?, ?, ?)",
+                sql:
+                    "INSERT INTO definition (hash, processId, version, file, xml, deployedAt) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [hash, processID, version, file, Data(xml), now.timeIntervalSince1970])
-            return StoredDefinition(id: db.lastInsertedRowID, processID: processID, version: version, file: file, xml: xml)
+            return StoredDefinition(
+                id: db.lastInsertedRowID, processID: processID, version: version, file: file, xml: xml)
         }
     }
 
@@ -341,9 +354,13 @@ public final class InstanceStore: Sendable {
 
     func definition(id: Int64, in db: Database) throws -> StoredDefinition? {
         do {
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM definition WHERE id = ?", arguments: [id]) else { return nil }
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM definition WHERE id = ?", arguments: [id]) else {
+                return nil
+            }
             let xml: Data = row["xml"]
-            return StoredDefinition(id: row["id"], processID: row["processId"], version: row["version"], file: row["file"], xml: [UInt8](xml))
+            return StoredDefinition(
+                id: row["id"], processID: row["processId"], version: row["version"], file: row["file"],
+                xml: [UInt8](xml))
         }
     }
 
@@ -367,7 +384,9 @@ extension InstanceStore {
 
     /// How many instances have this status.
     public func countInstances(status: String) throws -> Int {
-        try readSQL { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0 }
+        try readSQL {
+            try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM instance WHERE status = ?", arguments: [status]) ?? 0
+        }
     }
 
     /// Moves the write-ahead log into the database file, so its size is the store's size.

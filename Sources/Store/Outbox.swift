@@ -5,7 +5,8 @@ import Values
 
 extension StoredNotification {
     /// What an outbox row written before schema v5 (never sent) says; the migration marks them so.
-    static let neverSent = "not sent: written before procrun delivered notifications (schema v5), so it may be long out of date"
+    static let neverSent =
+        "not sent: written before procrun delivered notifications (schema v5), so it may be long out of date"
 
     /// From a `SELECT * FROM outbox` row; rows from before schema v5 (read, not migrated) read as
     /// the migration leaves them: failed, never sent.
@@ -19,12 +20,15 @@ extension StoredNotification {
         self.init(
             id: id,
             outgoing: OutgoingNotification(
-                key: row["idempotencyKey"] ?? "\(instance)-outbox-\(id)", process: row["process"] ?? "", instance: instance, node: row["node"],
-                user: row["user"], name: row["name"], email: row["email"], message: message, subject: row["subject"] ?? "procrun",
+                key: row["idempotencyKey"] ?? "\(instance)-outbox-\(id)", process: row["process"] ?? "",
+                instance: instance, node: row["node"],
+                user: row["user"], name: row["name"], email: row["email"], message: message,
+                subject: row["subject"] ?? "procrun",
                 text: row["text"] ?? message, createdAt: created),
             status: legacy ? .failed : Status(rawValue: row["status"]) ?? .pending, channel: row["channel"],
             done: Set(done.split(separator: ",").map(String.init)), attempts: row["attempts"] ?? 0,
-            dueAt: Date(timeIntervalSince1970: row["dueAt"] ?? 0), lastError: legacy ? StoredNotification.neverSent : (row["lastError"] as String?),
+            dueAt: Date(timeIntervalSince1970: row["dueAt"] ?? 0),
+            lastError: legacy ? StoredNotification.neverSent : (row["lastError"] as String?),
             sentAt: (row["sentAt"] as Double?).map(Date.init(timeIntervalSince1970:)))
     }
 }
@@ -39,14 +43,18 @@ extension InstanceStore {
                 """
         ).execute(
             arguments: [
-                notification.instance, notification.node, notification.user, notification.message, now.timeIntervalSince1970, notification.key,
-                notification.process, notification.name, notification.email, notification.subject, notification.text, now.timeIntervalSince1970,
+                notification.instance, notification.node, notification.user, notification.message,
+                now.timeIntervalSince1970, notification.key,
+                notification.process, notification.name, notification.email, notification.subject, notification.text,
+                now.timeIntervalSince1970,
             ])
     }
 
     /// Claims the next pending notification that is due, as `claimJob` claims a job: a lock
     /// owner and expiry in one UPDATE; a worker that dies lets it go when the lock expires.
-    public func claimNotification(owner: String, now: Date, lease: Double, instance: String? = nil) throws -> StoredNotification? {
+    public func claimNotification(owner: String, now: Date, lease: Double, instance: String? = nil) throws
+        -> StoredNotification?
+    {
         try writeSQL { db in
             let row = try Row.fetchOne(
                 try db.cachedStatement(
@@ -59,7 +67,8 @@ extension InstanceStore {
                         RETURNING *
                         """),
                 arguments: [
-                    owner, now.timeIntervalSince1970 + lease, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance,
+                    owner, now.timeIntervalSince1970 + lease, now.timeIntervalSince1970, now.timeIntervalSince1970,
+                    instance, instance,
                 ])
             return row.map(StoredNotification.init(row:))
         }
@@ -67,7 +76,8 @@ extension InstanceStore {
 
     /// Records a try of a claimed notification, if this owner still holds it.
     public func recordNotificationTry(
-        _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>, attempts: Int, dueAt: Date,
+        _ id: Int64, owner: String, status: StoredNotification.Status, channel: String?, done: Set<String>,
+        attempts: Int, dueAt: Date,
         lastError: String?, sentAt: Date?
     ) throws {
         try writeSQL { db in
@@ -79,7 +89,8 @@ extension InstanceStore {
                     """
             ).execute(
                 arguments: [
-                    status.rawValue, channel, done.sorted().joined(separator: ","), attempts, dueAt.timeIntervalSince1970, lastError,
+                    status.rawValue, channel, done.sorted().joined(separator: ","), attempts,
+                    dueAt.timeIntervalSince1970, lastError,
                     sentAt?.timeIntervalSince1970, id, owner,
                 ])
         }
@@ -91,7 +102,9 @@ extension InstanceStore {
             guard try db.columns(in: "outbox").contains(where: { $0.name == "status" }) else { return nil }
             let time = try Double.fetchOne(
                 try db.cachedStatement(
-                    sql: "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM outbox WHERE status = 'pending' AND (? IS NULL OR instanceId = ?)"),
+                    sql:
+                        "SELECT MIN(MAX(dueAt, COALESCE(lockExpiresAt, 0))) FROM outbox WHERE status = 'pending' AND (? IS NULL OR instanceId = ?)"
+                ),
                 arguments: [instance, instance])
             return time.map(Date.init(timeIntervalSince1970:))
         }
@@ -102,7 +115,9 @@ extension InstanceStore {
         try readSQL { db in
             guard try db.tableExists("outbox") else { return [] }
             return try Row.fetchAll(
-                db, sql: "SELECT * FROM outbox WHERE (? IS NULL OR user = ?) AND (? IS NULL OR instanceId = ?) ORDER BY createdAt, id",
+                db,
+                sql:
+                    "SELECT * FROM outbox WHERE (? IS NULL OR user = ?) AND (? IS NULL OR instanceId = ?) ORDER BY createdAt, id",
                 arguments: [user, user, instance, instance]
             ).map(StoredNotification.init(row:))
         }

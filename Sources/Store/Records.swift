@@ -10,7 +10,8 @@ extension Job {
         guard let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
         self.init(
             id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
-            dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"], idempotencyKey: row["idempotencyKey"],
+            dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"],
+            idempotencyKey: row["idempotencyKey"],
             request: row["request"])
     }
 }
@@ -33,7 +34,8 @@ extension InstanceStore {
     /// `expectedVersion`, which must still be the stored version (else a conflict). `codec`: the
     /// process of its definition, which names the elements in the state.
     func save(
-        _ instance: Instance, codec: StateCodec, definitionID: Int64? = nil, answers: JSONValue? = nil, directory: JSONValue? = nil, simulated: Bool = false,
+        _ instance: Instance, codec: StateCodec, definitionID: Int64? = nil, answers: JSONValue? = nil,
+        directory: JSONValue? = nil, simulated: Bool = false,
         maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, in db: Database
     ) throws {
         let state = Data(codec.encode(instance))
@@ -51,8 +53,12 @@ extension InstanceStore {
                 ])
         } else {
             try db.cachedStatement(
-                sql: "UPDATE instance SET status = ?, state = ?, updatedAt = ?, version = version + 1 WHERE id = ? AND (? IS NULL OR version = ?)"
-            ).execute(arguments: [instance.status.rawValue, state, now.timeIntervalSince1970, instance.id, expectedVersion, expectedVersion])
+                sql:
+                    "UPDATE instance SET status = ?, state = ?, updatedAt = ?, version = version + 1 WHERE id = ? AND (? IS NULL OR version = ?)"
+            ).execute(arguments: [
+                instance.status.rawValue, state, now.timeIntervalSince1970, instance.id, expectedVersion,
+                expectedVersion,
+            ])
             if db.changesCount != 1 {
                 throw StoreError.instanceChangedMeanwhile(instance: instance.id)
             }
@@ -75,11 +81,17 @@ extension InstanceStore {
     func stateError(_ id: String, _ error: any Error, definitionID: Int64, in db: Database) -> StoreError {
         if let error = error as? StoreError { return error }
         if let error = error as? StateError {
-            if case .newerFormat = error { return .stateFromNewerProcrun(instance: id, store: path, subject: error.subject) }
+            if case .newerFormat = error {
+                return .stateFromNewerProcrun(instance: id, store: path, subject: error.subject)
+            }
             let definition = (try? self.definition(id: definitionID, in: db)).flatMap { $0 }
-            let named = definition.map { "definition \(definitionID) (process '\($0.processID)' version \($0.version), file '\($0.file)')" }
+            let named =
+                definition.map {
+                    "definition \(definitionID) (process '\($0.processID)' version \($0.version), file '\($0.file)')"
+                }
                 ?? "definition \(definitionID)"
-            return .stateNamesMissingElement(instance: id, store: path, subject: error.subject, waiting: error.isWaitingElement, definition: named)
+            return .stateNamesMissingElement(
+                instance: id, store: path, subject: error.subject, waiting: error.isWaitingElement, definition: named)
         }
         return .corruptState(instance: id, store: path, detail: InstanceStore.corruptionDetail(error))
     }
@@ -99,7 +111,10 @@ extension InstanceStore {
     }
 
     func load(_ id: String, in db: Database) throws -> StoredInstance? {
-        guard let row = try Row.fetchOne(try db.cachedStatement(sql: "SELECT * FROM instance WHERE id = ?"), arguments: [id]) else { return nil }
+        guard
+            let row = try Row.fetchOne(
+                try db.cachedStatement(sql: "SELECT * FROM instance WHERE id = ?"), arguments: [id])
+        else { return nil }
         let state: Data = row["state"]
         let instance: Instance
         do {
@@ -111,14 +126,17 @@ extension InstanceStore {
         let answers = (row["answers"] as String?).flatMap { try? JSONParser.parse($0) }
         let directory = (row["directory"] as String?).flatMap { try? JSONParser.parse($0) }
         return StoredInstance(
-            instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory, simulated: row["simulated"],
+            instance: instance, definitionID: row["definitionId"], answers: answers, directory: directory,
+            simulated: row["simulated"],
             version: row["version"] ?? 0, maxSteps: row["maxSteps"])
     }
 
     /// An instance row without decoding its state; `problem` says if the state cannot be decoded.
     public func row(_ id: String) throws -> InstanceRow? {
         try readSQL { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]).map { instanceRow($0, decode: true, in: db) }
+            try Row.fetchOne(db, sql: "SELECT * FROM instance WHERE id = ?", arguments: [id]).map {
+                instanceRow($0, decode: true, in: db)
+            }
         }
     }
 
@@ -135,7 +153,8 @@ extension InstanceStore {
         }
         return InstanceRow(
             id: id, processID: row["processId"], status: row["status"], definitionID: row["definitionId"],
-            createdAt: Date(timeIntervalSince1970: row["createdAt"]), updatedAt: Date(timeIntervalSince1970: row["updatedAt"]),
+            createdAt: Date(timeIntervalSince1970: row["createdAt"]),
+            updatedAt: Date(timeIntervalSince1970: row["updatedAt"]),
             version: row["version"] ?? 0, problem: problem)
     }
 
@@ -158,11 +177,16 @@ extension InstanceStore {
     /// (as git accepts abbreviated commit ids).
     public func resolve(_ typed: String) throws -> String {
         try readSQL { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM instance WHERE id = ?", arguments: [typed]) == true { return typed }
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM instance WHERE id = ?", arguments: [typed]) == true {
+                return typed
+            }
             let escaped = typed.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%")
                 .replacingOccurrences(of: "_", with: "\\_")
-            let matches = typed.count >= 4
-                ? try String.fetchAll(db, sql: "SELECT id FROM instance WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6", arguments: [escaped + "%"])
+            let matches =
+                typed.count >= 4
+                ? try String.fetchAll(
+                    db, sql: "SELECT id FROM instance WHERE id LIKE ? ESCAPE '\\' ORDER BY id LIMIT 6",
+                    arguments: [escaped + "%"])
                 : []
             switch matches.count {
             case 0:
@@ -170,7 +194,8 @@ extension InstanceStore {
             case 1:
                 return matches[0]
             default:
-                throw StoreError.ambiguousInstance(typed: typed, store: path, matches: Array(matches.prefix(5)), more: matches.count > 5)
+                throw StoreError.ambiguousInstance(
+                    typed: typed, store: path, matches: Array(matches.prefix(5)), more: matches.count > 5)
             }
         }
     }
@@ -180,16 +205,26 @@ extension InstanceStore {
     }
 
     /// Instance ids with their status, newest first.
-    public func instances(status: InstanceStatus?) throws -> [(id: String, processID: String, status: InstanceStatus, updatedAt: Date)] {
+    public func instances(status: InstanceStatus?) throws -> [(
+        id: String, processID: String, status: InstanceStatus, updatedAt: Date
+    )] {
         try readSQL { db in
             let rows: [Row]
             if let status {
-                rows = try Row.fetchAll(db, sql: "SELECT id, processId, status, updatedAt FROM instance WHERE status = ? ORDER BY createdAt DESC", arguments: [status.rawValue])
+                rows = try Row.fetchAll(
+                    db,
+                    sql:
+                        "SELECT id, processId, status, updatedAt FROM instance WHERE status = ? ORDER BY createdAt DESC",
+                    arguments: [status.rawValue])
             } else {
-                rows = try Row.fetchAll(db, sql: "SELECT id, processId, status, updatedAt FROM instance ORDER BY createdAt DESC")
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT id, processId, status, updatedAt FROM instance ORDER BY createdAt DESC")
             }
             return rows.map { row in
-                (row["id"], row["processId"], InstanceStatus(rawValue: row["status"]) ?? .running, Date(timeIntervalSince1970: row["updatedAt"]))
+                (
+                    row["id"], row["processId"], InstanceStatus(rawValue: row["status"]) ?? .running,
+                    Date(timeIntervalSince1970: row["updatedAt"])
+                )
             }
         }
     }
@@ -203,14 +238,18 @@ extension InstanceStore {
             let rows =
                 if let instance {
                     try Row.fetchAll(
-                        try db.cachedStatement(sql: "SELECT * FROM task WHERE instanceId = ? ORDER BY createdAt, token"), arguments: [instance])
+                        try db.cachedStatement(
+                            sql: "SELECT * FROM task WHERE instanceId = ? ORDER BY createdAt, token"),
+                        arguments: [instance])
                 } else {
-                    try Row.fetchAll(try db.cachedStatement(sql: "SELECT * FROM task ORDER BY createdAt, instanceId, token"))
+                    try Row.fetchAll(
+                        try db.cachedStatement(sql: "SELECT * FROM task ORDER BY createdAt, instanceId, token"))
                 }
             return rows.map { row in
                 let candidates: String = row["candidates"]
                 return OpenTask(
-                    instanceID: row["instanceId"], token: row["token"], nodeID: row["nodeId"], name: row["name"], lane: row["lane"],
+                    instanceID: row["instanceId"], token: row["token"], nodeID: row["nodeId"], name: row["name"],
+                    lane: row["lane"],
                     candidates: candidates.split(separator: ",").map(String.init))
             }
         }
@@ -218,9 +257,13 @@ extension InstanceStore {
 
     func insertTask(_ task: OpenTask, now: Date, in db: Database) throws {
         try db.cachedStatement(
-            sql: "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            sql:
+                "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)"
         ).execute(
-            arguments: [task.instanceID, task.token, task.nodeID, task.name, task.lane, task.candidates.joined(separator: ","), now.timeIntervalSince1970])
+            arguments: [
+                task.instanceID, task.token, task.nodeID, task.name, task.lane, task.candidates.joined(separator: ","),
+                now.timeIntervalSince1970,
+            ])
     }
 
     /// `lease`: how long a worker may hold the job before others may take it over (a webhook
@@ -230,7 +273,8 @@ extension InstanceStore {
     /// expires and any worker takes the job, as with a claimed one.
     /// `request`: a webhook or retry job's request snapshot.
     func insertJob(
-        instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, request: Data? = nil, lease: Double = 30,
+        instance: String, token: Int, kind: Job.Kind, dueAt: Date, attempt: Int, key: String?, request: Data? = nil,
+        lease: Double = 30,
         lockedBy owner: String? = nil, now: Date, in db: Database
     ) throws {
         try db.cachedStatement(
@@ -240,7 +284,8 @@ extension InstanceStore {
                 """
         ).execute(
             arguments: [
-                instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, request, lease, now.timeIntervalSince1970, owner,
+                instance, token, kind.rawValue, dueAt.timeIntervalSince1970, attempt, key, request, lease,
+                now.timeIntervalSince1970, owner,
                 owner == nil ? nil : now.timeIntervalSince1970 + lease,
             ])
     }
@@ -257,7 +302,9 @@ extension InstanceStore {
                             AND (? IS NULL OR id NOT IN (SELECT value FROM json_each(?)))
                         ORDER BY dueAt, id LIMIT 1
                         """),
-                arguments: [owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance, skip, skip])
+                arguments: [
+                    owner, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance, skip, skip,
+                ])
         }
         guard let row = found, let job = Job(row: row) else { return nil }
         // A job made just now holds its whole lease (the common case: no write). One that waited
@@ -267,8 +314,11 @@ extension InstanceStore {
         let expires: Double = row["lockExpiresAt"]
         if expires - now.timeIntervalSince1970 < lease - 1 {
             let renewed = try writeSQL { db in
-                try db.cachedStatement(sql: "UPDATE job SET lockExpiresAt = ? + lease WHERE id = ? AND lockOwner = ? AND lockExpiresAt >= ?")
-                    .execute(arguments: [now.timeIntervalSince1970, job.id, owner, now.timeIntervalSince1970])
+                try db.cachedStatement(
+                    sql:
+                        "UPDATE job SET lockExpiresAt = ? + lease WHERE id = ? AND lockOwner = ? AND lockExpiresAt >= ?"
+                )
+                .execute(arguments: [now.timeIntervalSince1970, job.id, owner, now.timeIntervalSince1970])
                 return db.changesCount == 1
             }
             guard renewed else { return nil }
@@ -290,16 +340,17 @@ extension InstanceStore {
             let row = try Row.fetchOne(
                 try db.cachedStatement(
                     sql: """
-                    UPDATE job SET lockOwner = ?, lockExpiresAt = ? + lease
-                    WHERE id = (
-                        SELECT id FROM job
-                        WHERE dueAt <= ? AND (lockOwner IS NULL OR lockExpiresAt < ?) AND (? IS NULL OR instanceId = ?)
-                            AND (? IS NULL OR id NOT IN (SELECT value FROM json_each(?)))
-                        ORDER BY dueAt, id LIMIT 1)
-                    RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request
-                    """),
+                        UPDATE job SET lockOwner = ?, lockExpiresAt = ? + lease
+                        WHERE id = (
+                            SELECT id FROM job
+                            WHERE dueAt <= ? AND (lockOwner IS NULL OR lockExpiresAt < ?) AND (? IS NULL OR instanceId = ?)
+                                AND (? IS NULL OR id NOT IN (SELECT value FROM json_each(?)))
+                            ORDER BY dueAt, id LIMIT 1)
+                        RETURNING id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request
+                        """),
                 arguments: [
-                    owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance, instance, skip, skip,
+                    owner, now.timeIntervalSince1970, now.timeIntervalSince1970, now.timeIntervalSince1970, instance,
+                    instance, skip, skip,
                 ])
             return row.flatMap(Job.init(row:))
         }
@@ -322,7 +373,10 @@ extension InstanceStore {
 
     public func notifications(instance: String) throws -> [(node: String, user: String, message: String)] {
         try readSQL { db in
-            try Row.fetchAll(db, sql: "SELECT node, user, message FROM outbox WHERE instanceId = ? ORDER BY id", arguments: [instance]).map {
+            try Row.fetchAll(
+                db, sql: "SELECT node, user, message FROM outbox WHERE instanceId = ? ORDER BY id",
+                arguments: [instance]
+            ).map {
                 ($0["node"], $0["user"], $0["message"])
             }
         }

@@ -1,8 +1,8 @@
-@_exported import Runtime
 import Engine
 import Foundation
 import GRDB
 import ProcessModel
+@_exported import Runtime
 import Values
 
 /// The runtime on the SQLite store (`start`, `complete`, `worker`, `run --store`).
@@ -39,7 +39,8 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func insert(_ new: consuming NewInstance, codec: StateCodec, now: Date) throws {
         try store.save(
-            new.instance, codec: codec, definitionID: new.definitionID, answers: new.answers, directory: new.directory, simulated: new.simulated,
+            new.instance, codec: codec, definitionID: new.definitionID, answers: new.answers, directory: new.directory,
+            simulated: new.simulated,
             maxSteps: new.maxSteps, now: now, in: db)
     }
 
@@ -48,8 +49,11 @@ public struct SQLiteTransaction: StoreTransaction {
     }
 
     public func forceTerminate(_ id: String, now: Date) throws -> String? {
-        guard let status = try String.fetchOne(db, sql: "SELECT status FROM instance WHERE id = ?", arguments: [id]) else { return nil }
-        guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else { return status }
+        guard let status = try String.fetchOne(db, sql: "SELECT status FROM instance WHERE id = ?", arguments: [id])
+        else { return nil }
+        guard status != InstanceStatus.completed.rawValue && status != InstanceStatus.terminated.rawValue else {
+            return status
+        }
         try db.execute(
             sql: "UPDATE instance SET status = ?, updatedAt = ?, version = version + 1 WHERE id = ?",
             arguments: [InstanceStatus.terminated.rawValue, now.timeIntervalSince1970, id])
@@ -75,8 +79,10 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func closeTasks(instance: String, keeping tokens: [Int]) throws {
         let waiting = tokens.map(String.init).joined(separator: ",")
-        try db.cachedStatement(sql: "DELETE FROM task WHERE instanceId = ? AND token NOT IN (SELECT value FROM json_each(?))")
-            .execute(arguments: [instance, "[\(waiting)]"])
+        try db.cachedStatement(
+            sql: "DELETE FROM task WHERE instanceId = ? AND token NOT IN (SELECT value FROM json_each(?))"
+        )
+        .execute(arguments: [instance, "[\(waiting)]"])
     }
 
     public func deleteTasks(instance: String) throws {
@@ -85,7 +91,8 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func insertJob(_ job: NewJob, now: Date) throws {
         try store.insertJob(
-            instance: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt, attempt: job.attempt, key: job.idempotencyKey,
+            instance: job.instanceID, token: job.token, kind: job.kind, dueAt: job.dueAt, attempt: job.attempt,
+            key: job.idempotencyKey,
             request: job.request, lease: job.lease, lockedBy: job.lockedBy, now: now, in: db)
     }
 
@@ -109,7 +116,10 @@ public struct SQLiteTransaction: StoreTransaction {
             sql: """
                 DELETE FROM job WHERE instanceId = ? AND token NOT IN (SELECT value FROM json_each(CASE kind WHEN 'timer' THEN ? ELSE ? END))
                 """
-        ).execute(arguments: [instance, "[\(timers.map(String.init).joined(separator: ","))]", "[\(tokens.map(String.init).joined(separator: ","))]"])
+        ).execute(arguments: [
+            instance, "[\(timers.map(String.init).joined(separator: ","))]",
+            "[\(tokens.map(String.init).joined(separator: ","))]",
+        ])
     }
 
     public func subscribe(_ instanceID: String, to triggers: [EventTrigger]) throws {

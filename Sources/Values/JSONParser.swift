@@ -73,9 +73,15 @@ public struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expectLiteral("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expectLiteral("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expectLiteral("null"); return .null
+        case UInt8(ascii: "t"):
+            try expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expectLiteral("null")
+            return .null
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw error("expected a JSON value, found \(describeCurrent())")
         }
@@ -125,8 +131,14 @@ public struct JSONParser {
             object.setLastValue(try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw error("expected ',' or '}', found end of input") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                return .object(object)
+            }
             throw error("expected ',' or '}', found \(describeCurrent())")
         }
     }
@@ -146,8 +158,14 @@ public struct JSONParser {
             array.append(try parseValue())
             skipWhitespace()
             guard index < bytes.count else { throw error("expected ',' or ']', found end of input") }
-            if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(array) }
+            if bytes[index] == UInt8(ascii: ",") {
+                index += 1
+                continue
+            }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(array)
+            }
             throw error("expected ',' or ']', found \(describeCurrent())")
         }
     }
@@ -174,7 +192,9 @@ public struct JSONParser {
         let start = index
         index += 1
         // The common case, a string without escapes, is made straight from the input bytes.
-        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"), bytes[index] >= 0x20 {
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\""), bytes[index] != UInt8(ascii: "\\"),
+            bytes[index] >= 0x20
+        {
             index += 1
         }
         if index < bytes.count && bytes[index] == UInt8(ascii: "\"") {
@@ -291,7 +311,9 @@ public struct JSONParser {
         let intStart = index
         let intDigits = digits(&self)
         if intDigits == 0 { throw error("invalid number", at: start) }
-        if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") { throw error("leading zeros are not allowed", at: start) }
+        if intDigits > 1 && bytes[intStart] == UInt8(ascii: "0") {
+            throw error("leading zeros are not allowed", at: start)
+        }
         if index < bytes.count && bytes[index] == UInt8(ascii: ".") {
             index += 1
             if digits(&self) == 0 { throw error("expected digits after '.'") }

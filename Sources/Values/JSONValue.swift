@@ -95,7 +95,9 @@ public struct JSONObject: Sendable, Hashable, Sequence {
             if let newValue {
                 if let position = appendIfAbsent(key, newValue) { values[position] = newValue }
             } else if index != nil {
-                if let (position, slot) = index!.find(key, hash: key.hashValue, in: keys) { remove(at: position, slot: slot) }
+                if let (position, slot) = index!.find(key, hash: key.hashValue, in: keys) {
+                    remove(at: position, slot: slot)
+                }
             } else if let position = keys.firstIndex(of: key) {
                 remove(at: position, slot: nil)
             }

@@ -28,7 +28,10 @@ public enum JSONWriter {
         case .number(let n): out += number(n)
         case .string(let s): writeString(s, into: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty {
+                out += "[]"
+                return
+            }
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += "," }
@@ -38,7 +41,10 @@ public enum JSONWriter {
             if pretty { newline(&out, indent) }
             out += "]"
         case .object(let object):
-            if object.isEmpty { out += "{}"; return }
+            if object.isEmpty {
+                out += "{}"
+                return
+            }
             out += "{"
             var first = true
             for (key, item) in object {

@@ -39,19 +39,24 @@ func parseOptions() -> Options {
         case "--instances": options.waitingInstances = Int(arguments.popFirst() ?? "") ?? options.waitingInstances
         case "--deliveries": options.deliveries = Int(arguments.popFirst() ?? "") ?? options.deliveries
         case "-h", "--help":
-            print("usage: bench [interpreter|run|loader|webhooks|durable|memory|startup|json]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]")
+            print(
+                "usage: bench [interpreter|run|loader|webhooks|durable|memory|startup|json]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]"
+            )
             exit(0)
         default: options.figures.append(argument)
         }
     }
-    if options.figures.isEmpty { options.figures = ["interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json"] }
+    if options.figures.isEmpty {
+        options.figures = ["interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json"]
+    }
     return options
 }
 
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     guard !sorted.isEmpty else { return 0 }
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    return sorted.count % 2 == 1
+        ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
 }
 
 func seconds(_ body: () throws -> Void) rethrows -> Double {
@@ -70,16 +75,23 @@ func format(_ value: Double) -> String {
     value >= 100 ? String(Int(value.rounded())) : String(format: "%.2f", value)
 }
 
-func report(_ figure: String, _ value: Double, _ unit: String, runs: [Double], reference: (name: String, value: Double)? = nil, target: String) {
-    var line = "\(figure): procrun \(format(value)) \(unit) (median of \(runs.count): \(runs.map(format).joined(separator: ", ")))"
+func report(
+    _ figure: String, _ value: Double, _ unit: String, runs: [Double], reference: (name: String, value: Double)? = nil,
+    target: String
+) {
+    var line =
+        "\(figure): procrun \(format(value)) \(unit) (median of \(runs.count): \(runs.map(format).joined(separator: ", ")))"
     if let reference {
-        line += "; \(reference.name) \(format(reference.value)) \(unit); ratio \(String(format: "%.2f", value / reference.value))×"
+        line +=
+            "; \(reference.name) \(format(reference.value)) \(unit); ratio \(String(format: "%.2f", value / reference.value))×"
     }
     line += "; target: \(target)"
     print(line)
 }
 
-func run(_ executable: String, _ arguments: [String], stdout: FileHandle? = nil) throws -> (status: Int32, output: String) {
+func run(_ executable: String, _ arguments: [String], stdout: FileHandle? = nil) throws -> (
+    status: Int32, output: String
+) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -124,9 +136,12 @@ func interpreter(_ options: Options) throws {
     func instance(_ i: Int) {
         var (instance, effects) = engine.start(id: "i\(i)", context: context, initiator: "bench", now: now)
         while case .openTask(let token, _)? = effects.first(where: { if case .openTask = $0 { true } else { false } }) {
-            effects = engine.handle(.taskCompleted(token: token, by: "bench", variables: JSONObject()), in: &instance, now: now)
+            effects = engine.handle(
+                .taskCompleted(token: token, by: "bench", variables: JSONObject()), in: &instance, now: now)
         }
-        precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete as SpiffWorkflow does")
+        precondition(
+            instance.status == .completed && instance.context["fee"] == 30,
+            "order_simple did not complete as SpiffWorkflow does")
     }
     for i in 0..<2_000 { instance(i) }
     let perRound = 20_000
@@ -139,15 +154,24 @@ func interpreter(_ options: Options) throws {
     if FileManager.default.isExecutableFile(atPath: options.python) {
         let (_, output) = try run(
             options.python,
-            [options.peers + "/spiff_run.py", options.peers + "/order_simple.bpmn", "--process", "order_simple", "--data",
-             options.peers + "/order_high.json", "--repeat", "2000", "--rounds", String(options.rounds), "--warmup", "200"])
-        if case .object(let json)? = try? JSONParser.parse(Array(output.utf8), file: "spiff"), case .number(let rate)? = json["median_instances_per_second"] {
+            [
+                options.peers + "/spiff_run.py", options.peers + "/order_simple.bpmn", "--process", "order_simple",
+                "--data",
+                options.peers + "/order_high.json", "--repeat", "2000", "--rounds", String(options.rounds), "--warmup",
+                "200",
+            ])
+        if case .object(let json)? = try? JSONParser.parse(Array(output.utf8), file: "spiff"),
+            case .number(let rate)? = json["median_instances_per_second"]
+        {
             reference = ("SpiffWorkflow 3.2.0", rate)
         }
     } else {
-        print("interpreter: SpiffWorkflow not found at \(options.python) (python3 -m venv /tmp/spiff && /tmp/spiff/bin/pip install SpiffWorkflow==3.2.0)")
+        print(
+            "interpreter: SpiffWorkflow not found at \(options.python) (python3 -m venv /tmp/spiff && /tmp/spiff/bin/pip install SpiffWorkflow==3.2.0)"
+        )
     }
-    report("interpreter", median(rates), "instances/s", runs: rates, reference: reference, target: "≥ 100× SpiffWorkflow")
+    report(
+        "interpreter", median(rates), "instances/s", runs: rates, reference: reference, target: "≥ 100× SpiffWorkflow")
 }
 
 /// `run` in memory: order_simple through the runner `procrun run` uses (people simulated, every
@@ -160,7 +184,8 @@ func runner(_ options: Options) async throws {
     func bare(_ i: Int) {
         var (instance, effects) = engine.start(id: "i\(i)", context: context, initiator: "bench", now: now)
         while case .openTask(let token, _)? = effects.first(where: { if case .openTask = $0 { true } else { false } }) {
-            effects = engine.handle(.taskCompleted(token: token, by: "bench", variables: JSONObject()), in: &instance, now: now)
+            effects = engine.handle(
+                .taskCompleted(token: token, by: "bench", variables: JSONObject()), in: &instance, now: now)
         }
         precondition(instance.status == .completed && instance.context["fee"] == 30, "order_simple did not complete")
     }
@@ -181,7 +206,8 @@ func runner(_ options: Options) async throws {
         references.append(Double(perRound) / seconds { for i in 0..<perRound { bare(i) } })
     }
     report(
-        "run", median(rates), "instances/s", runs: rates, reference: references.isEmpty ? nil : ("the bare engine loop", median(references)),
+        "run", median(rates), "instances/s", runs: rates,
+        reference: references.isEmpty ? nil : ("the bare engine loop", median(references)),
         target: "run in memory no more than 10% slower than before the runtime")
 }
 
@@ -189,7 +215,9 @@ func runner(_ options: Options) async throws {
 
 func loader(_ options: Options) throws {
     let root = URL(fileURLWithPath: options.corpus)
-    guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else { throw BenchError("\(options.corpus): no such folder") }
+    guard let walker = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil) else {
+        throw BenchError("\(options.corpus): no such folder")
+    }
     var files: [(path: String, bytes: [UInt8])] = []
     for case let url as URL in walker where url.pathExtension == "bpmn" && !url.path.contains("/malformed/") {
         if let data = FileManager.default.contents(atPath: url.path) { files.append((url.path, [UInt8](data))) }
@@ -203,7 +231,11 @@ func loader(_ options: Options) throws {
         for file in files {
             file.bytes.withUnsafeBufferPointer { buffer in
                 buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) { chars in
-                    if let document = xmlReadMemory(chars, Int32(buffer.count), file.path, nil, procrun_xml_safe_options()) { xmlFreeDoc(document) }
+                    if let document = xmlReadMemory(
+                        chars, Int32(buffer.count), file.path, nil, procrun_xml_safe_options())
+                    {
+                        xmlFreeDoc(document)
+                    }
                 }
             }
         }
@@ -221,8 +253,12 @@ func loader(_ options: Options) throws {
     }
     // Both sides run back to back in each round; the machine's noise moves them together.
     let ratios = zip(ours, theirs).map { $0 / $1 }
-    print("loader: \(files.count) files, \(Int(total)) bytes; per-round ratio median \(String(format: "%.2f", median(ratios)))× (\(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))")
-    report("loader", median(ours), "MB/s", runs: ours, reference: ("libxml2 alone (parse to tree)", median(theirs)), target: "≥ 0.5× libxml2")
+    print(
+        "loader: \(files.count) files, \(Int(total)) bytes; per-round ratio median \(String(format: "%.2f", median(ratios)))× (\(ratios.map { String(format: "%.2f", $0) }.joined(separator: ", ")))"
+    )
+    report(
+        "loader", median(ours), "MB/s", runs: ours, reference: ("libxml2 alone (parse to tree)", median(theirs)),
+        target: "≥ 0.5× libxml2")
 }
 
 // MARK: 3. Webhooks
@@ -230,7 +266,9 @@ func loader(_ options: Options) throws {
 func webhookProcess(port: UInt16, userTasks: Int = 0) throws -> (xml: [UInt8], process: ProcessDefinition) {
     let tasks = (0..<userTasks).map { "<userTask id=\"t\($0)\" name=\"Задача \($0)\"/>" }.joined()
     let chain = ["s"] + (0..<userTasks).map { "t\($0)" } + ["w", "e"]
-    let flows = zip(chain, chain.dropFirst()).enumerated().map { "<sequenceFlow id=\"f\($0.offset)\" sourceRef=\"\($0.element.0)\" targetRef=\"\($0.element.1)\"/>" }
+    let flows = zip(chain, chain.dropFirst()).enumerated().map {
+        "<sequenceFlow id=\"f\($0.offset)\" sourceRef=\"\($0.element.0)\" targetRef=\"\($0.element.1)\"/>"
+    }
     let xml = """
         <?xml version="1.0" encoding="UTF-8"?>
         <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1" id="Bench">
@@ -243,7 +281,9 @@ func webhookProcess(port: UInt16, userTasks: Int = 0) throws -> (xml: [UInt8], p
         </process></definitions>
         """
     let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "bench.bpmn")
-    guard let process = result.definitions?.processes.first, !result.hasErrors else { throw BenchError(result.errors.map(\.description).joined(separator: "\n")) }
+    guard let process = result.definitions?.processes.first, !result.hasErrors else {
+        throw BenchError(result.errors.map(\.description).joined(separator: "\n"))
+    }
     return (Array(xml.utf8), process)
 }
 
@@ -265,8 +305,11 @@ func webhooks(_ options: Options) async throws {
                         while i < total {
                             // As `procrun run` does: the runtime on a new in-memory store.
                             let instance = try? await ProcessRuntime.simulate(
-                                engine, id: "w\(i)", context: benchContext, initiator: "bench", performer: performer).first
-                            precondition(instance?.status == .completed, "webhook instance did not complete: \(instance?.incident?.message ?? "")")
+                                engine, id: "w\(i)", context: benchContext, initiator: "bench", performer: performer
+                            ).first
+                            precondition(
+                                instance?.status == .completed,
+                                "webhook instance did not complete: \(instance?.incident?.message ?? "")")
                             i += inFlight
                         }
                     }
@@ -279,14 +322,19 @@ func webhooks(_ options: Options) async throws {
     // curl: the same requests, 64 at a time, from a config file of URLs.
     let body = #"{"serial_number":"SN-0001","customer":"ООО Ромашка","amount":1500}"#
     let config = FileManager.default.temporaryDirectory.appendingPathComponent("bench-curl-\(UUID().uuidString).cfg")
-    var lines = ["silent", "header = \"Content-Type: application/json\"", "data-binary = \"\(body.replacingOccurrences(of: "\"", with: "\\\""))\""]
+    var lines = [
+        "silent", "header = \"Content-Type: application/json\"",
+        "data-binary = \"\(body.replacingOccurrences(of: "\"", with: "\\\""))\"",
+    ]
     for _ in 0..<total { lines.append("url = \"http://127.0.0.1:\(receiver.port)/orders/SN-0001\"") }
     try lines.joined(separator: "\n").write(to: config, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: config) }
     func curl() throws -> Double {
         let before = receiver.count
         let time = try seconds {
-            _ = try run("/usr/bin/curl", ["--parallel", "--parallel-max", String(inFlight), "-K", config.path], stdout: FileHandle.nullDevice)
+            _ = try run(
+                "/usr/bin/curl", ["--parallel", "--parallel-max", String(inFlight), "-K", config.path],
+                stdout: FileHandle.nullDevice)
         }
         precondition(receiver.count - before == total, "curl delivered \(receiver.count - before) of \(total)")
         return Double(total) / time
@@ -299,7 +347,9 @@ func webhooks(_ options: Options) async throws {
         ours.append(await procrun())
         theirs.append(try curl())
     }
-    report("webhooks", median(ours), "deliveries/s", runs: ours, reference: ("curl --parallel --parallel-max 64", median(theirs)), target: "≥ 0.5× curl")
+    report(
+        "webhooks", median(ours), "deliveries/s", runs: ours,
+        reference: ("curl --parallel --parallel-max 64", median(theirs)), target: "≥ 0.5× curl")
 }
 
 // MARK: 4. Durable steps
@@ -321,10 +371,14 @@ func durable(_ options: Options) async throws {
             for _ in 0..<instances {
                 var id = ""
                 phases[0] += try seconds {
-                    id = try runner.start(file: "bench.bpmn", xml: xml, process: process, context: benchContext, answers: nil, directory: nil, initiator: "bench")
+                    id = try runner.start(
+                        file: "bench.bpmn", xml: xml, process: process, context: benchContext, answers: nil,
+                        directory: nil, initiator: "bench")
                 }
                 phases[1] += try seconds {
-                    for task in ["t0", "t1", "t2"] { _ = try runner.complete(instance: id, task: task, by: "bench", variables: JSONObject()) }
+                    for task in ["t0", "t1", "t2"] {
+                        _ = try runner.complete(instance: id, task: task, by: "bench", variables: JSONObject())
+                    }
                 }
                 phases[2] += try await secondsAsync { try await runner.runDueJobs(instance: id) }
             }
@@ -339,7 +393,8 @@ func durable(_ options: Options) async throws {
     func rawRate() throws -> Double {
         let time = try seconds {
             for i in 0..<instances {
-                try raw.transaction(insert: "r\(i)-\(UUID().uuidString)", blob: blob, updates: Int(stepsPerInstance) - 1)
+                try raw.transaction(
+                    insert: "r\(i)-\(UUID().uuidString)", blob: blob, updates: Int(stepsPerInstance) - 1)
             }
         }
         return Double(instances) * stepsPerInstance / time
@@ -351,9 +406,15 @@ func durable(_ options: Options) async throws {
         ours.append(try await procrun())
         theirs.append(try rawRate())
     }
-    print("durable: time per instance: start \(format(phases[0] / Double(instances) * 1000)) ms, three tasks \(format(phases[1] / Double(instances) * 1000)) ms, webhook \(format(phases[2] / Double(instances) * 1000)) ms (last round)")
-    print("durable: \(instances) instances × 5 committed steps; state \(size) bytes; WAL, synchronous=FULL, on \(directory.path)")
-    report("durable", median(ours), "steps/s", runs: ours, reference: ("raw SQLite transactions (same rows and bytes, same disk)", median(theirs)), target: "≥ 1/3 raw")
+    print(
+        "durable: time per instance: start \(format(phases[0] / Double(instances) * 1000)) ms, three tasks \(format(phases[1] / Double(instances) * 1000)) ms, webhook \(format(phases[2] / Double(instances) * 1000)) ms (last round)"
+    )
+    print(
+        "durable: \(instances) instances × 5 committed steps; state \(size) bytes; WAL, synchronous=FULL, on \(directory.path)"
+    )
+    report(
+        "durable", median(ours), "steps/s", runs: ours,
+        reference: ("raw SQLite transactions (same rows and bytes, same disk)", median(theirs)), target: "≥ 1/3 raw")
 }
 
 // MARK: 5. Memory
@@ -370,7 +431,9 @@ func memory(_ options: Options) throws {
     let count = options.waitingInstances
     let time = try seconds {
         for _ in 0..<count {
-            _ = try runner.start(file: "bench.bpmn", xml: xml, process: process, context: benchContext, answers: nil, directory: nil, initiator: "bench")
+            _ = try runner.start(
+                file: "bench.bpmn", xml: xml, process: process, context: benchContext, answers: nil, directory: nil,
+                initiator: "bench")
         }
     }
     try store.checkpoint()
@@ -378,15 +441,23 @@ func memory(_ options: Options) throws {
     precondition(waiting == count, "\(waiting) of \(count) instances wait")
     let bytes = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int ?? 0
     let rssAfter = residentKilobytes()
-    print("memory: \(count) instances waiting at a user task, started in \(format(time)) s (\(format(Double(count) / time))/s)")
-    print("memory: store \(bytes) bytes = \(bytes / count) bytes per waiting instance (instance state \(try store.averageStateSize()) bytes, task and row overhead the rest); process RSS grew \(max(0, rssAfter - rssBefore)) KB (instances live in the store, not in memory)")
+    print(
+        "memory: \(count) instances waiting at a user task, started in \(format(time)) s (\(format(Double(count) / time))/s)"
+    )
+    print(
+        "memory: store \(bytes) bytes = \(bytes / count) bytes per waiting instance (instance state \(try store.averageStateSize()) bytes, task and row overhead the rest); process RSS grew \(max(0, rssAfter - rssBefore)) KB (instances live in the store, not in memory)"
+    )
 }
 
 // MARK: 6. Start-up
 
 func startup(_ options: Options) throws {
-    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("procrun").path
-    guard FileManager.default.isExecutableFile(atPath: binary) else { throw BenchError("\(binary) is missing: swift build -c release first") }
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "procrun"
+    ).path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw BenchError("\(binary) is missing: swift build -c release first")
+    }
     let file = "Processes/order.bpmn"
     // posix_spawn and waitpid: Foundation's Process adds tens of milliseconds of its own.
     func spawn() throws -> Int32 {
@@ -396,9 +467,12 @@ func startup(_ options: Options) throws {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] = [binary, "validate", file].map { (text: String) in strdup(text) } + [nil]
+        let argv: [UnsafeMutablePointer<CChar>?] =
+            [binary, "validate", file].map { (text: String) in strdup(text) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        guard posix_spawn(&pid, binary, &actions, nil, argv, environ) == 0 else { throw BenchError("cannot start \(binary)") }
+        guard posix_spawn(&pid, binary, &actions, nil, argv, environ) == 0 else {
+            throw BenchError("cannot start \(binary)")
+        }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         return status
@@ -459,7 +533,9 @@ func json(_ options: Options) throws {
         lastOurs = ours
         lastReference = theirTime
     }
-    report("json", median(lastOurs) * 1000, "ms", runs: lastOurs.map { $0 * 1000 }, reference: ("Foundation JSONSerialization", lastReference * 1000),
+    report(
+        "json", median(lastOurs) * 1000, "ms", runs: lastOurs.map { $0 * 1000 },
+        reference: ("Foundation JSONSerialization", lastReference * 1000),
         target: "< 1000 ms for one object of 1,000,000 keys; ns/key flat from 10k to 1M")
 }
 
@@ -475,7 +551,9 @@ do {
         case "memory": try memory(options)
         case "startup": try startup(options)
         case "json": try json(options)
-        default: throw BenchError("unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json)")
+        default:
+            throw BenchError(
+                "unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json)")
         }
     }
 } catch {
@@ -494,14 +572,19 @@ struct RunnerBench {
         let store = MemoryStore()
         let runtime = ProcessRuntime(store: store, performer: NoWebhooks())
         let id = try runtime.start(
-            file: "order_simple.bpmn", xml: xml, process: engine.process, context: context, answers: nil, directory: nil, initiator: "bench",
+            file: "order_simple.bpmn", xml: xml, process: engine.process, context: context, answers: nil,
+            directory: nil, initiator: "bench",
             simulatePeople: true, id: "r\(i)", engine: engine, partners: [])
         try await runtime.drain(instance: id)
         let instance = try store.instance(id)?.instance
-        precondition(instance?.status == .completed && instance?.context["fee"] == 30, "order_simple did not complete in the runner")
+        precondition(
+            instance?.status == .completed && instance?.context["fee"] == 30,
+            "order_simple did not complete in the runner")
     }
 }
 
 struct NoWebhooks: WebhookPerformer {
-    func perform(_ call: WebhookCall) async -> WebhookOutcome { .failed(status: nil, message: "no webhooks here", retryable: false) }
+    func perform(_ call: WebhookCall) async -> WebhookOutcome {
+        .failed(status: nil, message: "no webhooks here", retryable: false)
+    }
 }

@@ -36,7 +36,9 @@ func trace(file: String, processID: String, input: Input) async -> (trace: [Stri
     var deploymentProblem = result.errors.first.map { $0.message } ?? ""
     var engine: Engine?
     if let process = result.definitions?.process(id: processID) {
-        do { engine = try Engine(process: process, scripts: TokenScriptRunner()) } catch { deploymentProblem = error.diagnostics.first?.message ?? "" }
+        do { engine = try Engine(process: process, scripts: TokenScriptRunner()) } catch {
+            deploymentProblem = error.diagnostics.first?.message ?? ""
+        }
     }
     guard let definitions = result.definitions, !result.hasErrors, let engine else {
         trace.append("ERROR_deployment")
@@ -53,14 +55,18 @@ func trace(file: String, processID: String, input: Input) async -> (trace: [Stri
     runtime.instanceLimit = 1_000
     let xml = [UInt8](FileManager.default.contents(atPath: file) ?? Data())
     // The other processes of the file: started first (betsy's ParallelProcess), or by a message.
-    let partners = definitions.processes.filter { $0.id != processID }.compactMap { try? Engine(process: $0, scripts: TokenScriptRunner()) }
+    let partners = definitions.processes.filter { $0.id != processID }.compactMap {
+        try? Engine(process: $0, scripts: TokenScriptRunner())
+    }
     let horizon = scheduler.now.addingTimeInterval(max(input.delayMs, 1) / 1000)
     var main: Instance?
     do {
         func start(_ engine: Engine, id: String, context: JSONObject) throws {
             _ = try runtime.start(
-                file: file, xml: xml, process: engine.process, context: context, answers: nil, directory: nil, initiator: "betsy",
-                simulatePeople: true, id: id, engine: engine, partners: partners.filter { $0.process.id != engine.process.id })
+                file: file, xml: xml, process: engine.process, context: context, answers: nil, directory: nil,
+                initiator: "betsy",
+                simulatePeople: true, id: id, engine: engine,
+                partners: partners.filter { $0.process.id != engine.process.id })
         }
         if input.startParallelFirst, let other = partners.first(where: { $0.process.id == "ParallelProcess" }) {
             // It runs until it waits before the main process starts.
@@ -74,7 +80,9 @@ func trace(file: String, processID: String, input: Input) async -> (trace: [Stri
         trace.append("ERROR_runtime")
         return (collapse(trace, expected: input.expected), "\(error)")
     }
-    guard let instance = main else { return (collapse(trace + ["ERROR_runtime"], expected: input.expected), "no instance") }
+    guard let instance = main else {
+        return (collapse(trace + ["ERROR_runtime"], expected: input.expected), "no instance")
+    }
     let instances = runtime.started.compactMap { try? store.instance($0)?.instance }
     var log: [String] = []
     for other in instances where other.id != instance.id { log += other.log.filter { $0.hasPrefix("#") } }
@@ -84,7 +92,9 @@ func trace(file: String, processID: String, input: Input) async -> (trace: [Stri
     if instance.uncaughtError != nil { trace.append("ERROR_thrownErrorEvent") }
     if input.expected.contains("MARKER_exists") && log.contains("#MARKER") { trace.append("MARKER_exists") }
     if input.expected.contains("DATA_correct") && log.contains("#DATA:String") { trace.append("DATA_correct") }
-    if input.expected.contains("EXECUTION_parallel") && log.contains("#CREATE_TIMESTAMP_LOG_1") && log.contains("#CREATE_TIMESTAMP_LOG_2") {
+    if input.expected.contains("EXECUTION_parallel") && log.contains("#CREATE_TIMESTAMP_LOG_1")
+        && log.contains("#CREATE_TIMESTAMP_LOG_2")
+    {
         // Both timestamp scripts ran in one quiescent step of virtual time: their windows overlap.
         trace.append("EXECUTION_parallel")
     }
@@ -117,7 +127,9 @@ for name in caseNames {
     let caseFile = casesURL.appendingPathComponent(name).appendingPathComponent("case.json").path
     guard FileManager.default.fileExists(atPath: caseFile) else { continue }
     guard case .object(let spec) = readJSON(caseFile) else { fail("\(caseFile): not an object") }
-    let processFile = casesURL.appendingPathComponent(name).appendingPathComponent(spec["process_file"]?.stringValue ?? "\(name).bpmn").path
+    let processFile = casesURL.appendingPathComponent(name).appendingPathComponent(
+        spec["process_file"]?.stringValue ?? "\(name).bpmn"
+    ).path
     let processID = spec["process_id"]?.stringValue ?? name
     let group = spec["group"]?.stringValue ?? "?"
     for case .object(let raw) in spec["inputs"]?.arrayValue ?? [] {
@@ -149,8 +161,12 @@ if FileManager.default.fileExists(atPath: rulesFile) {
         var reason = result.errors.first?.description ?? ""
         if !refused, let definitions = result.definitions {
             // Deployment also fails when no process can run.
-            let engines = definitions.processes.map { process in Result { try Engine(process: process, scripts: TokenScriptRunner()) } }
-            if let failure = engines.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
+            let engines = definitions.processes.map { process in
+                Result { try Engine(process: process, scripts: TokenScriptRunner()) }
+            }
+            if let failure = engines.first(where: { if case .failure = $0 { true } else { false } }),
+                case .failure(let error) = failure
+            {
                 refused = true
                 reason = "\(error)"
             }
@@ -158,7 +174,9 @@ if FileManager.default.fileExists(atPath: rulesFile) {
         if refused { passed += 1 } else { failed += 1 }
         groups["invalid", default: (0, 0)].pass += refused ? 1 : 0
         groups["invalid", default: (0, 0)].fail += refused ? 0 : 1
-        print("\(refused ? "PASS" : "FAIL") invalid \(file) (\(rule["rule"]?.stringValue ?? "?")) \(refused ? reason.split(separator: "\n").first.map(String.init) ?? "" : "accepted")")
+        print(
+            "\(refused ? "PASS" : "FAIL") invalid \(file) (\(rule["rule"]?.stringValue ?? "?")) \(refused ? reason.split(separator: "\n").first.map(String.init) ?? "" : "accepted")"
+        )
     }
 }
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 struct InboxCommand: ParsableCommand {
@@ -31,7 +31,9 @@ struct InboxCommand: ParsableCommand {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
         guard failFirst >= 0 else { throw ValidationError("--fail-first cannot be negative") }
         guard delay >= 0 else { throw ValidationError("--delay cannot be negative") }
-        guard (100...599).contains(status) else { throw ValidationError("--status must be an HTTP status from 100 to 599") }
+        guard (100...599).contains(status) else {
+            throw ValidationError("--status must be an HTTP status from 100 to 599")
+        }
     }
 
     func run() throws {
@@ -70,7 +72,9 @@ final class InboxServer: @unchecked Sendable {
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard bound == 0, listen(fd, 128) == 0 else {
             let reason = String(cString: strerror(errno))
@@ -106,7 +110,10 @@ final class InboxServer: @unchecked Sendable {
             // Read until the header block is complete.
             var headerEnd: Int?
             while headerEnd == nil {
-                if let end = findHeaderEnd(buffer) { headerEnd = end; break }
+                if let end = findHeaderEnd(buffer) {
+                    headerEnd = end
+                    break
+                }
                 let n = recv(client, &chunk, chunk.count, 0)
                 if n <= 0 { return }
                 buffer.append(contentsOf: chunk[0..<n])
@@ -115,11 +122,12 @@ final class InboxServer: @unchecked Sendable {
             var lines = head.components(separatedBy: "\r\n")
             let requestLine = lines.removeFirst()
             let headers = lines.filter { !$0.isEmpty }
-            let length = headers.compactMap { line -> Int? in
-                let parts = line.split(separator: ":", maxSplits: 1)
-                guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
-                return Int(parts[1].trimmingCharacters(in: .whitespaces))
-            }.first ?? 0
+            let length =
+                headers.compactMap { line -> Int? in
+                    let parts = line.split(separator: ":", maxSplits: 1)
+                    guard parts.count == 2, parts[0].lowercased() == "content-length" else { return nil }
+                    return Int(parts[1].trimmingCharacters(in: .whitespaces))
+                }.first ?? 0
             let bodyStart = headerEnd! + 4
             while buffer.count < bodyStart + length {
                 let n = recv(client, &chunk, chunk.count, 0)
@@ -134,7 +142,8 @@ final class InboxServer: @unchecked Sendable {
                 return (count, count <= failFirst)
             }
             let status = failing ? failStatus : 200
-            let reply = failing
+            let reply =
+                failing
                 ? "{\"ok\":false,\"request\":\(number),\"error\":\"failing the first \(failFirst) requests\"}"
                 : "{\"ok\":true,\"request\":\(number)}"
             var text = "── request \(number) ──\n\(requestLine)\n"
@@ -143,7 +152,8 @@ final class InboxServer: @unchecked Sendable {
             lock.withLock { emit(text + "\n") }
             // Each connection has its own thread, so waiting here delays only this answer.
             if delay > 0 { Thread.sleep(forTimeInterval: delay) }
-            let response = "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(reply.utf8.count)\r\n\r\n\(reply)"
+            let response =
+                "HTTP/1.1 \(status) \(reason(status))\r\nContent-Type: application/json\r\nContent-Length: \(reply.utf8.count)\r\n\r\n\(reply)"
             let bytes = Array(response.utf8)
             var sent = 0
             while sent < bytes.count {
@@ -156,7 +166,8 @@ final class InboxServer: @unchecked Sendable {
 
     private func findHeaderEnd(_ buffer: [UInt8]) -> Int? {
         guard buffer.count >= 4 else { return nil }
-        for i in 0...(buffer.count - 4) where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
+        for i in 0...(buffer.count - 4)
+        where buffer[i] == 13 && buffer[i + 1] == 10 && buffer[i + 2] == 13 && buffer[i + 3] == 10 {
             return i
         }
         return nil

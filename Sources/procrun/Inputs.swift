@@ -27,7 +27,11 @@ enum Inputs {
     static func context(_ path: String?) throws(ExitWith) -> JSONObject {
         guard let path else { return JSONObject() }
         guard case .object(let object) = try readJSON(path) else {
-            throw fail([.error(at: SourceLocation(file: path, line: 1, column: 1), "the context must be a JSON object of variable name → value")])
+            throw fail([
+                .error(
+                    at: SourceLocation(file: path, line: 1, column: 1),
+                    "the context must be a JSON object of variable name → value")
+            ])
         }
         return object
     }
@@ -35,12 +39,18 @@ enum Inputs {
     /// Loads a BPMN file and picks the process to run; prints warnings, fails on errors.
     static func process(_ path: String, id: String?) throws(ExitWith) -> (Definitions, ProcessDefinition) {
         let result = BPMNLoader.load(path: path)
-        for diagnostic in result.diagnostics where diagnostic.severity == .warning { printError(diagnostic.description) }
+        for diagnostic in result.diagnostics where diagnostic.severity == .warning {
+            printError(diagnostic.description)
+        }
         guard let definitions = result.definitions, !result.hasErrors else { throw fail(result.errors) }
         guard let process = definitions.process(id: id) else {
             let known = definitions.processes.map(\.id).joined(separator: ", ")
             let what = id.map { "no process '\($0)'" } ?? "no executable process"
-            throw fail([.error(at: SourceLocation(file: path, line: 1, column: 1), "\(what) in this file (processes: \(known.isEmpty ? "none" : known))")])
+            throw fail([
+                .error(
+                    at: SourceLocation(file: path, line: 1, column: 1),
+                    "\(what) in this file (processes: \(known.isEmpty ? "none" : known))")
+            ])
         }
         return (definitions, process)
     }
@@ -138,12 +148,15 @@ struct InstanceInputs: ParsableArguments {
         var parsedDirectory = Directory()
         do {
             if let answersJSON, let answers { parsedAnswers = try Answers(json: answersJSON, file: answers) }
-            if let directoryJSON, let directory { parsedDirectory = try Directory(json: directoryJSON, file: directory) }
+            if let directoryJSON, let directory {
+                parsedDirectory = try Directory(json: directoryJSON, file: directory)
+            }
         } catch {
             throw Inputs.fail([error])
         }
         return Loaded(
-            process: process, engine: engine, partners: partners, maxSteps: maxSteps, xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
+            process: process, engine: engine, partners: partners, maxSteps: maxSteps,
+            xml: [UInt8](FileManager.default.contents(atPath: file) ?? Data()), context: context,
             answers: parsedAnswers, answersJSON: answersJSON, directory: parsedDirectory, directoryJSON: directoryJSON,
             initiator: Inputs.initiator(initiator, context: context))
     }

@@ -32,7 +32,9 @@ struct NotifyOptions: ParsableArguments {
             channels.append(HTTPNotificationChannel(url: url, userAgent: userAgent))
         }
         if let url = setting(smtpURL, "PROCRUN_SMTP_URL") {
-            guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"), !url.contains(where: { $0.isWhitespace || $0.isNewline }) else {
+            guard url.hasPrefix("smtp://") || url.hasPrefix("smtps://"),
+                !url.contains(where: { $0.isWhitespace || $0.isNewline })
+            else {
                 throw Inputs.fail([.error(at: nil, "--smtp-url '\(url)' is not an smtp:// or smtps:// URL")])
             }
             let from = setting(smtpFrom, "PROCRUN_SMTP_FROM") ?? "procrun@localhost"
@@ -49,7 +51,8 @@ struct NotifyOptions: ParsableArguments {
 
 struct NotificationsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "notifications", abstract: "List the notifications in the store's outbox and how their delivery went.",
+        commandName: "notifications",
+        abstract: "List the notifications in the store's outbox and how their delivery went.",
         discussion: """
             One line per notified person: time, instance, node, user, channel, status (pending, delivered, failed \
             with the reason), tries, time sent. Read-only: the store is never written or migrated.
@@ -69,7 +72,9 @@ struct NotificationsCommand: AsyncParsableCommand {
             return
         }
         for n in notifications {
-            let status = n.status.rawValue + (n.status != .delivered || n.lastError != nil ? n.lastError.map { " (\($0))" } ?? "" : "")
+            let status =
+                n.status.rawValue
+                + (n.status != .delivered || n.lastError != nil ? n.lastError.map { " (\($0))" } ?? "" : "")
             let sent = n.sentAt.map(Timestamp.rfc3339) ?? "-"
             print(
                 "\(Timestamp.rfc3339(n.outgoing.createdAt))  \(n.outgoing.instance)  \(Trace.pad(n.outgoing.node, 16)) \(Trace.pad(n.outgoing.user, 12)) "
@@ -79,11 +84,14 @@ struct NotificationsCommand: AsyncParsableCommand {
 
     static func json(_ n: StoredNotification) -> JSONValue {
         [
-            "instance": .string(n.outgoing.instance), "node": .string(n.outgoing.node), "user": .string(n.outgoing.user),
-            "email": n.outgoing.email.map(JSONValue.string) ?? .null, "subject": .string(n.outgoing.subject), "text": .string(n.outgoing.text),
+            "instance": .string(n.outgoing.instance), "node": .string(n.outgoing.node),
+            "user": .string(n.outgoing.user),
+            "email": n.outgoing.email.map(JSONValue.string) ?? .null, "subject": .string(n.outgoing.subject),
+            "text": .string(n.outgoing.text),
             "channel": n.channel.map(JSONValue.string) ?? .null, "status": .string(n.status.rawValue),
             "reason": n.lastError.map(JSONValue.string) ?? .null, "attempts": .number(Double(n.attempts)),
-            "createdAt": .string(Timestamp.rfc3339(n.outgoing.createdAt)), "sentAt": n.sentAt.map { .string(Timestamp.rfc3339($0)) } ?? .null,
+            "createdAt": .string(Timestamp.rfc3339(n.outgoing.createdAt)),
+            "sentAt": n.sentAt.map { .string(Timestamp.rfc3339($0)) } ?? .null,
             "idempotencyKey": .string(n.outgoing.key),
         ]
     }

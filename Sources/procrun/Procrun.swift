@@ -41,8 +41,10 @@ struct Procrun: AsyncParsableCommand {
             """,
         version: procrunVersion,
         subcommands: [
-            RunCommand.self, ValidateCommand.self, InboxCommand.self, StartCommand.self, TasksCommand.self, CompleteCommand.self,
-            InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self, CancelCommand.self,
+            RunCommand.self, ValidateCommand.self, InboxCommand.self, StartCommand.self, TasksCommand.self,
+            CompleteCommand.self,
+            InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self,
+            CancelCommand.self,
             CheckCommand.self, NotificationsCommand.self,
         ],
         defaultSubcommand: RunCommand.self

@@ -20,7 +20,9 @@ enum Report {
         report["path"] = .array(instance.path.map { .string(process.nodes[$0].id) })
         report["context"] = .object(instance.context)
         report["notifications"] = .array(
-            instance.notifications.map { ["node": .string($0.node), "user": .string($0.user), "message": .string($0.message)] })
+            instance.notifications.map {
+                ["node": .string($0.node), "user": .string($0.user), "message": .string($0.message)]
+            })
         report["webhooks"] = .array(
             instance.webhookRuns.map { run in
                 var object = JSONObject()
@@ -64,7 +66,8 @@ struct Trace {
     func time(_ date: Date) -> String {
         let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
         let ms = String(millis)
-        return DateFormat.format(date, "hh:mm:ss", timeZone: timeZone) + "." + String(repeating: "0", count: 3 - ms.count) + ms
+        return DateFormat.format(date, "hh:mm:ss", timeZone: timeZone) + "."
+            + String(repeating: "0", count: 3 - ms.count) + ms
     }
 
     func header(instanceID: String) {
@@ -87,7 +90,10 @@ struct Trace {
             case .left:
                 let flows = entry.flows.map { process.flows[$0] }
                 if !flows.isEmpty {
-                    rest = "→ " + flows.map { $0.name.map { "«\($0)»" } ?? process.nodes[$0.target].displayName }.joined(separator: ", ")
+                    rest =
+                        "→ "
+                        + flows.map { $0.name.map { "«\($0)»" } ?? process.nodes[$0.target].displayName }.joined(
+                            separator: ", ")
                 } else if case .endEvent = node.kind {
                     rest = "■ end"
                 } else if let note = entry.note, note.hasPrefix("loop iteration") {
@@ -118,10 +124,14 @@ struct Trace {
     func summary(_ instance: Instance) {
         let steps = instance.path.count
         let tries = instance.webhookRuns.reduce(0) { $0 + $1.tries.count }
-        let extra = tries > 0 ? ", \(tries) webhook \(tries == 1 ? "try" : "tries"), \(instance.notifications.count) notification\(instance.notifications.count == 1 ? "" : "s")" : ""
+        let extra =
+            tries > 0
+            ? ", \(tries) webhook \(tries == 1 ? "try" : "tries"), \(instance.notifications.count) notification\(instance.notifications.count == 1 ? "" : "s")"
+            : ""
         switch instance.status {
         case .completed:
-            let end = instance.endNode.map { "«\(process.nodes[$0].displayName)» (\(process.nodes[$0].id))" } ?? "its end"
+            let end =
+                instance.endNode.map { "«\(process.nodes[$0].displayName)» (\(process.nodes[$0].id))" } ?? "its end"
             Swift.print("completed at \(end): \(steps) steps\(extra)")
         case .incident:
             Swift.print("incident at '\(instance.incident?.node ?? "?")': \(instance.incident?.message ?? "")")

@@ -40,7 +40,8 @@ struct RunCommand: AsyncParsableCommand {
         let channels = try notify.channels(userAgent: userAgent)
         let performer = HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone)
         guard let store else {
-            return try await simulate(on: MemoryStore(), loaded, performer: performer, channels: channels, timeZone: timeZone)
+            return try await simulate(
+                on: MemoryStore(), loaded, performer: performer, channels: channels, timeZone: timeZone)
         }
         let opened: InstanceStore
         do {
@@ -54,7 +55,8 @@ struct RunCommand: AsyncParsableCommand {
     /// Runs the instance on the runtime with simulated people: in memory (`MemoryStore`), or
     /// with every step committed to the store (`run --store`). The trace follows each committed step.
     func simulate<Store: RuntimeStore>(
-        on store: Store, _ loaded: InstanceInputs.Loaded, performer: HTTPWebhookPerformer, channels: [any NotificationChannel], timeZone: TimeZone
+        on store: Store, _ loaded: InstanceInputs.Loaded, performer: HTTPWebhookPerformer,
+        channels: [any NotificationChannel], timeZone: TimeZone
     ) async throws {
         let process = loaded.process
         let inMemory = store is MemoryStore
@@ -82,7 +84,8 @@ struct RunCommand: AsyncParsableCommand {
         // Messages and signals may start the file's other processes (another pool).
         _ = try runtime.start(
             file: inputs.file, xml: loaded.xml, process: process, context: loaded.context, answers: loaded.answersJSON,
-            directory: loaded.directoryJSON, initiator: loaded.initiator, simulatePeople: true, id: id, engine: loaded.engine,
+            directory: loaded.directoryJSON, initiator: loaded.initiator, simulatePeople: true, id: id,
+            engine: loaded.engine,
             partners: loaded.partners)
         try await runtime.drainStarted(everything: inMemory)
         guard let instance = try store.instance(id)?.instance else { throw ExitWith(code: Exit.internalError) }
@@ -93,7 +96,8 @@ struct RunCommand: AsyncParsableCommand {
             for other in runtime.started.dropFirst() {
                 guard let stored = try store.instance(other) else { continue }
                 let name = (try? runtime.process(of: stored.definitionID).displayName) ?? stored.instance.processID
-                Swift.print("also ran: \(name) (\(other)), started by a message or signal: \(stored.instance.status.rawValue)")
+                Swift.print(
+                    "also ran: \(name) (\(other)), started by a message or signal: \(stored.instance.status.rawValue)")
             }
         }
         try Inputs.exit(for: instance.status)

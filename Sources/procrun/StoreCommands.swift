@@ -35,7 +35,8 @@ struct StoreOptions: ParsableArguments {
     private func runner(readOnly: Bool) throws -> DurableRunner {
         let timeZone = try Inputs.timeZone(timezone)
         let store = try InstanceStore(path: path, readOnly: readOnly)
-        let runner = DurableRunner(store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
+        let runner = DurableRunner(
+            store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
         runner.timeZone = timeZone
         return runner
     }
@@ -49,7 +50,9 @@ struct StoredView {
     var tasks: [OpenTask]
 
     init(_ runner: DurableRunner, _ id: String) throws {
-        guard let stored = try runner.store.instance(id), let definition = try runner.store.definition(id: stored.definitionID) else {
+        guard let stored = try runner.store.instance(id),
+            let definition = try runner.store.definition(id: stored.definitionID)
+        else {
             throw StoreError.noSuchInstance(id: id, store: runner.store.path)
         }
         self.stored = stored
@@ -82,7 +85,8 @@ func finish(_ runner: DurableRunner, _ id: String, json: Bool) throws {
 
 func taskJSON(_ task: OpenTask) -> JSONValue {
     [
-        "instance": .string(task.instanceID), "task": .string(task.nodeID), "name": task.name.map(JSONValue.string) ?? .null,
+        "instance": .string(task.instanceID), "task": .string(task.nodeID),
+        "name": task.name.map(JSONValue.string) ?? .null,
         "lane": task.lane.map(JSONValue.string) ?? .null, "candidates": .array(task.candidates.map(JSONValue.string)),
     ]
 }
@@ -91,7 +95,9 @@ struct StartCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "start",
         abstract: "Create an instance in the store and run it until it completes or waits.",
-        discussion: "Tasks named in --answers complete by themselves; the others wait for `procrun complete`. Exit 0 completed, 4 waiting, 3 incident.")
+        discussion:
+            "Tasks named in --answers complete by themselves; the others wait for `procrun complete`. Exit 0 completed, 4 waiting, 3 incident."
+    )
 
     @OptionGroup var inputs: InstanceInputs
     @OptionGroup var storeOptions: StoreOptions
@@ -103,7 +109,8 @@ struct StartCommand: AsyncParsableCommand {
         runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
         runner.maxSteps = inputs.maxSteps
         let id = try runner.start(
-            file: inputs.file, xml: loaded.xml, process: loaded.process, context: loaded.context, answers: loaded.answersJSON,
+            file: inputs.file, xml: loaded.xml, process: loaded.process, context: loaded.context,
+            answers: loaded.answersJSON,
             directory: loaded.directoryJSON, initiator: loaded.initiator)
         try await runner.runDueJobs(instance: id)
         try finish(runner, id, json: storeOptions.json)
@@ -121,7 +128,9 @@ struct TasksCommand: AsyncParsableCommand {
             return
         }
         for task in tasks {
-            print("\(task.instanceID)  \(Trace.pad(task.nodeID, 20)) \(Trace.pad(task.name ?? "", 28)) \(Trace.pad(task.lane ?? "", 16)) \(task.candidates.joined(separator: ", "))")
+            print(
+                "\(task.instanceID)  \(Trace.pad(task.nodeID, 20)) \(Trace.pad(task.name ?? "", 28)) \(Trace.pad(task.lane ?? "", 16)) \(task.candidates.joined(separator: ", "))"
+            )
         }
     }
 }
@@ -136,7 +145,8 @@ struct CompleteCommand: AsyncParsableCommand {
     @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @Argument(help: "The task id or name.") var task: String
     @Option(help: "The user completing the task.") var by: String
-    @Option(name: .customLong("set"), help: "Set a variable: name=value (value as JSON, else text). Repeatable.") var assignments: [String] = []
+    @Option(name: .customLong("set"), help: "Set a variable: name=value (value as JSON, else text). Repeatable.")
+    var assignments: [String] = []
     @Option(help: "A JSON object of variables to set.") var variables: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var notify: NotifyOptions
@@ -145,7 +155,9 @@ struct CompleteCommand: AsyncParsableCommand {
         var values = JSONObject()
         if let variables {
             guard case .object(let object) = try Inputs.readJSON(variables) else {
-                throw Inputs.fail([.error(at: SourceLocation(file: variables, line: 1, column: 1), "variables must be a JSON object")])
+                throw Inputs.fail([
+                    .error(at: SourceLocation(file: variables, line: 1, column: 1), "variables must be a JSON object")
+                ])
             }
             values = object
         }
@@ -157,7 +169,12 @@ struct CompleteCommand: AsyncParsableCommand {
             values[String(assignment[..<equals])] = (try? JSONParser.parse(text)) ?? .string(text)
         }
         if let system = values.keys.first(where: { $0.hasPrefix("__") }) {
-            throw Inputs.fail([.error(at: nil, "variable '\(system)' is a system variable and read-only (names starting with __ are set by procrun)")])
+            throw Inputs.fail([
+                .error(
+                    at: nil,
+                    "variable '\(system)' is a system variable and read-only (names starting with __ are set by procrun)"
+                )
+            ])
         }
         let runner = try storeOptions.runner()
         runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
@@ -170,13 +187,18 @@ struct CompleteCommand: AsyncParsableCommand {
 
 struct InstancesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "instances", abstract: "List instances in the store.")
-    @Option(help: "Only instances with this status (running, waiting, completed, incident, terminated), or corrupt: those whose state cannot be read.") var status: String?
+    @Option(
+        help:
+            "Only instances with this status (running, waiting, completed, incident, terminated), or corrupt: those whose state cannot be read."
+    ) var status: String?
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
         var filter: InstanceStatus?
         if let status, status != "corrupt" {
-            guard let parsed = InstanceStatus(rawValue: status) else { throw Inputs.fail([.error(at: nil, "unknown status '\(status)'")]) }
+            guard let parsed = InstanceStatus(rawValue: status) else {
+                throw Inputs.fail([.error(at: nil, "unknown status '\(status)'")])
+            }
             filter = parsed
         }
         let store = try storeOptions.reader().store
@@ -188,17 +210,32 @@ struct InstancesCommand: AsyncParsableCommand {
         }
         let rows = try store.instances(status: filter)
         if storeOptions.json {
-            print(JSONWriter.string(.array(rows.map { ["instance": .string($0.id), "process": .string($0.processID), "status": .string($0.status.rawValue), "updatedAt": .string(Timestamp.rfc3339($0.updatedAt))] }), pretty: true))
+            print(
+                JSONWriter.string(
+                    .array(
+                        rows.map {
+                            [
+                                "instance": .string($0.id), "process": .string($0.processID),
+                                "status": .string($0.status.rawValue),
+                                "updatedAt": .string(Timestamp.rfc3339($0.updatedAt)),
+                            ]
+                        }), pretty: true))
             return
         }
-        for row in rows { print("\(row.id)  \(Trace.pad(row.processID, 16)) \(Trace.pad(row.status.rawValue, 10)) \(Timestamp.rfc3339(row.updatedAt))") }
+        for row in rows {
+            print(
+                "\(row.id)  \(Trace.pad(row.processID, 16)) \(Trace.pad(row.status.rawValue, 10)) \(Timestamp.rfc3339(row.updatedAt))"
+            )
+        }
     }
 }
 
 struct ShowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "show", abstract: "Show an instance: status, context, history, open tasks, incident.",
-        discussion: "Exit 0 when the instance was shown, whatever its status; 6 when its stored state cannot be read (what can be read is shown).")
+        discussion:
+            "Exit 0 when the instance was shown, whatever its status; 6 when its stored state cannot be read (what can be read is shown)."
+    )
     @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @OptionGroup var storeOptions: StoreOptions
 
@@ -215,12 +252,15 @@ struct ShowCommand: AsyncParsableCommand {
             if storeOptions.json {
                 let report: JSONValue = [
                     "instance": .string(row.id), "process": .string(row.processID), "status": .string(row.status),
-                    "version": version.map { .number(Double($0)) } ?? .null, "updatedAt": .string(Timestamp.rfc3339(row.updatedAt)),
+                    "version": version.map { .number(Double($0)) } ?? .null,
+                    "updatedAt": .string(Timestamp.rfc3339(row.updatedAt)),
                     "error": .string(error.message),
                 ]
                 print(JSONWriter.string(report, pretty: true))
             } else {
-                print("instance \(row.id) of process \(row.processID)\(version.map { ", version \($0)" } ?? ""): \(row.status), updated \(Timestamp.rfc3339(row.updatedAt))")
+                print(
+                    "instance \(row.id) of process \(row.processID)\(version.map { ", version \($0)" } ?? ""): \(row.status), updated \(Timestamp.rfc3339(row.updatedAt))"
+                )
             }
             throw error
         }
@@ -229,7 +269,9 @@ struct ShowCommand: AsyncParsableCommand {
             print(JSONWriter.string(view.report, pretty: true))
             return
         }
-        print("instance \(id) of «\(view.process.displayName)» (\(view.process.id), version \(view.version)): \(stored.instance.status.rawValue)")
+        print(
+            "instance \(id) of «\(view.process.displayName)» (\(view.process.id), version \(view.version)): \(stored.instance.status.rawValue)"
+        )
         print("context: \(JSONWriter.string(.object(stored.instance.context)))")
         Trace(process: view.process, timeZone: .current).print(stored.instance.history, instance: stored.instance)
         for task in view.tasks { print("open task \(task.nodeID)\(task.name.map { " «\($0)»" } ?? "")") }
@@ -251,7 +293,10 @@ struct CheckCommand: AsyncParsableCommand {
         let (checked, corrupt) = try store.corruptInstances()
         if storeOptions.json {
             let list: [JSONValue] = corrupt.map { row in
-                ["instance": .string(row.id), "process": .string(row.processID), "status": .string(row.status), "problem": .string(row.problem ?? "")]
+                [
+                    "instance": .string(row.id), "process": .string(row.processID), "status": .string(row.status),
+                    "problem": .string(row.problem ?? ""),
+                ]
             }
             print(JSONWriter.string(["checked": .number(Double(checked)), "corrupt": .array(list)], pretty: true))
         } else {
@@ -283,14 +328,17 @@ struct WorkerCommand: AsyncParsableCommand {
         let runner = try storeOptions.runner()
         runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
         runner.onSkippedJob = { job, error in
-            printError("procrun: warning: the \(job.kind.rawValue) job of instance '\(job.instanceID)' cannot run, the others go on: \(error.message)")
+            printError(
+                "procrun: warning: the \(job.kind.rawValue) job of instance '\(job.instanceID)' cannot run, the others go on: \(error.message)"
+            )
         }
         try await runner.work(untilIdle: untilIdle)
         let instances = Set(runner.skippedJobs.values.map(\.instance))
         if !instances.isEmpty {
             printError(
                 "procrun: error: \(runner.skippedJobs.count) job(s) of \(instances.count) instance(s) could not run, as their instances cannot be read: "
-                    + instances.sorted().joined(separator: ", ") + " (`procrun check` lists them, `procrun cancel ID --force` ends one)")
+                    + instances.sorted().joined(separator: ", ")
+                    + " (`procrun check` lists them, `procrun cancel ID --force` ends one)")
             throw ExitWith(code: Exit.storeUnavailable)
         }
     }
@@ -308,14 +356,16 @@ struct OperateCommand {
 }
 
 struct RetryCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Repeat the step an instance's incident stopped at.")
+    static let configuration = CommandConfiguration(
+        commandName: "retry", abstract: "Repeat the step an instance's incident stopped at.")
     @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @OptionGroup var storeOptions: StoreOptions
     func run() async throws { try await OperateCommand.run(.retryIncident, instance: instance, options: storeOptions) }
 }
 
 struct SkipCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "skip", abstract: "Leave the failed node by its success path.")
+    static let configuration = CommandConfiguration(
+        commandName: "skip", abstract: "Leave the failed node by its success path.")
     @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
     @OptionGroup var storeOptions: StoreOptions
     func run() async throws { try await OperateCommand.run(.skipIncident, instance: instance, options: storeOptions) }
@@ -324,7 +374,8 @@ struct SkipCommand: AsyncParsableCommand {
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Interrupt an instance.")
     @Argument(help: "The instance id (or a unique prefix of at least 4 characters).") var instance: String
-    @Flag(help: "Terminate the instance even if its stored state cannot be read (see `procrun check`).") var force = false
+    @Flag(help: "Terminate the instance even if its stored state cannot be read (see `procrun check`).") var force =
+        false
     @OptionGroup var storeOptions: StoreOptions
     func run() async throws {
         guard force else { return try await OperateCommand.run(.cancel, instance: instance, options: storeOptions) }

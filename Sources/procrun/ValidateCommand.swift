@@ -26,7 +26,9 @@ struct ValidateCommand: AsyncParsableCommand {
             } else if let definitions = result.definitions {
                 let processes = definitions.processes.map { "\($0.id)\($0.isExecutable ? "" : " (not executable)")" }
                 let warnings = result.diagnostics.count
-                print("\(file): valid: \(processes.isEmpty ? "no processes" : processes.joined(separator: ", "))\(warnings > 0 ? "; \(warnings) warning\(warnings == 1 ? "" : "s")" : "")")
+                print(
+                    "\(file): valid: \(processes.isEmpty ? "no processes" : processes.joined(separator: ", "))\(warnings > 0 ? "; \(warnings) warning\(warnings == 1 ? "" : "s")" : "")"
+                )
             }
         }
         if failed { throw ExitWith(code: Exit.invalidInput) }

@@ -13,7 +13,8 @@ private func flows(_ specs: String...) -> String {
             parts.count > 1
             ? "<conditionExpression>\(parts[1].replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;"))</conditionExpression>"
             : ""
-        return "<sequenceFlow id=\"f\(index + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
+        return
+            "<sequenceFlow id=\"f\(index + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
     }.joined(separator: "\n")
 }
 
@@ -21,33 +22,39 @@ private func flows(_ specs: String...) -> String {
     func cycleWarnings(_ body: String, executable: Bool = true) -> [String] {
         let result = load(document(body, executable: executable))
         #expect(!result.hasErrors, "\(result.lines)")
-        return result.diagnostics.filter { $0.severity == .warning && $0.message.contains("step budget") }.map(\.description)
+        return result.diagnostics.filter { $0.severity == .warning && $0.message.contains("step budget") }.map(
+            \.description)
     }
 
     @Test func scriptLoopWhoseExitReadsAVariableNothingInItSets() {
-        let warnings = cycleWarnings("""
+        let warnings = cycleWarnings(
+            """
             <startEvent id="s"/><scriptTask id="calc" name="Посчитать"><script>attempts = 1</script></scriptTask>
             <exclusiveGateway id="g" default="f3"/><endEvent id="e"/>
             \(flows("s->calc", "calc->g", "g->calc", "g->e: approved = true"))
             """)
-        #expect(warnings == [
-            "t.bpmn:4:21: warning: the cycle through 'calc' («Посчитать»), 'g' has no wait state, and nothing in it sets 'approved', which the conditions that can leave it read: unless it leaves at the first pass, an instance that enters it runs until the step budget stops it in an incident"
-        ])
+        #expect(
+            warnings == [
+                "t.bpmn:4:21: warning: the cycle through 'calc' («Посчитать»), 'g' has no wait state, and nothing in it sets 'approved', which the conditions that can leave it read: unless it leaves at the first pass, an instance that enters it runs until the step budget stops it in an incident"
+            ])
     }
 
     /// An exclusive gateway takes the first unconditioned flow: the one back into the cycle.
     @Test func exclusiveGatewayWithoutConditionsNeverLeaves() {
-        let warnings = cycleWarnings("""
+        let warnings = cycleWarnings(
+            """
             <startEvent id="s"/><task id="pay" name="Оплатить"/><exclusiveGateway id="g"/><endEvent id="e"/>
             \(flows("s->pay", "pay->g", "g->pay", "g->e"))
             """)
-        #expect(warnings == [
-            "t.bpmn:4:21: warning: the cycle through 'pay' («Оплатить»), 'g' has no wait state and no condition that can leave it: an instance that enters it runs until the step budget stops it in an incident"
-        ])
+        #expect(
+            warnings == [
+                "t.bpmn:4:21: warning: the cycle through 'pay' («Оплатить»), 'g' has no wait state and no condition that can leave it: an instance that enters it runs until the step budget stops it in an incident"
+            ])
     }
 
     @Test func constantConditionsDoNotLeave() {
-        let warnings = cycleWarnings("""
+        let warnings = cycleWarnings(
+            """
             <startEvent id="s"/><task id="t"/><exclusiveGateway id="g"/><endEvent id="e"/>
             \(flows("s->t", "t->g", "g->e: = false", "g->t: ${true}"))
             """)
@@ -55,15 +62,18 @@ private func flows(_ specs: String...) -> String {
     }
 
     @Test func forkBombAndParallelJoinCycle() {
-        let bomb = cycleWarnings("""
+        let bomb = cycleWarnings(
+            """
             <startEvent id="s"/><exclusiveGateway id="x"/><parallelGateway id="p"/><endEvent id="e"/>
             \(flows("s->x", "x->p", "p->x", "p->x", "p->e"))
             """)
-        #expect(bomb == [
-            "t.bpmn:4:21: warning: the cycle through 'x', 'p' has no wait state and no condition that can leave it: an instance that enters it runs until the step budget stops it in an incident"
-        ])
+        #expect(
+            bomb == [
+                "t.bpmn:4:21: warning: the cycle through 'x', 'p' has no wait state and no condition that can leave it: an instance that enters it runs until the step budget stops it in an incident"
+            ])
         // The fork's flow to the end does not stop the token that goes round.
-        let forkJoin = cycleWarnings("""
+        let forkJoin = cycleWarnings(
+            """
             <startEvent id="s"/><exclusiveGateway id="x"/><parallelGateway id="p"/><task id="a"/><task id="b"/><parallelGateway id="j"/><endEvent id="e"/>
             \(flows("s->x", "x->p", "p->a", "p->b", "a->j", "b->j", "j->x", "j->e"))
             """)
@@ -71,28 +81,33 @@ private func flows(_ specs: String...) -> String {
     }
 
     @Test func taskWithAFlowBackToItself() {
-        let warnings = cycleWarnings("""
+        let warnings = cycleWarnings(
+            """
             <startEvent id="s"/><task id="t" name="Снова"/><endEvent id="e"/>
             \(flows("s->t", "t->t", "t->e"))
             """)
-        #expect(warnings == [
-            "t.bpmn:4:21: warning: the flow from 't' («Снова») back to itself has no wait state and no condition that can leave it: an instance that enters it runs until the step budget stops it in an incident"
-        ])
+        #expect(
+            warnings == [
+                "t.bpmn:4:21: warning: the flow from 't' («Снова») back to itself has no wait state and no condition that can leave it: an instance that enters it runs until the step budget stops it in an incident"
+            ])
     }
 
     @Test func alwaysTrueStandardLoopWithoutMaximum() {
-        let warnings = cycleWarnings("""
+        let warnings = cycleWarnings(
+            """
             <startEvent id="s"/><task id="t" name="Повторять"><standardLoopCharacteristics><loopCondition>= true</loopCondition></standardLoopCharacteristics></task>
             <endEvent id="e"/>
             \(flows("s->t", "t->e"))
             """)
-        #expect(warnings == [
-            "t.bpmn:4:21: warning: the loop of 't' («Повторять») repeats while '= true', which is always true, has no loopMaximum and no wait state: an instance runs it until the step budget stops it in an incident"
-        ])
+        #expect(
+            warnings == [
+                "t.bpmn:4:21: warning: the loop of 't' («Повторять») repeats while '= true', which is always true, has no loopMaximum and no wait state: an instance runs it until the step budget stops it in an incident"
+            ])
     }
 
     @Test func linkEventsCloseACycle() {
-        let warnings = cycleWarnings("""
+        let warnings = cycleWarnings(
+            """
             <startEvent id="s"/><parallelGateway id="p"/><endEvent id="e"/>
             <intermediateCatchEvent id="back"><linkEventDefinition name="again"/></intermediateCatchEvent>
             <task id="t"/><intermediateThrowEvent id="go"><linkEventDefinition name="again"/></intermediateThrowEvent>
@@ -178,26 +193,36 @@ private func flows(_ specs: String...) -> String {
         lines.append("<sequenceFlow id=\"in\" sourceRef=\"s\" targetRef=\"t0\"/>")
         lines += (0..<(count - 1)).map { "<sequenceFlow id=\"c\($0)\" sourceRef=\"t\($0)\" targetRef=\"t\($0 + 1)\"/>" }
         lines.append("<sequenceFlow id=\"last\" sourceRef=\"t\(count - 1)\" targetRef=\"g\"/>")
-        lines.append("<sequenceFlow id=\"back\" sourceRef=\"g\" targetRef=\"t0\"/><sequenceFlow id=\"out\" sourceRef=\"g\" targetRef=\"e\"/>")
+        lines.append(
+            "<sequenceFlow id=\"back\" sourceRef=\"g\" targetRef=\"t0\"/><sequenceFlow id=\"out\" sourceRef=\"g\" targetRef=\"e\"/>"
+        )
         let warnings = cycleWarnings(lines.joined(separator: "\n"))
         #expect(warnings.count == 1)
-        #expect(warnings.first?.hasPrefix("t.bpmn:4:1: warning: the cycle through 't0', 't1', 't2', 't3' and 19997 more has no wait state") == true)
+        #expect(
+            warnings.first?.hasPrefix(
+                "t.bpmn:4:1: warning: the cycle through 't0', 't1', 't2', 't3' and 19997 more has no wait state")
+                == true)
     }
 }
 
 @Suite struct LoopCardinalityLimitTests {
     @Test func cardinalityOverTheLimitIsAnErrorThatStatesIt() {
-        let over = load(document("""
-            <startEvent id="s"/><task id="t"><multiInstanceLoopCharacteristics><loopCardinality>100000</loopCardinality></multiInstanceLoopCharacteristics></task><endEvent id="e"/>
-            <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-            """))
-        #expect(over.errors.map(\.description) == [
-            "t.bpmn:4:68: error: multi-instance 't' has loopCardinality 100000, more than the limit of 99999 instances procrun runs of one activity"
-        ])
-        let atLimit = load(document("""
-            <startEvent id="s"/><task id="t"><multiInstanceLoopCharacteristics><loopCardinality>99999</loopCardinality></multiInstanceLoopCharacteristics></task><endEvent id="e"/>
-            <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-            """))
+        let over = load(
+            document(
+                """
+                <startEvent id="s"/><task id="t"><multiInstanceLoopCharacteristics><loopCardinality>100000</loopCardinality></multiInstanceLoopCharacteristics></task><endEvent id="e"/>
+                <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+                """))
+        #expect(
+            over.errors.map(\.description) == [
+                "t.bpmn:4:68: error: multi-instance 't' has loopCardinality 100000, more than the limit of 99999 instances procrun runs of one activity"
+            ])
+        let atLimit = load(
+            document(
+                """
+                <startEvent id="s"/><task id="t"><multiInstanceLoopCharacteristics><loopCardinality>99999</loopCardinality></multiInstanceLoopCharacteristics></task><endEvent id="e"/>
+                <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+                """))
         #expect(!atLimit.hasErrors)
         #expect(MultiInstance.maximumCardinality == 99_999)
     }

@@ -40,14 +40,18 @@ import Values
     }
 
     @Test func diagramsAndForeignExtensionsAreSkipped() {
-        let xml = document("""
-            <extensionElements><foo:bar xmlns:foo="urn:foo"/></extensionElements>
-            <startEvent id="s" camunda:asyncBefore="true"><extensionElements><camunda:x/></extensionElements></startEvent>
-            <endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/>
-            """) + "\n"
-        let withDI = xml.replacingOccurrences(of: "</definitions>", with: """
-            <bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" id="Di"><bpmndi:BPMNPlane id="Pl" bpmnElement="P"/></bpmndi:BPMNDiagram></definitions>
-            """)
+        let xml =
+            document(
+                """
+                <extensionElements><foo:bar xmlns:foo="urn:foo"/></extensionElements>
+                <startEvent id="s" camunda:asyncBefore="true"><extensionElements><camunda:x/></extensionElements></startEvent>
+                <endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="e"/>
+                """) + "\n"
+        let withDI = xml.replacingOccurrences(
+            of: "</definitions>",
+            with: """
+                <bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" id="Di"><bpmndi:BPMNPlane id="Pl" bpmnElement="P"/></bpmndi:BPMNDiagram></definitions>
+                """)
         let result = load(withDI)
         #expect(result.diagnostics.isEmpty)
         #expect(result.process?.nodes.count == 2)
@@ -57,8 +61,10 @@ import Values
         let name = "Größe prüfen"
         for encoding in [String.Encoding.isoLatin1, .windowsCP1252] {
             let label = encoding == .isoLatin1 ? "ISO-8859-1" : "windows-1252"
-            let xml = document("<startEvent id=\"s\" name=\"\(name) – €\"/>" + endAfterStart).replacingOccurrences(of: "UTF-8", with: label)
-            let bytes = [UInt8](xml.replacingOccurrences(of: " – €", with: encoding == .isoLatin1 ? "" : " – €").data(using: encoding)!)
+            let xml = document("<startEvent id=\"s\" name=\"\(name) – €\"/>" + endAfterStart).replacingOccurrences(
+                of: "UTF-8", with: label)
+            let bytes = [UInt8](
+                xml.replacingOccurrences(of: " – €", with: encoding == .isoLatin1 ? "" : " – €").data(using: encoding)!)
             let result = BPMNLoader.load(bytes: bytes, file: "latin.bpmn")
             #expect(!result.hasErrors, "\(result.lines)")
             let expected = encoding == .isoLatin1 ? name : name + " – €"
@@ -67,10 +73,12 @@ import Values
     }
 
     @Test func bomAndMissingDeclaration() {
-        let bom: [UInt8] = [0xEF, 0xBB, 0xBF] + Array(document("<startEvent id=\"s\" name=\"Старт\"/>" + endAfterStart).utf8)
+        let bom: [UInt8] =
+            [0xEF, 0xBB, 0xBF] + Array(document("<startEvent id=\"s\" name=\"Старт\"/>" + endAfterStart).utf8)
         let result = BPMNLoader.load(bytes: bom, file: "bom.bpmn")
         #expect(result.process?.nodes.first?.name == "Старт")
-        let noDeclaration = document("<startEvent id=\"s\" name=\"Старт\"/>" + endAfterStart).split(separator: "\n").dropFirst().joined(separator: "\n")
+        let noDeclaration = document("<startEvent id=\"s\" name=\"Старт\"/>" + endAfterStart).split(separator: "\n")
+            .dropFirst().joined(separator: "\n")
         #expect(load(noDeclaration).process?.nodes.first?.name == "Старт")
     }
 
@@ -144,8 +152,14 @@ import Values
         #expect(node("sub").kind == .subProcess(.embedded))
         #expect(node("s2").scope == process.nodeIndex(id: "sub"))
         #expect(node("e2").kind == .endEvent(.error(code: "E42")))
-        #expect(node("b").kind == .boundary(attachedTo: process.nodeIndex(id: "sub")!, triggers: [.error(code: "E42")], cancelActivity: true))
-        #expect(node("b2").kind == .boundary(attachedTo: process.nodeIndex(id: "sub")!, triggers: [.error(code: nil)], cancelActivity: true))
+        #expect(
+            node("b").kind
+                == .boundary(
+                    attachedTo: process.nodeIndex(id: "sub")!, triggers: [.error(code: "E42")], cancelActivity: true))
+        #expect(
+            node("b2").kind
+                == .boundary(
+                    attachedTo: process.nodeIndex(id: "sub")!, triggers: [.error(code: nil)], cancelActivity: true))
         #expect(node("sub").boundaryEvents.count == 2)
         #expect(node("et").kind == .endEvent(.terminate))
         #expect(node("it").kind == .intermediateEvent)
@@ -154,7 +168,8 @@ import Values
     }
 
     @Test func webhookExtension() throws {
-        let xml = document("""
+        let xml = document(
+            """
             <startEvent id="s"/>
             <serviceTask id="w" name="Вебхук">
               <extensionElements>
@@ -183,12 +198,19 @@ import Values
         #expect(webhook.type == .form)
         #expect(webhook.timeout == 15)
         #expect(webhook.resultVariable == "reply")
-        #expect(webhook.parameters == [.init(field: "serialNumber", name: "serial_number"), .init(field: "customer.name", name: "customer.name")])
+        #expect(
+            webhook.parameters == [
+                .init(field: "serialNumber", name: "serial_number"),
+                .init(field: "customer.name", name: "customer.name"),
+            ])
         #expect(webhook.headers.map(\.name) == ["Authorization"])
         #expect(webhook.onError?.retries == 3)
         #expect(webhook.onError?.delay == 0.5)
         #expect(webhook.onError?.interrupt == "Завершить")
-        #expect(webhook.onError?.notify == [.currentUser, .user("petrov"), .group("Склад"), .orgUnit("Отдел продаж"), .variable("manager")])
+        #expect(
+            webhook.onError?.notify == [
+                .currentUser, .user("petrov"), .group("Склад"), .orgUnit("Отдел продаж"), .variable("manager"),
+            ])
         #expect(webhook.onError?.message?.source == #"Заказ {$id}: {$error} ({DateTime("DD.MM.YYYY")})"#)
         #expect(webhook.location.line == 7)
     }

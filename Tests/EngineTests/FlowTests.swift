@@ -1,12 +1,13 @@
 import BPMNLoader
-import ProcessModel
 import Engine
+import ProcessModel
 import Testing
 import Values
 
 @Suite struct SequenceAndGatewayTests {
     @Test func sequenceRunsToTheEndAndSetsSystemVariables() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><task id="t"/><intermediateThrowEvent id="m"/><endEvent id="e" name="Готово"/>
             \(flows("s->t", "t->m", "m->e"))
             """)
@@ -19,12 +20,16 @@ import Values
         #expect(instance.context["__name"] == "Тест")
         #expect(instance.context["__createdBy"] == "ivanov")
         #expect(instance.context["__createdAt"]?.stringValue?.hasPrefix("2027-01-15T08:00:00") == true)
-        #expect(instance.history.contains { $0.event == .left && e.process.nodes[$0.node].id == "t" && $0.flows == [1] })
+        #expect(
+            instance.history.contains { $0.event == .left && e.process.nodes[$0.node].id == "t" && $0.flows == [1] })
     }
 
-    @Test(arguments: [(500, ["s", "g", "small", "e1"]), (1500, ["s", "g", "big", "e2"]), (5000, ["s", "g", "big", "e2"])])
+    @Test(arguments: [
+        (500, ["s", "g", "small", "e1"]), (1500, ["s", "g", "big", "e2"]), (5000, ["s", "g", "big", "e2"]),
+    ])
     func exclusiveGatewayTakesFirstTrueInDocumentOrderElseDefault(amount: Int, path: [String]) async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><exclusiveGateway id="g" default="f4"/><task id="big"/><task id="huge"/><task id="small"/>
             <endEvent id="e1"/><endEvent id="e2"/>
             \(flows("s->g", "g->big: amount > 1000", "g->huge: amount > 2000", "g->small", "small->e1", "big->e2", "huge->e2"))
@@ -34,17 +39,22 @@ import Values
     }
 
     @Test func exclusiveGatewayWithNoTrueFlowAndNoDefaultIsAnIncident() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><exclusiveGateway id="g"/><endEvent id="e"/><endEvent id="e2"/>
             \(flows("s->g", "g->e: amount > 1000", "g->e2: amount > 2000"))
             """)
         let instance = await run(e, context: ["amount": 1])
         #expect(instance.status == .incident)
-        #expect(instance.incident == Incident(node: "g", message: "no condition of exclusive gateway 'g' is true and it has no default flow"))
+        #expect(
+            instance.incident
+                == Incident(
+                    node: "g", message: "no condition of exclusive gateway 'g' is true and it has no default flow"))
     }
 
     @Test func conditionThatCannotBeEvaluatedIsAnIncidentNamingFlowAndExpression() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><exclusiveGateway id="g" default="f3"/><endEvent id="e"/>
             <sequenceFlow id="f1" sourceRef="s" targetRef="g"/>
             <sequenceFlow id="f2" name="Крупный" sourceRef="g" targetRef="e"><conditionExpression>${amount &gt; 1000}</conditionExpression></sequenceFlow>
@@ -53,14 +63,18 @@ import Values
         let instance = await run(e, context: ["sum": 1])
         #expect(instance.status == .incident)
         #expect(instance.incident?.node == "g")
-        #expect(instance.incident?.message == "cannot evaluate the condition of sequence flow 'f2' («Крупный»): unknown variable 'amount' in '${amount > 1000}'")
+        #expect(
+            instance.incident?.message
+                == "cannot evaluate the condition of sequence flow 'f2' («Крупный»): unknown variable 'amount' in '${amount > 1000}'"
+        )
         #expect(instance.context["sum"] == 1)
         let typed = await run(e, context: ["amount": "много"])
         #expect(typed.incident?.message.contains("cannot order string \"много\" and number 1000") == true)
     }
 
     @Test func parallelGatewayForksAndJoins() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><parallelGateway id="fork"/><task id="a"/><task id="b"/><task id="c"/><parallelGateway id="join"/><endEvent id="e"/>
             \(flows("s->fork", "fork->a", "fork->b", "fork->c", "a->join", "b->join", "c->join", "join->e"))
             """)
@@ -71,7 +85,8 @@ import Values
     }
 
     @Test func parallelJoinThatCanNeverCompleteLeavesTheInstanceWaiting() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><exclusiveGateway id="x" default="f3"/><task id="a"/><task id="b"/><parallelGateway id="join"/><endEvent id="e"/>
             \(flows("s->x", "x->a: false", "x->b", "a->join", "b->join", "join->e"))
             """)
@@ -81,7 +96,8 @@ import Values
     }
 
     @Test func inclusiveGatewayTakesEveryTrueFlowAndJoinsOnlyWhatWasTaken() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><inclusiveGateway id="split" default="f5"/><task id="a"/><task id="b"/><task id="c"/><task id="d"/>
             <inclusiveGateway id="join"/><endEvent id="e"/>
             \(flows("s->split", "split->a: x > 1", "split->b: x > 2", "split->c: x > 100", "split->d", "a->join", "b->join", "c->join", "d->join", "join->e"))
@@ -95,7 +111,8 @@ import Values
 
     @Test func inclusiveJoinWaitsForATokenThatCanStillArrive() async throws {
         // Branch b passes a user task; the join must not fire when a arrives first.
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><inclusiveGateway id="split"/><task id="a"/><userTask id="b"/><task id="after"/>
             <inclusiveGateway id="join"/><endEvent id="e"/>
             \(flows("s->split", "split->a: true", "split->b: true", "a->join", "b->after", "after->join", "join->e"))
@@ -107,15 +124,19 @@ import Values
     }
 
     @Test func inclusiveGatewayWithoutTrueFlowIsAnIncident() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><inclusiveGateway id="split"/><endEvent id="e"/><endEvent id="e2"/>
             \(flows("s->split", "split->e: false", "split->e2: false"))
             """)
-        #expect(await run(e).incident?.message == "no condition of inclusive gateway 'split' is true and it has no default flow")
+        #expect(
+            await run(e).incident?.message
+                == "no condition of inclusive gateway 'split' is true and it has no default flow")
     }
 
     @Test func conditionalAndDefaultFlowsStraightOutOfTasks() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><task id="t" default="f4"/><task id="a"/><task id="b"/><task id="c"/><endEvent id="e"/>
             \(flows("s->t", "t->a: n > 1", "t->b: n > 2", "t->c", "a->e", "b->e", "c->e"))
             """)
@@ -123,7 +144,8 @@ import Values
         #expect(await run(e, context: ["n": 2]).pathIDs(e) == ["s", "t", "a", "e"])
         #expect(await run(e, context: ["n": 0]).pathIDs(e) == ["s", "t", "c", "e"])
         // An unconditioned flow is always taken, so the default is not (as in Camunda).
-        let withPlain = try engine("""
+        let withPlain = try engine(
+            """
             <startEvent id="s"/><task id="t" default="f3"/><task id="a"/><task id="plain"/><task id="c"/><endEvent id="e"/>
             \(flows("s->t", "t->a: n > 1", "t->c", "t->plain", "a->e", "plain->e", "c->e"))
             """)
@@ -131,7 +153,8 @@ import Values
     }
 
     @Test func uncontrolledMergeRunsTheTaskOncePerToken() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><parallelGateway id="fork"/><task id="a"/><task id="b"/><task id="merged"/><endEvent id="e"/>
             \(flows("s->fork", "fork->a", "fork->b", "a->merged", "b->merged", "merged->e"))
             """)
@@ -141,12 +164,14 @@ import Values
     }
 
     @Test func everyTaskKindRuns() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><task id="t"/><serviceTask id="sv"/><sendTask id="sd"/><businessRuleTask id="br"/>
             <receiveTask id="r"/><manualTask id="m"/><userTask id="u"/><scriptTask id="sc"/><endEvent id="e"/>
             \(flows("s->t", "t->sv", "sv->sd", "sd->br", "br->r", "r->m", "m->u", "u->sc", "sc->e"))
             """)
-        let instance = await run(e, answers: try Answers(json: ["r": ["by": "courier", "variables": ["parcel": "P-1"]]], file: "a.json"))
+        let instance = await run(
+            e, answers: try Answers(json: ["r": ["by": "courier", "variables": ["parcel": "P-1"]]], file: "a.json"))
         #expect(instance.status == .completed)
         #expect(instance.pathIDs(e) == ["s", "t", "sv", "sd", "br", "r", "m", "u", "sc", "e"])
         // Receive, manual and user tasks waited for someone; the others passed straight through.
@@ -156,7 +181,8 @@ import Values
     }
 
     @Test func terminateEndEventStopsEveryBranch() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><parallelGateway id="fork"/><userTask id="slow"/><endEvent id="stop"><terminateEventDefinition/></endEvent><endEvent id="e"/>
             \(flows("s->fork", "fork->stop", "fork->slow", "slow->e"))
             """)
@@ -170,7 +196,8 @@ import Values
 
 @Suite struct SubProcessAndErrorTests {
     @Test func embeddedSubProcessRunsItsOwnFlowThenContinues() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><subProcess id="sub"><startEvent id="s2"/><task id="inner"/><endEvent id="e2"/>
             <sequenceFlow id="i1" sourceRef="s2" targetRef="inner"/><sequenceFlow id="i2" sourceRef="inner" targetRef="e2"/></subProcess>
             <endEvent id="e"/>
@@ -184,7 +211,8 @@ import Values
 
     @Test(arguments: [("Err_A", "caughtA"), ("Err_B", "caughtAny")])
     func errorEndEventIsCaughtByTheMatchingBoundaryEvent(errorRef: String, handler: String) async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>
             <subProcess id="sub"><startEvent id="s2"/><parallelGateway id="fork"/><userTask id="wait"/><endEvent id="boom"><errorEventDefinition errorRef="\(errorRef)"/></endEvent>
             <sequenceFlow id="i1" sourceRef="s2" targetRef="fork"/><sequenceFlow id="i2" sourceRef="fork" targetRef="boom"/><sequenceFlow id="i3" sourceRef="fork" targetRef="wait"/></subProcess>
@@ -195,13 +223,17 @@ import Values
             """)
         let instance = await run(e)
         #expect(instance.status == .completed)
-        #expect(instance.pathIDs(e) == ["s", "s2", "fork", "boom", "b" + (handler == "caughtA" ? "A" : "Any"), handler, "e"])
+        #expect(
+            instance.pathIDs(e) == [
+                "s", "s2", "fork", "boom", "b" + (handler == "caughtA" ? "A" : "Any"), handler, "e",
+            ])
         #expect(!instance.pathIDs(e).contains("wait"))
         #expect(instance.tokens.isEmpty)
     }
 
     @Test func errorPropagatesThroughNestedSubProcesses() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>
             <subProcess id="outer"><startEvent id="os"/>
               <subProcess id="inner"><startEvent id="is"/><endEvent id="boom"><errorEventDefinition errorRef="Err_A"/></endEvent><sequenceFlow id="x1" sourceRef="is" targetRef="boom"/></subProcess>
@@ -217,7 +249,8 @@ import Values
     }
 
     @Test func uncaughtErrorEndEventEndsLikeANoneEndEvent() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><endEvent id="boom"><errorEventDefinition errorRef="Err_A"/></endEvent>
             \(flows("s->boom"))
             """)
@@ -227,7 +260,8 @@ import Values
     }
 
     @Test func scriptTasksRunFEELAssignments() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><scriptTask id="calc"><script>fee = amount * 0.02
             total = amount + fee</script></scriptTask><endEvent id="e"/>
             \(flows("s->calc", "calc->e"))
@@ -269,7 +303,8 @@ struct CommandScripts: ScriptRunner {
     }
 
     @Test func thrownErrorsAreCaughtOnTheTaskOrAnEnclosingSubProcess() async throws {
-        let onTask = try engine("""
+        let onTask = try engine(
+            """
             <startEvent id="s"/><scriptTask id="t"><script>throw E1</script></scriptTask>
             <boundaryEvent id="b" attachedToRef="t"><errorEventDefinition errorRef="E"/></boundaryEvent>
             <scriptTask id="h"><script>log handled</script></scriptTask><endEvent id="e"/>
@@ -279,7 +314,8 @@ struct CommandScripts: ScriptRunner {
         #expect(caught.pathIDs(onTask) == ["s", "b", "h", "e"])
         #expect(caught.log == ["handled"])
 
-        let onSubProcess = try engine("""
+        let onSubProcess = try engine(
+            """
             <startEvent id="s"/><subProcess id="sub"><startEvent id="s2"/><scriptTask id="t"><script>throw E1</script></scriptTask><endEvent id="e2"/>
             <sequenceFlow id="i1" sourceRef="s2" targetRef="t"/><sequenceFlow id="i2" sourceRef="t" targetRef="e2"/></subProcess>
             <boundaryEvent id="b" attachedToRef="sub"><errorEventDefinition/></boundaryEvent><endEvent id="e"/><endEvent id="h"/>
@@ -287,7 +323,8 @@ struct CommandScripts: ScriptRunner {
             """)
         #expect(await run(onSubProcess).pathIDs(onSubProcess) == ["s", "s2", "b", "h"])
 
-        let uncaught = try engine("""
+        let uncaught = try engine(
+            """
             <startEvent id="s"/><scriptTask id="t"><script>throw E1</script></scriptTask><endEvent id="e"/>
             \(flows("s->t", "t->e"))
             """)
@@ -299,17 +336,21 @@ struct CommandScripts: ScriptRunner {
 
 @Suite struct ComplexGatewayTests {
     @Test func splitsByConditionsAndJoinsLikeAnInclusiveGatewayWithoutActivation() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><complexGateway id="split"/><task id="a"/><task id="b"/><complexGateway id="join"/><endEvent id="e"/>
             \(flows("s->split", "split->a: x > 1", "split->b: x > 2", "a->join", "b->join", "join->e"))
             """)
         #expect(await run(e, context: ["x": 5]).pathIDs(e) == ["s", "split", "a", "b", "join", "e"])
         #expect(await run(e, context: ["x": 2]).pathIDs(e) == ["s", "split", "a", "join", "e"])
-        #expect(await run(e, context: ["x": 0]).incident?.message == "no condition of complex gateway 'split' is true and it has no default flow")
+        #expect(
+            await run(e, context: ["x": 0]).incident?.message
+                == "no condition of complex gateway 'split' is true and it has no default flow")
     }
 
     @Test func discriminatorFiresOnceForTheFirstArrival() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><parallelGateway id="fork"/><task id="a"/><userTask id="b"/><task id="c"/>
             <complexGateway id="first"><activationCondition>${activationCount &gt;= 1}</activationCondition></complexGateway>
             <task id="after"/><endEvent id="e"/>
@@ -324,7 +365,8 @@ struct CommandScripts: ScriptRunner {
 
 @Suite struct TokenQuantityTests {
     @Test func completionQuantitySendsSeveralTokensAndStartQuantityMergesThem() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><task id="send" completionQuantity="2"/><task id="forward"/><task id="receive" startQuantity="2"/><endEvent id="e"/>
             \(flows("s->send", "send->forward", "forward->receive", "receive->e"))
             """)
@@ -334,7 +376,8 @@ struct CommandScripts: ScriptRunner {
     }
 
     @Test func startQuantityWaitsForTokensThatNeverCome() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><task id="receive" startQuantity="2"/><endEvent id="e"/>
             \(flows("s->receive", "receive->e"))
             """)

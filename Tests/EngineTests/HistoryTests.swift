@@ -5,7 +5,8 @@ import Testing
 /// `History`: copies share a buffer, yet each behaves as a value.
 @Suite struct HistoryTests {
     func entry(_ node: Int) -> HistoryEntry {
-        HistoryEntry(time: Date(timeIntervalSince1970: 0), event: .left, node: node, flows: [], performer: nil, note: nil)
+        HistoryEntry(
+            time: Date(timeIntervalSince1970: 0), event: .left, node: node, flows: [], performer: nil, note: nil)
     }
 
     @Test func copiesAreValuesWhoeverAppendsFirst() {
@@ -21,7 +22,8 @@ import Testing
         #expect(behind.map(\.node) == [0, 1, 9])
         #expect(original.map(\.node) == [0, 1, 2])
         original.append(entry(3))
-        #expect(original.map(\.node) == [0, 1, 2, 3] && behind.map(\.node) == [0, 1, 9] && kept.map(\.node) == [0, 1])
+        #expect(
+            original.map(\.node) == [0, 1, 2, 3] && behind.map(\.node) == [0, 1, 9] && kept.map(\.node) == [0, 1])
         #expect(original[3].node == 3 && original.last?.node == 3 && behind.count == 3)
         #expect(Array(original[1...]).map(\.node) == [1, 2, 3])
     }

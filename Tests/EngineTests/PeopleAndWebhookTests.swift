@@ -4,9 +4,17 @@ import Values
 
 let directory: Directory = {
     let json: JSONValue = [
-        "users": [["id": "ivanov", "name": "Иван"], ["id": "petrova", "name": "Мария"], ["id": "sidorov", "name": "Сергей"], ["id": "kozlov", "name": "Пётр"]],
+        "users": [
+            ["id": "ivanov", "name": "Иван"], ["id": "petrova", "name": "Мария"], ["id": "sidorov", "name": "Сергей"],
+            ["id": "kozlov", "name": "Пётр"],
+        ],
         "groups": ["Бухгалтерия": ["petrova", "kozlov"], "Склад": ["sidorov"]],
-        "orgUnits": [["name": "Компания", "members": ["kozlov"], "children": [["name": "Склад", "members": ["sidorov"]], ["name": "Продажи", "members": ["ivanov"]]]]],
+        "orgUnits": [
+            [
+                "name": "Компания", "members": ["kozlov"],
+                "children": [["name": "Склад", "members": ["sidorov"]], ["name": "Продажи", "members": ["ivanov"]]],
+            ]
+        ],
     ]
     return try! Directory(json: json, file: "org.json")
 }()
@@ -23,20 +31,34 @@ let directory: Directory = {
         """
 
     @Test func performerComesFromAnswersAssigneeLaneAndInitiator() async throws {
-        let e = try engine(body + flows("s->answered", "answered->assigned", "assigned->lane_task", "lane_task->group_task", "group_task->nobody", "nobody->e"))
-        let answers = try Answers(json: ["Принять заказ": ["by": "kozlov", "variables": ["accepted": true]]], file: "a.json")
+        let e = try engine(
+            body
+                + flows(
+                    "s->answered", "answered->assigned", "assigned->lane_task", "lane_task->group_task",
+                    "group_task->nobody", "nobody->e"))
+        let answers = try Answers(
+            json: ["Принять заказ": ["by": "kozlov", "variables": ["accepted": true]]], file: "a.json")
         let instance = await run(e, answers: answers, directory: directory, initiator: "boss")
         #expect(instance.status == .completed)
-        let performers = instance.history.filter { $0.event == .left && $0.performer != nil }.map { "\(e.process.nodes[$0.node].id)=\($0.performer!)" }
+        let performers = instance.history.filter { $0.event == .left && $0.performer != nil }.map {
+            "\(e.process.nodes[$0.node].id)=\($0.performer!)"
+        }
         // Lane «Склад» resolves through the org unit, lane «Бухгалтерия» through the group.
-        #expect(performers == ["answered=kozlov", "assigned=petrova", "lane_task=sidorov", "group_task=petrova", "nobody=boss"])
+        #expect(
+            performers == [
+                "answered=kozlov", "assigned=petrova", "lane_task=sidorov", "group_task=petrova", "nobody=boss",
+            ])
         #expect(instance.context["accepted"] == true)
         #expect(instance.currentUser == "boss")
     }
 
     @Test func answersByTaskIDAndBadAnswerFiles() throws {
         let answers = try Answers(json: ["answered": ["by": "x"]], file: "a.json")
-        let e = try engine(body + flows("s->answered", "answered->assigned", "assigned->lane_task", "lane_task->group_task", "group_task->nobody", "nobody->e"))
+        let e = try engine(
+            body
+                + flows(
+                    "s->answered", "answered->assigned", "assigned->lane_task", "lane_task->group_task",
+                    "group_task->nobody", "nobody->e"))
         #expect(answers.answer(for: e.process.nodes[1])?.by == "x")
         #expect(throws: Diagnostic.self) { try Answers(json: ["t": ["who": "x"]], file: "a.json") }
         #expect(throws: Diagnostic.self) { try Answers(json: ["t": ["by": 1]], file: "a.json") }
@@ -51,8 +73,13 @@ let directory: Directory = {
 }
 
 @Suite struct WebhookDecisionTests {
-    func webhookProcess(onError: String, extra: String = "", outgoing: String = "<sequenceFlow id=\"ok\" name=\"Передано\" sourceRef=\"w\" targetRef=\"done\"/><sequenceFlow id=\"stop\" name=\"Завершить\" sourceRef=\"w\" targetRef=\"stopped\"/>") throws -> Engine {
-        try engine("""
+    func webhookProcess(
+        onError: String, extra: String = "",
+        outgoing: String =
+            "<sequenceFlow id=\"ok\" name=\"Передано\" sourceRef=\"w\" targetRef=\"done\"/><sequenceFlow id=\"stop\" name=\"Завершить\" sourceRef=\"w\" targetRef=\"stopped\"/>"
+    ) throws -> Engine {
+        try engine(
+            """
             <startEvent id="s"/><userTask id="approve"/>
             <serviceTask id="w" name="Склад"><extensionElements><procrun:webhook url="http://127.0.0.1:9/x" result="reply">\(onError)</procrun:webhook></extensionElements></serviceTask>
             <endEvent id="done"/>\(outgoing.contains("stopped") ? "<endEvent id=\"stopped\"/>" : "")\(extra.contains("handled") ? "<endEvent id=\"handled\"/>" : "")
@@ -79,28 +106,34 @@ let directory: Directory = {
     }
 
     @Test func retriesThenInterruptsAndNotifiesEachUserOnce() async throws {
-        let e = try webhookProcess(onError: """
-            <procrun:onError retries="3" delay="PT2S" interrupt="Завершить">
-              <procrun:notify currentUser="true"/><procrun:notify user="ivanov"/><procrun:notify group="Бухгалтерия"/>
-              <procrun:notify orgUnit="Склад"/><procrun:notify variable="watchers"/>
-            </procrun:onError>
-            """)
+        let e = try webhookProcess(
+            onError: """
+                <procrun:onError retries="3" delay="PT2S" interrupt="Завершить">
+                  <procrun:notify currentUser="true"/><procrun:notify user="ivanov"/><procrun:notify group="Бухгалтерия"/>
+                  <procrun:notify orgUnit="Склад"/><procrun:notify variable="watchers"/>
+                </procrun:onError>
+                """)
         let performer = ScriptedPerformer([failure, failure, failure, failure])
         let scheduler = ManualScheduler()
         let answers = try Answers(json: ["approve": ["by": "petrova"]], file: "a.json")
         let instance = await run(
-            e, context: ["watchers": ["kozlov", "extern"]], answers: answers, directory: directory, performer: performer, scheduler: scheduler)
+            e, context: ["watchers": ["kozlov", "extern"]], answers: answers, directory: directory,
+            performer: performer, scheduler: scheduler)
         #expect(instance.status == .completed)
         #expect(instance.pathIDs(e) == ["s", "approve", "w", "stopped"])
         #expect(performer.calls.count == 4)
         #expect(scheduler.sleeps == [2, 2, 2])
         #expect(instance.webhookRuns.first?.outcome == .interrupted)
         #expect(instance.notifications.map(\.user) == ["petrova", "ivanov", "kozlov", "sidorov", "extern"])
-        #expect(instance.notifications.allSatisfy { $0.node == "w" && $0.message.contains("failed after 4 tries: HTTP 503") && $0.message.contains("i-1") })
+        #expect(
+            instance.notifications.allSatisfy {
+                $0.node == "w" && $0.message.contains("failed after 4 tries: HTTP 503") && $0.message.contains("i-1")
+            })
     }
 
     @Test func withoutOnErrorThereIsOneTryAndAnIncident() async throws {
-        let e = try webhookProcess(onError: "", outgoing: "<sequenceFlow id=\"ok\" sourceRef=\"w\" targetRef=\"done\"/>")
+        let e = try webhookProcess(
+            onError: "", outgoing: "<sequenceFlow id=\"ok\" sourceRef=\"w\" targetRef=\"done\"/>")
         let performer = ScriptedPerformer([failure])
         let instance = await run(e, performer: performer)
         #expect(performer.calls.count == 1)
@@ -112,7 +145,8 @@ let directory: Directory = {
     @Test func errorBoundaryEventCatchesTheFailure() async throws {
         let e = try webhookProcess(
             onError: "<procrun:onError retries=\"1\"/>",
-            extra: "<boundaryEvent id=\"b\" attachedToRef=\"w\"><errorEventDefinition/></boundaryEvent><sequenceFlow id=\"fb\" sourceRef=\"b\" targetRef=\"handled\"/>",
+            extra:
+                "<boundaryEvent id=\"b\" attachedToRef=\"w\"><errorEventDefinition/></boundaryEvent><sequenceFlow id=\"fb\" sourceRef=\"b\" targetRef=\"handled\"/>",
             outgoing: "<sequenceFlow id=\"ok\" sourceRef=\"w\" targetRef=\"done\"/>")
         let performer = ScriptedPerformer([failure, failure])
         let instance = await run(e, performer: performer)

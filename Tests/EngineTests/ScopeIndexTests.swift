@@ -25,7 +25,8 @@ import Testing
         let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("ProcrunCLITests/Fixtures/miwg/reference")
         for file in try FileManager.default.contentsOfDirectory(atPath: folder.path) where file.hasSuffix(".bpmn") {
-            for process in BPMNLoader.load(path: folder.appendingPathComponent(file).path).definitions?.processes ?? [] {
+            for process in BPMNLoader.load(path: folder.appendingPathComponent(file).path).definitions?.processes ?? []
+            {
                 if let prepared = try? Engine(process: process) { engines.append(prepared) }
             }
         }
@@ -34,12 +35,20 @@ import Testing
         for engine in engines {
             let process = engine.process
             for scope in Set(process.nodes.map(\.scope)) + [nil] {
-                #expect(engine.startEvents(inScope: scope) == process.startEvents(inScope: scope), "\(process.id) scope \(String(describing: scope))")
-                #expect(engine.eventSubProcesses(inScope: scope) == process.eventSubProcesses(inScope: scope), "\(process.id)")
+                #expect(
+                    engine.startEvents(inScope: scope) == process.startEvents(inScope: scope),
+                    "\(process.id) scope \(String(describing: scope))")
+                #expect(
+                    engine.eventSubProcesses(inScope: scope) == process.eventSubProcesses(inScope: scope),
+                    "\(process.id)")
                 subProcessesSeen += engine.eventSubProcesses(inScope: scope).count
             }
         }
-        #expect(nested.eventSubProcesses(inScope: nil).count == 1 && nested.startEvents(inScope: nested.process.nodeIndex(id: "outer")) == [nested.process.nodeIndex(id: "os")!])
+        #expect(
+            nested.eventSubProcesses(inScope: nil).count == 1
+                && nested.startEvents(inScope: nested.process.nodeIndex(id: "outer")) == [
+                    nested.process.nodeIndex(id: "os")!
+                ])
         #expect(subProcessesSeen >= 2)
     }
 }

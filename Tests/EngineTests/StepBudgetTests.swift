@@ -39,7 +39,10 @@ enum Spinning {
         #expect(instance.incident?.node == "calc")
         #expect(instance.incident?.stepBudget == 10_000)
         let message = instance.incident?.message ?? ""
-        #expect(message.hasPrefix("step budget of 10000 steps exhausted without reaching a wait state, 5000 of them at 'calc' («Посчитать»): a cycle that never waits"))
+        #expect(
+            message.hasPrefix(
+                "step budget of 10000 steps exhausted without reaching a wait state, 5000 of them at 'calc' («Посчитать»): a cycle that never waits"
+            ))
         // The start event, then the script task and the gateway in turn: 10,000 steps in all.
         let left = instance.history.filter { $0.event == .left }
         #expect(left.count == 10_000)
@@ -104,7 +107,8 @@ enum Spinning {
     }
 
     @Test func legitimateLoopOf5000IterationsCompletesUnderTheDefaultBudget() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>
             <scriptTask id="inc"><standardLoopCharacteristics><loopCondition>n &lt; 5000</loopCondition></standardLoopCharacteristics><script>n = n + 1</script></scriptTask>
             <endEvent id="e"/>
@@ -147,11 +151,13 @@ enum Spinning {
     /// Retried with a budget that is large enough, a long loop that ran out of steps completes.
     @Test func retryFinishesALoopThatNeededMoreSteps() throws {
         let e = try Engine(
-            process: try engine("""
+            process: try engine(
+                """
                 <startEvent id="s"/><scriptTask id="inc"><script>n = n + 1</script></scriptTask>
                 <exclusiveGateway id="g" default="f4"/><endEvent id="e"/>
                 \(flows("s->inc", "inc->g", "g->inc: n < 30", "g->e"))
-                """).process, maxSteps: 25)
+                """
+            ).process, maxSteps: 25)
         var (instance, _) = e.start(id: "i", context: ["n": 0], initiator: "u", now: now)
         #expect(instance.status == .incident)
         _ = e.handle(.retryIncident, in: &instance, now: now)
@@ -164,7 +170,8 @@ enum Spinning {
     /// In `run`, people answer at once: a cycle through a user task with no way out stops too,
     /// the budget counting every step between two timed events.
     @Test func simulatedPeopleAnsweringACycleForeverStop() async throws {
-        var e = try engine("""
+        var e = try engine(
+            """
             <startEvent id="s"/><userTask id="approve" name="Согласовать"/><exclusiveGateway id="g"/><endEvent id="e"/>
             \(flows("s->approve", "approve->g", "g->approve", "g->e"))
             """)
@@ -177,7 +184,8 @@ enum Spinning {
 
     /// A timer between passes renews the budget: a loop that waits is not stopped.
     @Test func timedLoopIsNotStopped() async throws {
-        var e = try engine("""
+        var e = try engine(
+            """
             <startEvent id="s"/><scriptTask id="inc"><script>n = n + 1</script></scriptTask>
             <intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT1M</timeDuration></timerEventDefinition></intermediateCatchEvent>
             <exclusiveGateway id="g" default="f5"/><endEvent id="e"/>
@@ -193,7 +201,8 @@ enum Spinning {
 @Suite struct MultiInstanceLimitTests {
     /// The limit is stated, not "not a whole number".
     @Test func loopCardinalityOverTheLimitSaysTheLimit() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><task id="t"><multiInstanceLoopCharacteristics><loopCardinality>n</loopCardinality></multiInstanceLoopCharacteristics></task><endEvent id="e"/>
             \(flows("s->t", "t->e"))
             """)

@@ -30,11 +30,14 @@ func flows(_ specs: String...) -> String {
     specs.enumerated().map { index, spec in
         let parts = spec.split(separator: ":", maxSplits: 1).map { String($0).trimmingWhitespace() }
         let ends = parts[0].components(separatedBy: "->")
-        let condition = parts.count > 1 ? "<conditionExpression>\(parts[1].replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;"))</conditionExpression>" : ""
-        return "<sequenceFlow id=\"f\(index + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
+        let condition =
+            parts.count > 1
+            ? "<conditionExpression>\(parts[1].replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;"))</conditionExpression>"
+            : ""
+        return
+            "<sequenceFlow id=\"f\(index + 1)\" sourceRef=\"\(ends[0])\" targetRef=\"\(ends[1])\">\(condition)</sequenceFlow>"
     }.joined(separator: "\n")
 }
-
 
 /// A transport that answers from a script of outcomes and records every call.
 final class ScriptedPerformer: WebhookPerformer, @unchecked Sendable {
@@ -53,22 +56,30 @@ final class ScriptedPerformer: WebhookPerformer, @unchecked Sendable {
 }
 
 func run(
-    _ engine: Engine, context: JSONObject = JSONObject(), answers: Answers = Answers(), directory: Directory = Directory(),
-    performer: ScriptedPerformer = ScriptedPerformer([]), scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)), initiator: String = "init"
+    _ engine: Engine, context: JSONObject = JSONObject(), answers: Answers = Answers(),
+    directory: Directory = Directory(),
+    performer: ScriptedPerformer = ScriptedPerformer([]),
+    scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)),
+    initiator: String = "init"
 ) async -> Instance {
-    await runAll(engine, context: context, answers: answers, directory: directory, performer: performer, scheduler: scheduler, initiator: initiator)[0]
+    await runAll(
+        engine, context: context, answers: answers, directory: directory, performer: performer, scheduler: scheduler,
+        initiator: initiator)[0]
 }
 
 /// The runtime on the in-memory store, as `procrun run` runs an instance; `partners`: the other
 /// processes messages and signals may start. The instances in the order they started.
 func runAll(
-    _ engine: Engine, id: String = "i-1", context: JSONObject = JSONObject(), partners: [Engine] = [], answers: Answers = Answers(),
+    _ engine: Engine, id: String = "i-1", context: JSONObject = JSONObject(), partners: [Engine] = [],
+    answers: Answers = Answers(),
     directory: Directory = Directory(), performer: ScriptedPerformer = ScriptedPerformer([]),
-    scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)), initiator: String = "init"
+    scheduler: ManualScheduler = ManualScheduler(start: Date(timeIntervalSince1970: 1_800_000_000)),
+    initiator: String = "init"
 ) async -> [Instance] {
     do {
         return try await ProcessRuntime.simulate(
-            engine, id: id, context: context, people: SimulatedPeople(answers: answers, directory: directory), partners: partners,
+            engine, id: id, context: context, people: SimulatedPeople(answers: answers, directory: directory),
+            partners: partners,
             initiator: initiator, performer: performer, scheduler: scheduler)
     } catch {
         preconditionFailure("the runtime failed: \(error)")

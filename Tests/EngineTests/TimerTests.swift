@@ -7,7 +7,8 @@ import Values
 
 @Suite struct TimerTests {
     @Test func intermediateTimerWaitsOnTheClock() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT10M</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
             \(flows("s->wait", "wait->e"))
             """)
@@ -25,7 +26,8 @@ import Values
         """
 
     @Test func interruptingBoundaryTimerCancelsTheActivity() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>\(subProcessWithLongWait)
             <boundaryEvent id="late" attachedToRef="sub"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT10M</timeDuration></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><task id="escalate"/><endEvent id="escalated"/>
@@ -39,7 +41,8 @@ import Values
     }
 
     @Test func nonInterruptingCycleFiresRepeatedlyWhileTheActivityRuns() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>\(subProcessWithLongWait)
             <boundaryEvent id="remind" attachedToRef="sub" cancelActivity="false"><timerEventDefinition><timeCycle xsi:type="tFormalExpression">R3/PT10M</timeCycle></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><task id="reminder"/><endEvent id="reminded"/>
@@ -54,7 +57,8 @@ import Values
     }
 
     @Test func boundaryTimerOfAFinishedActivityNeverFires() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><userTask id="u"/>
             <boundaryEvent id="late" attachedToRef="u"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">P1D</timeDuration></timerEventDefinition></boundaryEvent>
             <endEvent id="done"/><endEvent id="escalated"/>
@@ -67,7 +71,8 @@ import Values
     }
 
     @Test func dateInThePastFiresAtOnce() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><intermediateCatchEvent id="at"><timerEventDefinition><timeDate xsi:type="tFormalExpression">2020-01-01T00:00:00Z</timeDate></timerEventDefinition></intermediateCatchEvent><endEvent id="e"/>
             \(flows("s->at", "at->e"))
             """)
@@ -78,7 +83,9 @@ import Values
 
     @Test func timerDefinitions() {
         #expect(TimerDefinition(duration: "PT30S", date: nil, cycle: nil)?.kind == .duration(30))
-        #expect(TimerDefinition(duration: nil, date: nil, cycle: "R/PT1H")?.kind == .cycle(repetitions: nil, interval: 3600))
+        #expect(
+            TimerDefinition(duration: nil, date: nil, cycle: "R/PT1H")?.kind == .cycle(repetitions: nil, interval: 3600)
+        )
         #expect(TimerDefinition(duration: nil, date: nil, cycle: "R0/PT1H") == nil)
         #expect(TimerDefinition(duration: nil, date: "tomorrow", cycle: nil) == nil)
         let cycle = TimerDefinition(duration: nil, date: nil, cycle: "R2/PT5S")!
@@ -94,23 +101,39 @@ import Values
             <endEvent id="e"/><sequenceFlow id="f" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>
             """
         let errors = BPMNLoader.load(bytes: Array(xml.utf8), file: "t.bpmn").errors.map(\.description)
-        #expect(errors == ["t.bpmn:2:54: error: timer of 't' has timeDuration '${later}'; procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"])
+        #expect(
+            errors == [
+                "t.bpmn:2:54: error: timer of 't' has timeDuration '${later}'; procrun reads an ISO-8601 timeDuration (PT10S), timeDate (2026-12-01T10:00:00Z) or timeCycle (R3/PT10S)"
+            ])
     }
 }
 
 @Suite struct LoopTests {
     func loopProcess(_ loop: String, on element: String = "scriptTask") throws -> Engine {
-        try engine("""
+        try engine(
+            """
             <startEvent id="s"/><\(element) id="body">\(loop)<script>count = count + 1</script></\(element)><endEvent id="e"/>
             \(flows("s->body", "body->e"))
             """)
     }
 
     @Test(arguments: [
-        ("<standardLoopCharacteristics><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 0, 3),
-        ("<standardLoopCharacteristics><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 5, 6),
-        ("<standardLoopCharacteristics testBefore=\"true\"><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 5, 5),
-        ("<standardLoopCharacteristics loopMaximum=\"2\"><loopCondition>true</loopCondition></standardLoopCharacteristics>", 0, 2),
+        (
+            "<standardLoopCharacteristics><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 0,
+            3
+        ),
+        (
+            "<standardLoopCharacteristics><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>", 5,
+            6
+        ),
+        (
+            "<standardLoopCharacteristics testBefore=\"true\"><loopCondition>count &lt; 3</loopCondition></standardLoopCharacteristics>",
+            5, 5
+        ),
+        (
+            "<standardLoopCharacteristics loopMaximum=\"2\"><loopCondition>true</loopCondition></standardLoopCharacteristics>",
+            0, 2
+        ),
     ])
     func standardLoopRunsWhileItsConditionHolds(loop: String, start: Int, end: Int) async throws {
         let e = try loopProcess(loop)
@@ -121,7 +144,8 @@ import Values
     }
 
     @Test func loopingSubProcessReentersItsFlow() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>
             <subProcess id="sub"><standardLoopCharacteristics><loopCondition>${n &lt; 2}</loopCondition></standardLoopCharacteristics>
               <startEvent id="s2"/><scriptTask id="inc"><script>n = n + 1</script></scriptTask><endEvent id="e2"/>
@@ -141,16 +165,18 @@ import Values
             <task id="t"><standardLoopCharacteristics loopMaximum="-1"/></task><sequenceFlow id="f" sourceRef="s" targetRef="t"/>
             <endEvent id="e"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>
             """
-        #expect(BPMNLoader.load(bytes: Array(xml.utf8), file: "l.bpmn").errors.map(\.message) == [
-            "loop of 't' has loopMaximum=\"-1\"; BPMN requires a whole number that is not negative"
-        ])
+        #expect(
+            BPMNLoader.load(bytes: Array(xml.utf8), file: "l.bpmn").errors.map(\.message) == [
+                "loop of 't' has loopMaximum=\"-1\"; BPMN requires a whole number that is not negative"
+            ])
     }
 }
 
 @Suite struct MultiInstanceTests {
     @Test(arguments: [true, false])
     func runsTheActivityCardinalityTimes(sequential: Bool) async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><scriptTask id="mi"><multiInstanceLoopCharacteristics isSequential="\(sequential)"><loopCardinality>n + 1</loopCardinality></multiInstanceLoopCharacteristics><script>count = count + 1</script></scriptTask>
             <task id="after"/><endEvent id="e"/>
             \(flows("s->mi", "mi->after", "after->e"))
@@ -163,13 +189,16 @@ import Values
     }
 
     @Test func parallelUserTasksWaitTogetherAndCompletionConditionStopsEarly() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><userTask id="approve"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality>
             <completionCondition xsi:type="tFormalExpression">${nrOfCompletedInstances &gt;= 2}</completionCondition></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
             \(flows("s->approve", "approve->e"))
             """)
         var (instance, effects) = e.start(id: "i", context: [:], initiator: "x", now: Date())
-        let opened = effects.compactMap { effect -> Int? in if case .openTask(let token, _) = effect { token } else { nil } }
+        let opened = effects.compactMap { effect -> Int? in
+            if case .openTask(let token, _) = effect { token } else { nil }
+        }
         #expect(opened.count == 3)
         _ = e.handle(.taskCompleted(token: opened[0], by: "a", variables: [:]), in: &instance, now: Date())
         #expect(instance.status == .waiting)
@@ -182,7 +211,8 @@ import Values
     }
 
     @Test func zeroInstancesPassStraightThrough() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/><userTask id="u"><multiInstanceLoopCharacteristics><loopCardinality>0</loopCardinality></multiInstanceLoopCharacteristics></userTask><endEvent id="e"/>
             \(flows("s->u", "u->e"))
             """)
@@ -190,7 +220,8 @@ import Values
     }
 
     @Test func boundaryEventsBelongToTheWholeActivity() async throws {
-        let e = try engine("""
+        let e = try engine(
+            """
             <startEvent id="s"/>
             <subProcess id="sub"><multiInstanceLoopCharacteristics><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>
               <startEvent id="s2"/><intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT1H</timeDuration></timerEventDefinition></intermediateCatchEvent><endEvent id="e2"/>
@@ -203,7 +234,9 @@ import Values
         let instance = await run(e, scheduler: scheduler)
         #expect(instance.pathIDs(e) == ["s", "s2", "s2", "s2", "late", "timedOut"])
         #expect(scheduler.sleeps == [600])
-        #expect(instance.tokens.isEmpty && instance.scopes.isEmpty && instance.multiInstances.isEmpty && instance.timers.isEmpty)
+        #expect(
+            instance.tokens.isEmpty && instance.scopes.isEmpty && instance.multiInstances.isEmpty
+                && instance.timers.isEmpty)
     }
 
     @Test func negativeCardinalityIsRefused() {
@@ -212,9 +245,10 @@ import Values
             <task id="t"><multiInstanceLoopCharacteristics><loopCardinality>-1</loopCardinality></multiInstanceLoopCharacteristics></task>
             <sequenceFlow id="f" sourceRef="s" targetRef="t"/><endEvent id="e"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/></process></definitions>
             """
-        #expect(BPMNLoader.load(bytes: Array(xml.utf8), file: "m.bpmn").errors.map(\.message) == [
-            "multi-instance 't' has loopCardinality -1; BPMN requires a whole number that is not negative"
-        ])
+        #expect(
+            BPMNLoader.load(bytes: Array(xml.utf8), file: "m.bpmn").errors.map(\.message) == [
+                "multi-instance 't' has loopCardinality -1; BPMN requires a whole number that is not negative"
+            ])
     }
 }
 
@@ -234,7 +268,9 @@ import Values
         #expect(await run(e, scheduler: scheduler).pathIDs(e) == ["s", "wait", "e"])
         #expect(scheduler.sleeps == [5])
         let dangling = xml.replacingOccurrences(of: "<eventDefinitionRef>T<", with: "<eventDefinitionRef>Nope<")
-        #expect(BPMNLoader.load(bytes: Array(dangling.utf8), file: "r.bpmn").errors.first?.message
-            == "intermediateCatchEvent 'wait' refers to event definition 'Nope', which is not declared at the root of this file")
+        #expect(
+            BPMNLoader.load(bytes: Array(dangling.utf8), file: "r.bpmn").errors.first?.message
+                == "intermediateCatchEvent 'wait' refers to event definition 'Nope', which is not declared at the root of this file"
+        )
     }
 }

@@ -4,12 +4,11 @@ import Testing
 import Values
 
 @Suite struct FEELTests {
-    let context: JSONObject = (
-        [
+    let context: JSONObject =
+        ([
             "amount": 1500, "name": "Иван", "vip": true, "customer": ["tier": "gold", "address": ["city": "Москва"]],
             "tags": ["a", "b"], "nothing": nil,
-        ] as JSONValue
-    ).objectValue!
+        ] as JSONValue).objectValue!
 
     func eval(_ text: String) throws -> JSONValue { try FEELExpression(text).evaluate(in: context) }
 
@@ -120,17 +119,22 @@ import Values
 
 @Suite struct TemplateTests {
     @Test func parsesVariablesAndDateTimeWithEveryQuoteStyle() throws {
-        let template = try Template(#"{$base}/orders/{$order.id}?d={DateTime("DD.MM.YYYY")}&x={DateTime('hh:mm', {$created})}&y={DateTime(«D MMMM», {$created}, “ru_RU”)} {"json": 1}"#)
-        #expect(template.segments == [
-            .variable(["base"]), .text("/orders/"), .variable(["order", "id"]), .text("?d="),
-            .dateTime(format: "DD.MM.YYYY", variable: nil, locale: nil), .text("&x="),
-            .dateTime(format: "hh:mm", variable: ["created"], locale: nil), .text("&y="),
-            .dateTime(format: "D MMMM", variable: ["created"], locale: "ru_RU"), .text(#" {"json": 1}"#),
-        ])
+        let template = try Template(
+            #"{$base}/orders/{$order.id}?d={DateTime("DD.MM.YYYY")}&x={DateTime('hh:mm', {$created})}&y={DateTime(«D MMMM», {$created}, “ru_RU”)} {"json": 1}"#
+        )
+        #expect(
+            template.segments == [
+                .variable(["base"]), .text("/orders/"), .variable(["order", "id"]), .text("?d="),
+                .dateTime(format: "DD.MM.YYYY", variable: nil, locale: nil), .text("&x="),
+                .dateTime(format: "hh:mm", variable: ["created"], locale: nil), .text("&y="),
+                .dateTime(format: "D MMMM", variable: ["created"], locale: "ru_RU"), .text(#" {"json": 1}"#),
+            ])
         #expect(template.variables == [["base"], ["order", "id"], ["created"], ["created"]])
     }
 
-    @Test(arguments: ["{$}", "{$a b}", "{$open", #"{DateTime("x"}"#, #"{DateTime("x", {$d}, "fr_FR")}"#, "{DateTime(x)}"])
+    @Test(arguments: [
+        "{$}", "{$a b}", "{$open", #"{DateTime("x"}"#, #"{DateTime("x", {$d}, "fr_FR")}"#, "{DateTime(x)}",
+    ])
     func refusesBrokenPlaceholders(text: String) {
         #expect(throws: ExpressionError.self) { try Template(text) }
     }

@@ -85,7 +85,8 @@ import Values
         order.sort { ($0 * 7919) % (size + 1) < ($1 * 7919) % (size + 1) }
         for (n, i) in order.enumerated() {
             set("k\(i)", nil)
-            if n % 5 == 0 || object.count == JSONObject.indexThreshold || object.count == JSONObject.indexThreshold + 1 {
+            if n % 5 == 0 || object.count == JSONObject.indexThreshold || object.count == JSONObject.indexThreshold + 1
+            {
                 check("removed \(n + 1)")
             }
         }
@@ -147,7 +148,10 @@ import Values
         let expected: [Double] = [0, -0.0, 7, -42, 123_456_789_012_345, 9_007_199_254_740_992, 1.5, -2000, 1]
         let numbers = try #require(try JSONParser.parse(text).arrayValue)
         #expect(numbers == expected.map(JSONValue.number))
-        guard case .number(let negativeZero) = numbers[1] else { Issue.record("not a number"); return }
+        guard case .number(let negativeZero) = numbers[1] else {
+            Issue.record("not a number")
+            return
+        }
         #expect(negativeZero.sign == .minus)
     }
 }

@@ -3,8 +3,12 @@ import Values
 
 @Suite struct JSONTests {
     @Test func parsesEveryKindOfValueAndKeepsKeyOrder() throws {
-        let value = try JSONParser.parse(#"{"b": 1, "a": [true, false, null, -2.5e1, "x\u0041\n"], "c": {"д": "Привет"}}"#)
-        guard case .object(let object) = value else { Issue.record("not an object"); return }
+        let value = try JSONParser.parse(
+            #"{"b": 1, "a": [true, false, null, -2.5e1, "x\u0041\n"], "c": {"д": "Привет"}}"#)
+        guard case .object(let object) = value else {
+            Issue.record("not an object")
+            return
+        }
         #expect(object.keys == ["b", "a", "c"])
         #expect(object["a"] == [true, false, nil, -25, "xA\n"])
         #expect(object["c"] == ["д": "Привет"])

@@ -31,7 +31,8 @@ import Values
 
     @Test func chainsStillShortCircuitAndReportTypeErrors() throws {
         // `missing` is never read: the chain stops at the first false / true, as nested and/or would.
-        #expect(try FEELExpression("yes and no and missing").evaluateCondition(in: ["yes": true, "no": false]) == false)
+        #expect(
+            try FEELExpression("yes and no and missing").evaluateCondition(in: ["yes": true, "no": false]) == false)
         #expect(try FEELExpression("no or yes or missing").evaluateCondition(in: ["yes": true, "no": false]) == true)
         #expect(try FEELExpression("10 - 2 - 3 + 1").evaluate(in: [:]) == 6)
         #expect(try FEELExpression("2 * 3 / 4 * 2").evaluate(in: [:]) == 3)
@@ -51,8 +52,12 @@ import Values
         #expect { try expression.evaluate(in: ["a": ["a": 5]]) } throws: {
             ($0 as? ExpressionError)?.message == "'a.a' is number, it has no field 'a'"
         }
-        #expect(try FEELExpression("customer.address.city").evaluate(in: ["customer": ["address": ["city": "Москва"]]]) == "Москва")
-        #expect { try FEELExpression("customer.address.zip").evaluate(in: ["customer": ["address": ["city": "Москва"]]]) } throws: {
+        #expect(
+            try FEELExpression("customer.address.city").evaluate(in: ["customer": ["address": ["city": "Москва"]]])
+                == "Москва")
+        #expect {
+            try FEELExpression("customer.address.zip").evaluate(in: ["customer": ["address": ["city": "Москва"]]])
+        } throws: {
             ($0 as? ExpressionError)?.message == "'customer.address' has no field 'zip'"
         }
     }
@@ -65,7 +70,10 @@ import Values
         ("${" + String(repeating: "!", count: 100_000) + "true}", limit + 2),
         ("${" + String(repeating: "not ", count: 100_000) + "true}", 2 + 4 * limit),
         (String(repeating: "not(", count: 10_000) + "true" + String(repeating: ")", count: 10_000), 4 * limit + 3),
-        (String(repeating: "string length(", count: 10_000) + "\"\"" + String(repeating: ")", count: 10_000), 14 * limit + 13),
+        (
+            String(repeating: "string length(", count: 10_000) + "\"\"" + String(repeating: ")", count: 10_000),
+            14 * limit + 13
+        ),
         // Each method call wraps the calls before it; the 65th one's '(' is past the limit.
         ("${s" + String(repeating: ".toUpperCase()", count: 100_000) + "}", 3 + 14 * limit + 12),
     ])
@@ -79,7 +87,9 @@ import Values
         #expect(try FEELExpression(parens).evaluate(in: [:]) == 1)
         #expect { try FEELExpression("(" + parens + ")") } throws: { isTooDeep($0, at: limit) }
         #expect(try FEELExpression(String(repeating: "-", count: limit) + "1").evaluate(in: [:]) == 1)
-        #expect { try FEELExpression(String(repeating: "-", count: limit + 1) + "1") } throws: { isTooDeep($0, at: limit) }
+        #expect { try FEELExpression(String(repeating: "-", count: limit + 1) + "1") } throws: {
+            isTooDeep($0, at: limit)
+        }
         let calls = String(repeating: "not(", count: limit) + "true" + String(repeating: ")", count: limit)
         #expect(try FEELExpression(calls).evaluateCondition(in: [:]))
         let methods = "${s" + String(repeating: ".toUpperCase()", count: limit) + "}"
@@ -97,7 +107,9 @@ import Values
             (error as? ExpressionError)?.isNestedTooDeeply == true
         }
         // A flat chain in a script is fine.
-        #expect(throws: Never.self) { try FEELScript("a = 0\nb = " + Array(repeating: "a", count: 50_000).joined(separator: " + ")) }
+        #expect(throws: Never.self) {
+            try FEELScript("a = 0\nb = " + Array(repeating: "a", count: 50_000).joined(separator: " + "))
+        }
     }
 
     /// The syntax tree is never deeper than the limit: each operator chain, unary operator,
@@ -110,7 +122,8 @@ import Values
         // The 33rd `(` (at offset 5 × 32) would be level 65.
         #expect { try FEELExpression("(1 + " + sums + ")") } throws: { isTooDeep($0, at: 5 * (limit / 2)) }
         // Reading a field from a computed value is a level; a variable's path is not.
-        let computed = String(repeating: "(", count: limit - 1) + "not(true).a" + String(repeating: ")", count: limit - 1)
+        let computed =
+            String(repeating: "(", count: limit - 1) + "not(true).a" + String(repeating: ")", count: limit - 1)
         #expect { try FEELExpression(computed).evaluate(in: [:]) } throws: {
             ($0 as? ExpressionError)?.message == "'value' is boolean, it has no field 'a'"
         }
@@ -128,7 +141,9 @@ import Values
     @Test func theDeepestAcceptedExpressionsFitInASmallStack() throws {
         let limit = Self.limit
         // Every precedence level inside each parenthesis: or, and, comparison, sum, product.
-        let everyLevel = String(repeating: "(false or true and 1 = 1 + 2 * ", count: limit / 6) + "x" + String(repeating: ")", count: limit / 6)
+        let everyLevel =
+            String(repeating: "(false or true and 1 = 1 + 2 * ", count: limit / 6) + "x"
+            + String(repeating: ")", count: limit / 6)
         let fields = String(repeating: "(", count: limit / 2) + "c" + String(repeating: ").a", count: limit / 2)
         let unary = String(repeating: "-(", count: limit / 2) + "x" + String(repeating: ")", count: limit / 2)
         let methods = "${s" + String(repeating: ".toUpperCase()", count: limit) + "}"
@@ -154,13 +169,14 @@ import Values
         #endif
         thread.start()
         results.wait()
-        #expect(results.values == [
-            "evaluation error",  // `2 * (…)` multiplies by a boolean, found after recursing to the bottom
-            "evaluation error",  // `c.a.a` is 1, which has no field `a`
-            (limit / 2) % 2 == 0 ? "1" : "-1",
-            "\"A\"",
-            (limit - 1) % 2 == 0 ? "true" : "false",
-        ])
+        #expect(
+            results.values == [
+                "evaluation error",  // `2 * (…)` multiplies by a boolean, found after recursing to the bottom
+                "evaluation error",  // `c.a.a` is 1, which has no field `a`
+                (limit / 2) % 2 == 0 ? "1" : "-1",
+                "\"A\"",
+                (limit - 1) % 2 == 0 ? "true" : "false",
+            ])
     }
 }
 

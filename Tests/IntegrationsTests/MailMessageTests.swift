@@ -6,7 +6,8 @@ import Testing
 @Suite struct MailMessageTests {
     func notification(subject: String, name: String?, text: String = "a\nb") -> OutgoingNotification {
         OutgoingNotification(
-            key: "i-1-notify-2", process: "P", instance: "i-1", node: "w", user: "u", name: name, email: "u@example.ru", message: "m",
+            key: "i-1-notify-2", process: "P", instance: "i-1", node: "w", user: "u", name: name, email: "u@example.ru",
+            message: "m",
             subject: subject, text: text, createdAt: Date(timeIntervalSince1970: 1_767_261_600))
     }
 
@@ -14,7 +15,8 @@ import Testing
     /// UTF-8 characters; every line ends in CRLF, none is longer than 78 characters.
     @Test func headersAreEncodedFoldedAndCRLF() throws {
         let subject = String(repeating: "Ошибка в процессе «Заказ клиента» ", count: 4)
-        let bytes = MailMessage.build(notification(subject: subject, name: "Иван \"Иванов\""), from: "bpm@example.ru", to: "u@example.ru")
+        let bytes = MailMessage.build(
+            notification(subject: subject, name: "Иван \"Иванов\""), from: "bpm@example.ru", to: "u@example.ru")
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasSuffix("\r\n"))
         #expect(!text.replacingOccurrences(of: "\r\n", with: "").contains("\n"))
@@ -22,7 +24,9 @@ import Testing
         #expect(lines.allSatisfy { $0.count <= 78 }, "\(lines.filter { $0.count > 78 })")
         #expect(lines.contains("Date: Thu, 01 Jan 2026 10:00:00 +0000"))
         #expect(lines.contains("Message-ID: <i-1-notify-2@example.ru>"))
-        let subjectLines = lines.drop { !$0.hasPrefix("Subject: ") }.prefix { $0.hasPrefix("Subject: ") || $0.hasPrefix(" ") }
+        let subjectLines = lines.drop { !$0.hasPrefix("Subject: ") }.prefix {
+            $0.hasPrefix("Subject: ") || $0.hasPrefix(" ")
+        }
         #expect(subjectLines.count > 1)
         var decoded = ""
         for line in subjectLines {
@@ -39,21 +43,30 @@ import Testing
 
     /// A process or node name with CR LF cannot add a header; ASCII stays readable.
     @Test func lineBreaksInNamesCannotInjectHeaders() {
-        let bytes = MailMessage.build(notification(subject: "Bad\r\nBcc: evil@example.com", name: "Evil\r\nBcc: x@y"), from: "a@b", to: "u@example.ru")
+        let bytes = MailMessage.build(
+            notification(subject: "Bad\r\nBcc: evil@example.com", name: "Evil\r\nBcc: x@y"), from: "a@b",
+            to: "u@example.ru")
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(!text.contains("\r\nBcc:"))
-        let plain = String(decoding: MailMessage.build(notification(subject: "Process failed", name: "John Smith"), from: "a@b", to: "u@c"), as: UTF8.self)
+        let plain = String(
+            decoding: MailMessage.build(
+                notification(subject: "Process failed", name: "John Smith"), from: "a@b", to: "u@c"), as: UTF8.self)
         #expect(plain.contains("\r\nSubject: Process failed\r\n"))
         #expect(plain.contains("\r\nTo: John Smith <u@c>\r\n"))
         #expect(MailMessage.isPlainAddress("ivanov@example.ru"))
-        #expect(!MailMessage.isPlainAddress("a b@c") && !MailMessage.isPlainAddress("a@b\r\nRCPT TO:<x@y>") && !MailMessage.isPlainAddress("nobody"))
+        #expect(
+            !MailMessage.isPlainAddress("a b@c") && !MailMessage.isPlainAddress("a@b\r\nRCPT TO:<x@y>")
+                && !MailMessage.isPlainAddress("nobody"))
     }
 
     /// A display name with a comma or angle brackets stays one mailbox: it is a quoted string.
     @Test func punctuationInANameCannotAddRecipients() {
         func to(_ name: String) -> String? {
-            String(decoding: MailMessage.build(notification(subject: "s", name: name), from: "a@b", to: "u@c"), as: UTF8.self)
-                .components(separatedBy: "\r\n").first { $0.hasPrefix("To: ") }
+            String(
+                decoding: MailMessage.build(notification(subject: "s", name: name), from: "a@b", to: "u@c"),
+                as: UTF8.self
+            )
+            .components(separatedBy: "\r\n").first { $0.hasPrefix("To: ") }
         }
         #expect(to("Doe, John") == #"To: "Doe, John" <u@c>"#)
         #expect(to(#"Eve <eve@evil.example>, Bob "B\"#) == #"To: "Eve <eve@evil.example>, Bob \"B\\" <u@c>"#)

@@ -9,14 +9,20 @@ import Values
     @Test func jsonPostArrivesWithHeadersAndStoresTheResult() async throws {
         let server = try RecordingServer()
         defer { server.stop() }
-        let engine = try webhookProcess("""
+        let engine = try webhookProcess(
+            """
             <procrun:webhook url="{$base}/api/create-order/" result="reply">
               <procrun:param field="serialNumber" name="serial_number"/><procrun:param field="customer.name" name="customer"/>
               <procrun:param field="amount"/>
               <procrun:header name="X-Order" value="{$serialNumber} {DateTime(&quot;DD.MM.YYYY&quot;)}"/>
             </procrun:webhook>
             """)
-        let instance = await simulate(engine, context: ["base": .string(server.base), "serialNumber": "SN-7", "customer": ["name": "Рога и копыта"], "amount": 1200.5])
+        let instance = await simulate(
+            engine,
+            context: [
+                "base": .string(server.base), "serialNumber": "SN-7", "customer": ["name": "Рога и копыта"],
+                "amount": 1200.5,
+            ])
         #expect(instance.status == .completed)
         #expect(instance.path.map { engine.process.nodes[$0].id } == ["s", "approve", "w", "done"])
         let requests = try await server.recorded().requests
@@ -41,17 +47,29 @@ import Values
         let server = try RecordingServer()
         defer { server.stop() }
         let context: JSONObject = ["base": .string(server.base), "name": "Иван Петров", "qty": 2, "tags": ["a", "b"]]
-        let form = try webhookProcess(#"<procrun:webhook url="{$base}/form" type="form"><procrun:param field="name"/><procrun:param field="qty"/><procrun:param field="tags"/></procrun:webhook>"#)
-        let text = try webhookProcess(#"<procrun:webhook url="{$base}/text" type="text"><procrun:text>Привет, {$name}! Кол-во: {$qty}</procrun:text></procrun:webhook>"#)
-        let get = try webhookProcess(#"<procrun:webhook url="{$base}/lookup/{$name}" method="GET"><procrun:param field="qty"/><procrun:param field="name" name="who"/></procrun:webhook>"#)
+        let form = try webhookProcess(
+            #"<procrun:webhook url="{$base}/form" type="form"><procrun:param field="name"/><procrun:param field="qty"/><procrun:param field="tags"/></procrun:webhook>"#
+        )
+        let text = try webhookProcess(
+            #"<procrun:webhook url="{$base}/text" type="text"><procrun:text>Привет, {$name}! Кол-во: {$qty}</procrun:text></procrun:webhook>"#
+        )
+        let get = try webhookProcess(
+            #"<procrun:webhook url="{$base}/lookup/{$name}" method="GET"><procrun:param field="qty"/><procrun:param field="name" name="who"/></procrun:webhook>"#
+        )
         for engine in [form, text, get] { #expect(await simulate(engine, context: context).status == .completed) }
         let requests = try await server.recorded().requests
         #expect(requests.map(\.method) == ["POST", "POST", "GET"])
         #expect(requests[0].header("Content-Type") == "application/x-www-form-urlencoded")
-        #expect(requests[0].text == "name=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2&qty=2&tags=%5B%22a%22%2C%22b%22%5D")
+        #expect(
+            requests[0].text
+                == "name=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2&qty=2&tags=%5B%22a%22%2C%22b%22%5D"
+        )
         #expect(requests[1].header("Content-Type") == "text/plain; charset=utf-8")
         #expect(requests[1].text == "Привет, Иван Петров! Кол-во: 2")
-        #expect(requests[2].path == "/lookup/%D0%98%D0%B2%D0%B0%D0%BD%20%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2?qty=2&who=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2")
+        #expect(
+            requests[2].path
+                == "/lookup/%D0%98%D0%B2%D0%B0%D0%BD%20%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2?qty=2&who=%D0%98%D0%B2%D0%B0%D0%BD+%D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2"
+        )
         #expect(requests[2].body.isEmpty)
         #expect(requests[2].header("Content-Length") == nil)
     }
@@ -59,7 +77,9 @@ import Values
     @Test func retriesKeepTheIdempotencyKeyAndWaitTheDelay() async throws {
         let server = try RecordingServer()
         defer { server.stop() }
-        let engine = try webhookProcess(#"<procrun:webhook url="{$base}/flaky/2/order-1"><procrun:onError retries="3" delay="PT1.5S" interrupt="Завершить"/></procrun:webhook>"#, interrupt: true)
+        let engine = try webhookProcess(
+            #"<procrun:webhook url="{$base}/flaky/2/order-1"><procrun:onError retries="3" delay="PT1.5S" interrupt="Завершить"/></procrun:webhook>"#,
+            interrupt: true)
         let scheduler = ManualScheduler()
         let instance = await simulate(engine, context: ["base": .string(server.base)], scheduler: scheduler)
         #expect(instance.path.map { engine.process.nodes[$0].id }.last == "done")
@@ -75,7 +95,8 @@ import Values
     @Test func finalFailureNotifiesAndLeavesByTheInterruptTransition() async throws {
         let server = try RecordingServer()
         defer { server.stop() }
-        let engine = try webhookProcess("""
+        let engine = try webhookProcess(
+            """
             <procrun:webhook url="{$base}/status/503?token={$secrets.T}">
               <procrun:onError retries="2" delay="0.5" interrupt="Завершить">
                 <procrun:notify currentUser="true"/><procrun:notify user="petrov"/><procrun:notify group="Склад"/>
@@ -84,7 +105,10 @@ import Values
             </procrun:webhook>
             """, interrupt: true)
         let directory = try Directory(
-            json: ["groups": ["Склад": ["sidorov", "petrov"]], "orgUnits": [["name": "Продажи", "members": ["ivanov", "kozlov"]]]], file: "org.json")
+            json: [
+                "groups": ["Склад": ["sidorov", "petrov"]],
+                "orgUnits": [["name": "Продажи", "members": ["ivanov", "kozlov"]]],
+            ], file: "org.json")
         let answers = try Answers(json: ["approve": ["by": "smirnova"]], file: "a.json")
         let instance = await simulate(
             engine, context: ["base": .string(server.base), "manager": ["kozlov", "boss"]], directory: directory,
@@ -121,14 +145,18 @@ import Values
         let instance = await simulate(engine, context: ["base": .string(server.base), "kept": 1])
         #expect(instance.status == .incident)
         #expect(instance.incident?.node == "w")
-        #expect(instance.incident?.message.hasPrefix("webhook 'Передать заказ' failed after 1 try: HTTP 404 from http://127.0.0.1:") == true)
+        #expect(
+            instance.incident?.message.hasPrefix(
+                "webhook 'Передать заказ' failed after 1 try: HTTP 404 from http://127.0.0.1:") == true)
         #expect(instance.context["kept"] == 1)
     }
 
     @Test func unsetVariableFailsBeforeSendingAndIsNotRetried() async throws {
         let server = try RecordingServer()
         defer { server.stop() }
-        let engine = try webhookProcess(#"<procrun:webhook url="{$base}/x/{$orderId}"><procrun:onError retries="3" delay="1" interrupt="Завершить"/></procrun:webhook>"#, interrupt: true)
+        let engine = try webhookProcess(
+            #"<procrun:webhook url="{$base}/x/{$orderId}"><procrun:onError retries="3" delay="1" interrupt="Завершить"/></procrun:webhook>"#,
+            interrupt: true)
         let scheduler = ManualScheduler()
         let instance = await simulate(engine, context: ["base": .string(server.base)], scheduler: scheduler)
         #expect(try await server.recorded().requests.isEmpty)
@@ -139,7 +167,9 @@ import Values
 
     @Test func refusedConnectionIsAFailure() async throws {
         let port = closedPort()
-        let engine = try webhookProcess(#"<procrun:webhook url="http://127.0.0.1:\#(port)/x"><procrun:onError retries="1" delay="0.1" interrupt="Завершить"/></procrun:webhook>"#, interrupt: true)
+        let engine = try webhookProcess(
+            #"<procrun:webhook url="http://127.0.0.1:\#(port)/x"><procrun:onError retries="1" delay="0.1" interrupt="Завершить"/></procrun:webhook>"#,
+            interrupt: true)
         let instance = await simulate(engine, context: [:])
         let tries = instance.webhookRuns.first?.tries ?? []
         #expect(tries.count == 2)
@@ -184,7 +214,9 @@ import Values
         let statuses = await withTaskGroup(of: Int.self) { group in
             for i in 0..<8 {
                 group.addTask {
-                    let request = HTTPRequest(method: "POST", url: server.base + "/slow/0.4/\(i)", headers: [], body: Array("{}".utf8), timeout: 10)
+                    let request = HTTPRequest(
+                        method: "POST", url: server.base + "/slow/0.4/\(i)", headers: [], body: Array("{}".utf8),
+                        timeout: 10)
                     return (try? await transport.send(request).status) ?? -1
                 }
             }

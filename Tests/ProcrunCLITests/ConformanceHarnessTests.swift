@@ -13,7 +13,9 @@ import Values
 
     @Test func runsCasesAndInvalidModelsOfAnyFolder() throws {
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("betsy-\(UUID().uuidString)")
-        try write(root.appendingPathComponent("cases/Choice/Choice.bpmn"), """
+        try write(
+            root.appendingPathComponent("cases/Choice/Choice.bpmn"),
+            """
             <bpmn2:definitions xmlns:bpmn2="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
             <bpmn2:process id="Choice" isExecutable="true">
             <bpmn2:startEvent id="s"/><bpmn2:scriptTask id="log"><bpmn2:script>CREATE_LOG_FILE</bpmn2:script></bpmn2:scriptTask>
@@ -27,7 +29,9 @@ import Values
             <bpmn2:sequenceFlow id="f4" sourceRef="t1" targetRef="e1"/><bpmn2:sequenceFlow id="f5" sourceRef="t2" targetRef="e2"/>
             </bpmn2:process></bpmn2:definitions>
             """)
-        try write(root.appendingPathComponent("cases/Choice/case.json"), """
+        try write(
+            root.appendingPathComponent("cases/Choice/case.json"),
+            """
             {"name": "Choice", "group": "gateways", "process_file": "Choice.bpmn", "process_id": "Choice", "inputs": [
               {"test_case_number": 1, "variables": {"test": "a", "integerVariable": 0, "testCaseNumber": 1}, "delay_ms": 0, "expected_trace": ["SCRIPT_task1"]},
               {"test_case_number": 2, "variables": {"test": "b", "integerVariable": 0, "testCaseNumber": 2}, "delay_ms": 0, "expected_trace": ["SCRIPT_task2"]},
@@ -35,7 +39,9 @@ import Values
             ]}
             """)
         // Two processes: the waiting ParallelProcess starts first and receives the message.
-        try write(root.appendingPathComponent("cases/Relay/Relay.bpmn"), """
+        try write(
+            root.appendingPathComponent("cases/Relay/Relay.bpmn"),
+            """
             <bpmn2:definitions xmlns:bpmn2="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn2:message id="M" name="go"/>
             <bpmn2:process id="Relay" isExecutable="true"><bpmn2:startEvent id="s"/>
             <bpmn2:intermediateThrowEvent id="send"><bpmn2:messageEventDefinition messageRef="M" operationRef="op"/></bpmn2:intermediateThrowEvent>
@@ -46,16 +52,21 @@ import Values
             <bpmn2:sequenceFlow id="p1" sourceRef="ps" targetRef="r"/><bpmn2:sequenceFlow id="p2" sourceRef="r" targetRef="m"/><bpmn2:sequenceFlow id="p3" sourceRef="m" targetRef="pe"/></bpmn2:process>
             </bpmn2:definitions>
             """)
-        try write(root.appendingPathComponent("cases/Relay/case.json"), """
+        try write(
+            root.appendingPathComponent("cases/Relay/case.json"),
+            """
             {"name": "Relay", "group": "events", "process_file": "Relay.bpmn", "process_id": "Relay", "inputs": [
               {"test_case_number": 1, "variables": {"integerVariable": 0, "testCaseNumber": 1}, "start_parallel_process_first": true, "delay_ms": 0, "expected_trace": ["SCRIPT_task1", "MARKER_exists"]}
             ]}
             """)
-        try write(root.appendingPathComponent("invalid/EXT002/dup.bpmn"), """
+        try write(
+            root.appendingPathComponent("invalid/EXT002/dup.bpmn"),
+            """
             <bpmn2:definitions xmlns:bpmn2="http://www.omg.org/spec/BPMN/20100524/MODEL"><bpmn2:process id="P" isExecutable="true">
             <bpmn2:startEvent id="x"/><bpmn2:endEvent id="x"/></bpmn2:process></bpmn2:definitions>
             """)
-        try write(root.appendingPathComponent("invalid/rules.json"), #"[{"file": "EXT002/dup.bpmn", "rule": "EXT002"}]"#)
+        try write(
+            root.appendingPathComponent("invalid/rules.json"), #"[{"file": "EXT002/dup.bpmn", "rule": "EXT002"}]"#)
 
         let process = Process()
         process.executableURL = Self.binary
@@ -70,7 +81,8 @@ import Values
         #expect(lines.contains { $0.hasPrefix("PASS Choice #2 ") })
         // The third input expects the wrong trace on purpose: the harness must say FAIL.
         #expect(lines.contains { $0.hasPrefix("FAIL Choice #3 expected [\"SCRIPT_task2\"] actual [\"SCRIPT_task1\"]") })
-        #expect(lines.contains { $0.hasPrefix("PASS invalid EXT002/dup.bpmn (EXT002)") && $0.contains("duplicate id 'x'") })
+        #expect(
+            lines.contains { $0.hasPrefix("PASS invalid EXT002/dup.bpmn (EXT002)") && $0.contains("duplicate id 'x'") })
         #expect(lines.contains { $0.hasPrefix("PASS Relay #1 ") })
         #expect(lines.last == "4 passed, 1 failed")
     }

@@ -32,7 +32,8 @@ import Testing
         """
     }
 
-    static let parentheses: String = String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000) + " = 1"
+    static let parentheses: String =
+        String(repeating: "(", count: 10_000) + "1" + String(repeating: ")", count: 10_000) + " = 1"
 
     static let hostileConditions: [(name: String, condition: String)] = [
         ("parentheses", parentheses),
@@ -70,6 +71,8 @@ import Testing
         #expect(validate.status == 0, "\(validate.stderr)")
         let run = try CLI.run([file, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains("\"total\":100000") || run.stdout.contains("\"total\": 100000"), "\(run.stdout.prefix(2000))")
+        #expect(
+            run.stdout.contains("\"total\":100000") || run.stdout.contains("\"total\": 100000"),
+            "\(run.stdout.prefix(2000))")
     }
 }

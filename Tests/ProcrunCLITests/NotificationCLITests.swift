@@ -16,7 +16,10 @@ final class SMTPReceiver: @unchecked Sendable {
     init() throws {
         record = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-smtp-\(UUID().uuidString).txt")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", CLI.packageRoot.appendingPathComponent("Tests/ProcrunCLITests/Fixtures/smtp_server.py").path, record.path]
+        process.arguments = [
+            "python3", CLI.packageRoot.appendingPathComponent("Tests/ProcrunCLITests/Fixtures/smtp_server.py").path,
+            record.path,
+        ]
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -33,7 +36,9 @@ final class SMTPReceiver: @unchecked Sendable {
     /// What arrived so far, one string per message (envelope, then the DATA bytes).
     var messages: [String] {
         let text = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
-        return text.components(separatedBy: "==== MESSAGE\r\n").dropFirst().map { $0.components(separatedBy: "==== END\r\n")[0] }
+        return text.components(separatedBy: "==== MESSAGE\r\n").dropFirst().map {
+            $0.components(separatedBy: "==== END\r\n")[0]
+        }
     }
 
     func stop() {
@@ -61,7 +66,11 @@ struct ReceivedMail {
             if line.hasPrefix(" ") || line.hasPrefix("\t"), let last = headers.popLast() {
                 headers.append((last.0, last.1 + "\r\n" + line))
             } else if let colon = line.firstIndex(of: ":") {
-                headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)))
+                headers.append(
+                    (
+                        String(line[..<colon]),
+                        String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                    ))
             }
         }
         self.headers = headers
@@ -92,7 +101,9 @@ struct ReceivedMail {
 /// A process whose webhook fails at once (nothing listens on port 1) and notifies three
 /// people: one Russian with e-mail, one English with e-mail, one without e-mail.
 func notifyingBPMN(message: String? = nil) throws -> String {
-    try CLI.temporaryFile("n.bpmn", """
+    try CLI.temporaryFile(
+        "n.bpmn",
+        """
         <?xml version="1.0" encoding="UTF-8"?>
         <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
         <process id="P" name="Заказ клиента" isExecutable="true">
@@ -108,7 +119,9 @@ func notifyingBPMN(message: String? = nil) throws -> String {
 }
 
 func notifyDirectory() throws -> String {
-    try CLI.temporaryFile("org.json", """
+    try CLI.temporaryFile(
+        "org.json",
+        """
         {"users": [{"id": "ivanov", "name": "Иван Иванов", "email": "ivanov@example.ru", "locale": "ru_RU"},
                    {"id": "smith", "name": "John Smith", "email": "smith@example.com", "locale": "en"},
                    {"id": "nomail", "name": "Без почты"}]}
@@ -142,10 +155,14 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
         #expect(listed.values.allSatisfy { $0["status"] == "pending" && $0["attempts"] == 0 && $0["channel"] == .null })
 
         // A second instance, started with a notify URL nobody listens on: one failed try each.
-        let down = try CLI.run(["start", bpmn, "--directory", directory, "--store", store, "--json", "--notify-url", "http://127.0.0.1:1/notify"])
+        let down = try CLI.run([
+            "start", bpmn, "--directory", directory, "--store", store, "--json", "--notify-url",
+            "http://127.0.0.1:1/notify",
+        ])
         #expect(down.status == 0, "\(down.stderr)")
         let second = try #require(try JSONParser.parse(down.stdout).objectValue?["instance"]?.stringValue)
-        let all = try JSONParser.parse(try CLI.run(["notifications", "--store", store, "--json"]).stdout).arrayValue ?? []
+        let all =
+            try JSONParser.parse(try CLI.run(["notifications", "--store", store, "--json"]).stdout).arrayValue ?? []
         let tried = all.compactMap(\.objectValue).filter { $0["instance"]?.stringValue == second }
         #expect(tried.count == 3)
         #expect(tried.allSatisfy { $0["status"] == "pending" && $0["attempts"] == 1 })
@@ -155,7 +172,8 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
         let smtp = try SMTPReceiver()
         defer { smtp.stop() }
         let worker = try CLI.run([
-            "worker", "--until-idle", "--store", store, "--notify-url", inbox.url + "/notify", "--smtp-url", smtp.url, "--smtp-from",
+            "worker", "--until-idle", "--store", store, "--notify-url", inbox.url + "/notify", "--smtp-url", smtp.url,
+            "--smtp-from",
             "procrun@example.ru",
         ])
         #expect(worker.status == 0, "\(worker.stderr)")
@@ -171,7 +189,8 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
         // Two instances × two people with an address; the one without gets none.
         let mails = smtp.messages.map(ReceivedMail.init)
         #expect(mails.count == 4)
-        let ivanov = try #require(mails.first { $0.envelope.contains("RCPT TO:<ivanov@example.ru>") && $0.raw.contains(id) })
+        let ivanov = try #require(
+            mails.first { $0.envelope.contains("RCPT TO:<ivanov@example.ru>") && $0.raw.contains(id) })
         #expect(ivanov.envelope.first?.hasPrefix("MAIL FROM:<procrun@example.ru>") == true)
         #expect(ivanov.header("From") == "procrun <procrun@example.ru>")
         #expect(ivanov.decoded("To") == "Иван Иванов <ivanov@example.ru>")
@@ -181,16 +200,26 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
         #expect(ivanov.header("MIME-Version") == "1.0")
         #expect(ivanov.header("Content-Type") == "text/plain; charset=utf-8")
         #expect(ivanov.header("Content-Transfer-Encoding") == "base64")
-        #expect(ivanov.header("Date")?.range(of: #"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$"#, options: .regularExpression) != nil)
-        #expect(ivanov.body.hasPrefix("Процесс «Заказ клиента», экземпляр \(id): вебхук «Передать заказ» не выполнен после 1 попытки: "))
+        #expect(
+            ivanov.header("Date")?.range(
+                of: #"^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} \+0000$"#, options: .regularExpression
+            ) != nil)
+        #expect(
+            ivanov.body.hasPrefix(
+                "Процесс «Заказ клиента», экземпляр \(id): вебхук «Передать заказ» не выполнен после 1 попытки: "))
         #expect(!ivanov.raw.replacingOccurrences(of: "\r\n", with: "").contains("\n"), "CRLF line ends only")
-        let smith = try #require(mails.first { $0.envelope.contains("RCPT TO:<smith@example.com>") && $0.raw.contains(id) })
+        let smith = try #require(
+            mails.first { $0.envelope.contains("RCPT TO:<smith@example.com>") && $0.raw.contains(id) })
         #expect(smith.decoded("Subject") == "Process «Заказ клиента» failed at 'Передать заказ'")
         #expect(smith.header("To") == "John Smith <smith@example.com>")
-        #expect(smith.body.hasPrefix("Process «Заказ клиента», instance \(id): webhook 'Передать заказ' failed after 1 try: "))
+        #expect(
+            smith.body.hasPrefix(
+                "Process «Заказ клиента», instance \(id): webhook 'Передать заказ' failed after 1 try: "))
 
         listed = try storedNotifications(store)
-        let delivered = try JSONParser.parse(try CLI.run(["notifications", "--store", store, "--json"]).stdout).arrayValue?.compactMap(\.objectValue) ?? []
+        let delivered =
+            try JSONParser.parse(try CLI.run(["notifications", "--store", store, "--json"]).stdout).arrayValue?
+            .compactMap(\.objectValue) ?? []
         #expect(delivered.count == 6)
         for entry in delivered where entry["user"] != "nomail" {
             #expect(entry["status"] == "delivered")
@@ -232,7 +261,8 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
         let posted = inbox.stop()
         #expect(posted.components(separatedBy: "Idempotency-Key: \(id)-notify-1\n").count == 3)
         let listed = try storedNotifications(store)
-        #expect(listed.values.allSatisfy { $0["status"] == "delivered" && $0["channel"] == "url" && $0["attempts"] == 1 })
+        #expect(
+            listed.values.allSatisfy { $0["status"] == "delivered" && $0["channel"] == "url" && $0["attempts"] == 1 })
     }
 
     /// kill -9 during a retry wait (the SMTP server is down): the next worker, with the server
@@ -258,11 +288,17 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
 
         let smtp = try SMTPReceiver()
         defer { smtp.stop() }
-        let resumed = try CLI.run(["worker", "--until-idle", "--store", store], environment: ["PROCRUN_SMTP_URL": smtp.url, "PROCRUN_SMTP_FROM": "bpm@example.ru"])
+        let resumed = try CLI.run(
+            ["worker", "--until-idle", "--store", store],
+            environment: ["PROCRUN_SMTP_URL": smtp.url, "PROCRUN_SMTP_FROM": "bpm@example.ru"])
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let mails = smtp.messages.map(ReceivedMail.init)
         #expect(mails.count == 2)
-        #expect(mails.contains { $0.header("Message-ID") == "<\(id)-notify-1@example.ru>" && $0.envelope.contains("RCPT TO:<ivanov@example.ru>") })
+        #expect(
+            mails.contains {
+                $0.header("Message-ID") == "<\(id)-notify-1@example.ru>"
+                    && $0.envelope.contains("RCPT TO:<ivanov@example.ru>")
+            })
         let listed = try storedNotifications(store)
         #expect(listed["ivanov"]?["status"] == "delivered")
         #expect(listed["ivanov"]?["channel"] == "email")
@@ -274,20 +310,25 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
     /// `run` in memory sends through the same channels, e-mail too, with the process's template.
     @Test func runDeliversDirectlyWithTheProcessTemplate() throws {
         let bpmn = try notifyingBPMN(
-            message: "Заказ {$order.number}: «{$node}» в «{$process}» ({$instance}), попыток {$attempts}, {$name}: {$error} {$missing}[{DateTime(\"YYYY\")}]")
+            message:
+                "Заказ {$order.number}: «{$node}» в «{$process}» ({$instance}), попыток {$attempts}, {$name}: {$error} {$missing}[{DateTime(\"YYYY\")}]"
+        )
         let directory = try notifyDirectory()
         let context = try CLI.temporaryFile("c.json", #"{"order": {"number": "A-7"}}"#)
         let inbox = try Inbox()
         let smtp = try SMTPReceiver()
         defer { smtp.stop() }
         let result = try CLI.run([
-            bpmn, "--context", context, "--directory", directory, "--notify-url", inbox.url + "/notify", "--smtp-url", smtp.url, "--smtp-from",
+            bpmn, "--context", context, "--directory", directory, "--notify-url", inbox.url + "/notify", "--smtp-url",
+            smtp.url, "--smtp-from",
             "procrun@example.ru",
         ])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("✉ notified ivanov"))
         // nomail has no address: a warning, the POST still went out.
-        #expect(result.stderr.contains("notification to nomail by email failed: user 'nomail' has no e-mail address in the directory"))
+        #expect(
+            result.stderr.contains(
+                "notification to nomail by email failed: user 'nomail' has no e-mail address in the directory"))
         let posted = inbox.stop()
         #expect(posted.components(separatedBy: "POST /notify HTTP/1.1").count == 4)
         let mails = smtp.messages.map(ReceivedMail.init)
@@ -308,7 +349,9 @@ func storedNotifications(_ store: String, user: String? = nil) throws -> [String
         let directory = try notifyDirectory()
         let result = try CLI.run([bpmn, "--directory", directory, "--notify-url", "http://127.0.0.1:1/notify"])
         #expect(result.status == 0, "\(result.stderr)")
-        let warnings = result.stderr.split(separator: "\n").filter { $0.hasPrefix("procrun: warning: notification to ") }
+        let warnings = result.stderr.split(separator: "\n").filter {
+            $0.hasPrefix("procrun: warning: notification to ")
+        }
         let notified = result.stdout.split(separator: "\n").filter { $0.contains("✉ notified ") }
         #expect(!notified.isEmpty && warnings.count == notified.count, "\(result.stdout)\(result.stderr)")
         #expect(warnings.allSatisfy { $0.contains(" by url failed: ") }, "\(warnings)")

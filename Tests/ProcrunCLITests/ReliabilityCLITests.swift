@@ -5,7 +5,8 @@ import Values
 extension CLI {
     /// Starts every command at once (as separate processes) and waits for all of them.
     static func runConcurrently(_ commands: [[String]], environment: [String: String] = [:]) throws -> [Result] {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-par-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-par-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         var running: [(Process, URL, URL)] = []
@@ -38,12 +39,15 @@ extension CLI {
         try run(["__shell__"], environment: environment, shell: script)
     }
 
-    private static func run(_ arguments: [String], environment: [String: String], shell script: String) throws -> Result {
+    private static func run(_ arguments: [String], environment: [String: String], shell script: String) throws -> Result
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = ["-c", script]
         process.currentDirectoryURL = packageRoot
-        process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["PROCRUN": binary.path]) { $1 }) { $1 }
+        process.environment = ProcessInfo.processInfo.environment.merging(
+            environment.merging(["PROCRUN": binary.path]) { $1 }
+        ) { $1 }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-sh-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -72,7 +76,8 @@ func temporaryStore() throws -> String {
 /// Starts the sample order in a store; returns the instance id (it waits at «Принять заказ»).
 func startOrder(store: String) throws -> String {
     let started = try CLI.run([
-        "start", "Processes/order.bpmn", "--context", "Samples/order.json", "--directory", "Samples/org.json", "--initiator", "ivanov",
+        "start", "Processes/order.bpmn", "--context", "Samples/order.json", "--directory", "Samples/org.json",
+        "--initiator", "ivanov",
         "--store", store, "--json",
     ])
     #expect(started.status == 4, "\(started.stderr)")
@@ -122,7 +127,9 @@ func query(_ store: String, _ sql: String) throws -> String {
             #expect(winners.count == 1, "round \(round): \(results.map { "\($0.status) \($0.stderr)" })")
             for (index, result) in results.enumerated() where !winners.contains(index) {
                 #expect(result.status == 5, "round \(round): \(result.status) \(result.stderr)")
-                #expect(result.stderr.contains("task 'Принять заказ' of instance '\(id)' is already completed by "), "\(result.stderr)")
+                #expect(
+                    result.stderr.contains("task 'Принять заказ' of instance '\(id)' is already completed by "),
+                    "\(result.stderr)")
             }
             let shown = try CLI.run(["show", id, "--json", "--store", store])
             let report = try #require(try JSONParser.parse(shown.stdout).objectValue)
@@ -145,21 +152,30 @@ func query(_ store: String, _ sql: String) throws -> String {
         let context = try CLI.temporaryFile("c.json", #"{"url": "http://127.0.0.1:9", "order": "A-1"}"#)
         let answers = try CLI.temporaryFile("a.json", #"{"u": {"by": "petrova"}}"#)
         for round in 0..<3 {
-            let started = try CLI.run(["start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json"])
+            let started = try CLI.run([
+                "start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json",
+            ])
             #expect(started.status == 3, "\(started.stderr)")
             let id = try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue)
             let results = try CLI.runConcurrently(Array(repeating: ["skip", id, "--store", store], count: 4))
-            #expect(results.filter { $0.status == 0 }.count == 1, "round \(round): \(results.map { "\($0.status) \($0.stderr)" })")
+            #expect(
+                results.filter { $0.status == 0 }.count == 1,
+                "round \(round): \(results.map { "\($0.status) \($0.stderr)" })")
             #expect(results.filter { $0.status == 5 }.count == 3)
             for result in results where result.status == 5 {
-                #expect(result.stderr.contains("is completed, not in an incident; nothing was changed"), "\(result.stderr)")
+                #expect(
+                    result.stderr.contains("is completed, not in an incident; nothing was changed"), "\(result.stderr)")
             }
             let cancels = try CLI.runConcurrently(Array(repeating: ["cancel", id, "--store", store], count: 3))
             #expect(cancels.allSatisfy { $0.status == 5 }, "a completed instance cannot be cancelled")
         }
-        let started = try CLI.run(["start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json"])
+        let started = try CLI.run([
+            "start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json",
+        ])
         let id = try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue)
-        let mixed = try CLI.runConcurrently([["cancel", id, "--store", store], ["cancel", id, "--store", store], ["cancel", id, "--store", store]])
+        let mixed = try CLI.runConcurrently([
+            ["cancel", id, "--store", store], ["cancel", id, "--store", store], ["cancel", id, "--store", store],
+        ])
         #expect(mixed.filter { $0.status == 0 }.count == 1, "\(mixed.map { "\($0.status) \($0.stderr)" })")
         #expect(mixed.filter { $0.status == 5 && $0.stderr.contains("is already terminated") }.count == 2)
     }
@@ -192,7 +208,9 @@ func query(_ store: String, _ sql: String) throws -> String {
         for round in 0..<6 {
             let store = try temporaryStore()
             let results = try CLI.runConcurrently(
-                (0..<6).map { index in index % 2 == 0 ? ["worker", "--until-idle", "--store", store] : ["instances", "--store", store] })
+                (0..<6).map { index in
+                    index % 2 == 0 ? ["worker", "--until-idle", "--store", store] : ["instances", "--store", store]
+                })
             for result in results {
                 #expect(result.status == 0, "round \(round): \(result.stderr)")
             }
@@ -212,14 +230,19 @@ func query(_ store: String, _ sql: String) throws -> String {
 
         let shown = try CLI.run(["show", id, "--store", store])
         #expect(shown.status == 6)
-        #expect(shown.stdout.hasPrefix("instance \(id) of process order, version 1: waiting, updated "), "\(shown.stdout)")
-        #expect(shown.stderr.hasPrefix("procrun: error: instance '\(id)' in the store '\(store)' has a corrupted state ("), "\(shown.stderr)")
+        #expect(
+            shown.stdout.hasPrefix("instance \(id) of process order, version 1: waiting, updated "), "\(shown.stdout)")
+        #expect(
+            shown.stderr.hasPrefix("procrun: error: instance '\(id)' in the store '\(store)' has a corrupted state ("),
+            "\(shown.stderr)")
         #expect(shown.stderr.contains("`procrun cancel \(id) --force` terminates it"))
 
         for command in [["complete", id, "Принять заказ", "--by", "ivanov"], ["retry", id], ["cancel", id]] {
             let result = try CLI.run(command + ["--store", store])
             #expect(result.status == 6, "\(command): \(result.stderr)")
-            #expect(result.stderr.contains("instance '\(id)' in the store '\(store)' has a corrupted state"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("instance '\(id)' in the store '\(store)' has a corrupted state"),
+                "\(result.stderr)")
         }
         let check = try CLI.run(["check", "--store", store])
         #expect(check.status == 6)
@@ -251,10 +274,14 @@ func query(_ store: String, _ sql: String) throws -> String {
         // A 2 MB variable cannot be written under a 1 MB file-size limit.
         let big = String(repeating: "x", count: 2_000_000)
         let variables = try CLI.temporaryFile("big.json", "{\"blob\": \"\(big)\"}")
-        let full = try CLI.shell(#"ulimit -f 1024; "$PROCRUN" complete "$ID" Task_accept --by ivanov --variables "$VARS" --store "$STORE""#,
+        let full = try CLI.shell(
+            #"ulimit -f 1024; "$PROCRUN" complete "$ID" Task_accept --by ivanov --variables "$VARS" --store "$STORE""#,
             environment: ["ID": id, "VARS": variables, "STORE": store])
         #expect(full.status == 6, "\(full.stderr)")
-        #expect(full.stderr.hasPrefix("procrun: error: the store '\(store)' could not be written: disk full or I/O error (SQLite error "), "\(full.stderr)")
+        #expect(
+            full.stderr.hasPrefix(
+                "procrun: error: the store '\(store)' could not be written: disk full or I/O error (SQLite error "),
+            "\(full.stderr)")
         #expect(full.stderr.hasSuffix("; nothing of this step was committed\n"))
         let shown = try CLI.run(["show", id, "--json", "--store", store])
         let report = try #require(try JSONParser.parse(shown.stdout).objectValue)
@@ -297,14 +324,21 @@ func query(_ store: String, _ sql: String) throws -> String {
     @Test func anOlderStoreIsReadAsItIsAndMigratedByAWriter() throws {
         let store = try temporaryStore()
         let id = try startOrder(store: store)
-        try sqlite(store, """
+        try sqlite(
+            store,
+            """
             DROP INDEX task_by_instance; DROP INDEX job_by_instance; ALTER TABLE instance DROP COLUMN version;
             ALTER TABLE instance DROP COLUMN maxSteps; ALTER TABLE job DROP COLUMN request;
             DELETE FROM grdb_migrations WHERE identifier IN ('v3', 'v4', 'v5');
             DROP INDEX outbox_due; DROP INDEX outbox_by_instance; DROP INDEX outbox_by_user;
-            """ + ["idempotencyKey", "process", "name", "email", "subject", "text", "status", "channel", "done", "attempts", "dueAt",
-                "lockOwner", "lockExpiresAt", "lastError"].map { "ALTER TABLE outbox DROP COLUMN \($0);" }.joined(separator: " ")
-            + " INSERT INTO outbox (instanceId, node, user, message, createdAt) VALUES ('\(id)', 'Task_webhook', 'old', 'failed', 0);")
+            """
+                + [
+                    "idempotencyKey", "process", "name", "email", "subject", "text", "status", "channel", "done",
+                    "attempts", "dueAt",
+                    "lockOwner", "lockExpiresAt", "lastError",
+                ].map { "ALTER TABLE outbox DROP COLUMN \($0);" }.joined(separator: " ")
+                + " INSERT INTO outbox (instanceId, node, user, message, createdAt) VALUES ('\(id)', 'Task_webhook', 'old', 'failed', 0);"
+        )
         let schema = "SELECT group_concat(identifier) FROM grdb_migrations"
         for command in [["tasks"], ["instances"], ["show", id], ["check"], ["notifications"]] {
             let result = try CLI.run(command + ["--store", store])
@@ -315,8 +349,10 @@ func query(_ store: String, _ sql: String) throws -> String {
         #expect(completed.status == 4, "\(completed.stderr)")
         #expect(try query(store, schema) == "v1,v2,v3,v4,v5")
         // A notification the older store recorded (and never sent) is not sent after the upgrade.
-        #expect(try query(store, "SELECT status || ': ' || lastError FROM outbox WHERE user = 'old'")
-            == "failed: not sent: written before procrun delivered notifications (schema v5), so it may be long out of date")
+        #expect(
+            try query(store, "SELECT status || ': ' || lastError FROM outbox WHERE user = 'old'")
+                == "failed: not sent: written before procrun delivered notifications (schema v5), so it may be long out of date"
+        )
         #expect(try query(store, "SELECT version FROM instance") == "1")
     }
 
@@ -324,7 +360,9 @@ func query(_ store: String, _ sql: String) throws -> String {
     /// instances' jobs, and exits 6 at the end instead of stopping at the first.
     @Test func aDamagedInstanceDoesNotStopTheWorker() throws {
         let store = try temporaryStore()
-        let model = try CLI.temporaryFile("wait.bpmn", """
+        let model = try CLI.temporaryFile(
+            "wait.bpmn",
+            """
             <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
             <process id="wait" isExecutable="true"><startEvent id="s"/>
             <intermediateCatchEvent id="t"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT0.5S</timeDuration></timerEventDefinition></intermediateCatchEvent>
@@ -341,8 +379,14 @@ func query(_ store: String, _ sql: String) throws -> String {
         Thread.sleep(forTimeInterval: 0.6)
         let worked = try CLI.run(["worker", "--until-idle", "--store", store])
         #expect(worked.status == 6, "\(worked.stderr)")
-        #expect(worked.stderr.contains("procrun: warning: the timer job of instance '\(ids[0])' cannot run, the others go on: instance '\(ids[0])'"), "\(worked.stderr)")
-        #expect(worked.stderr.contains("procrun: error: 1 job(s) of 1 instance(s) could not run, as their instances cannot be read: \(ids[0])"))
+        #expect(
+            worked.stderr.contains(
+                "procrun: warning: the timer job of instance '\(ids[0])' cannot run, the others go on: instance '\(ids[0])'"
+            ), "\(worked.stderr)")
+        #expect(
+            worked.stderr.contains(
+                "procrun: error: 1 job(s) of 1 instance(s) could not run, as their instances cannot be read: \(ids[0])")
+        )
         #expect(try query(store, "SELECT status FROM instance WHERE id = '\(ids[1])'") == "completed")
     }
 
@@ -351,13 +395,17 @@ func query(_ store: String, _ sql: String) throws -> String {
     @Test func smallInputProblemsAreRefusedClearly() throws {
         let store = try temporaryStore()
         let id = try startOrder(store: store)
-        let invalid = try CLI.shell(#""$PROCRUN" complete "$ID" Task_accept --by ivanov --set "note=$(printf 'a\377b')" --store "$STORE""#,
+        let invalid = try CLI.shell(
+            #""$PROCRUN" complete "$ID" Task_accept --by ivanov --set "note=$(printf 'a\377b')" --store "$STORE""#,
             environment: ["ID": id, "STORE": store])
         #expect(invalid.status == 2)
         #expect(invalid.stderr == "procrun: error: argument 7 ('note=a\u{FFFD}b') is not valid UTF-8\n")
         let system = try CLI.run(["complete", id, "Task_accept", "--by", "ivanov", "--set", "__id=x", "--store", store])
         #expect(system.status == 2)
-        #expect(system.stderr == "procrun: error: variable '__id' is a system variable and read-only (names starting with __ are set by procrun)\n")
+        #expect(
+            system.stderr
+                == "procrun: error: variable '__id' is a system variable and read-only (names starting with __ are set by procrun)\n"
+        )
 
         let unknown = try CLI.run(["complete", "0000000-nope", "Task_accept", "--by", "ivanov", "--store", store])
         #expect(unknown.status == 2)
@@ -371,6 +419,8 @@ func query(_ store: String, _ sql: String) throws -> String {
         #expect(completed.stdout.hasPrefix("\(id) waiting"))
         let again = try CLI.run(["complete", prefix, "Task_accept", "--by", "kozlov", "--store", store])
         #expect(again.status == 5)
-        #expect(again.stderr.hasPrefix("procrun: error: task 'Task_accept' of instance '\(id)' is already completed by ivanov (at "))
+        #expect(
+            again.stderr.hasPrefix(
+                "procrun: error: task 'Task_accept' of instance '\(id)' is already completed by ivanov (at "))
     }
 }

@@ -10,7 +10,8 @@ private let secretInURL = "p%40ss%20w%2Frd%22%5C%D1%91"
 /// Pieces of every form procrun could write the secret in (as it is, percent- or form-encoded in
 /// either hex case, JSON-escaped with or without `\/` and `\u0451`), written out by hand.
 private let fragments = [
-    "p@ss", "p%40ss", "w/rd", "w\\/rd", "w%2Frd", "w%2frd", "%5C%D1%91", "%5c%d1%91", "rd\"\\ё", "rd\\\"\\\\ё", "\\u0451", "\\u0451".uppercased(),
+    "p@ss", "p%40ss", "w/rd", "w\\/rd", "w%2Frd", "w%2frd", "%5C%D1%91", "%5c%d1%91", "rd\"\\ё", "rd\\\"\\\\ё",
+    "\\u0451", "\\u0451".uppercased(),
 ]
 
 private func leaks(_ text: String) -> [String] { fragments.filter { text.contains($0) } }
@@ -60,13 +61,17 @@ private func leaks(_ bytes: Data) -> [String] {
         let bpmn = try CLI.temporaryFile("secret.bpmn", SecretCLITests.bpmn)
         let context = try CLI.temporaryFile("ctx.json", #"{"hook": "\#(failing.url)", "closed": "http://127.0.0.1:1"}"#)
         let environment = ["PROCRUN_SECRET_TOKEN": secret]
-        let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-secret-\(UUID().uuidString)")
+        let storeDirectory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-secret-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: storeDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: storeDirectory) }
         let store = storeDirectory.appendingPathComponent("s.sqlite").path
 
-        let json = try CLI.run([bpmn, "--context", context, "--json", "--notify-url", notifications.url + "/notify"], environment: environment)
-        let trace = try CLI.run([bpmn, "--context", context, "--notify-url", notifications.url + "/notify"], environment: environment)
+        let json = try CLI.run(
+            [bpmn, "--context", context, "--json", "--notify-url", notifications.url + "/notify"],
+            environment: environment)
+        let trace = try CLI.run(
+            [bpmn, "--context", context, "--notify-url", notifications.url + "/notify"], environment: environment)
         let stored = try CLI.run([bpmn, "--context", context, "--store", store], environment: environment)
         let received = failing.stop()
         let notified = notifications.stop()
@@ -87,14 +92,20 @@ private func leaks(_ bytes: Data) -> [String] {
         #expect(stored.stdout.contains("✉ notified ivanov"), "\(stored.stdout)")
 
         // Nothing procrun printed, POSTed or stored holds the secret in any form.
-        for (place, text) in [("--json", json.stdout + json.stderr), ("trace", trace.stdout + trace.stderr), ("run --store", stored.stdout + stored.stderr), ("--notify-url", notified)] {
+        for (place, text) in [
+            ("--json", json.stdout + json.stderr), ("trace", trace.stdout + trace.stderr),
+            ("run --store", stored.stdout + stored.stderr), ("--notify-url", notified),
+        ] {
             #expect(leaks(text).isEmpty, "\(place): \(leaks(text))\n\(text)")
         }
         #expect(notified.components(separatedBy: "POST /notify HTTP/1.1").count == 7)
-        #expect(notified.contains(#"is not a date (\"***\")"#) && notified.contains("/c/***)") && notified.contains("/hook/***"))
-        let id = try #require(stored.stdout.split(separator: "\n").first.flatMap { line in
-            line.split(separator: " ").first { $0.count == 36 }.map(String.init)
-        }, "\(stored.stdout)")
+        #expect(
+            notified.contains(#"is not a date (\"***\")"#) && notified.contains("/c/***)")
+                && notified.contains("/hook/***"))
+        let id = try #require(
+            stored.stdout.split(separator: "\n").first.flatMap { line in
+                line.split(separator: " ").first { $0.count == 36 }.map(String.init)
+            }, "\(stored.stdout)")
         for arguments in [["show", id, "--store", store, "--json"], ["show", id, "--store", store]] {
             let shown = try CLI.run(arguments)
             #expect(shown.stdout.contains("***"), "\(shown.stdout)\(shown.stderr)")
@@ -111,7 +122,9 @@ private func leaks(_ bytes: Data) -> [String] {
         #expect(database.range(of: Data("/hook/***".utf8)) != nil)
 
         // The secret did go out, properly encoded, in each of the six tries that reached the receiver.
-        #expect(received.components(separatedBy: "POST /hook/\(secretInURL)?k=\(secretInURL) HTTP/1.1\n").count == 7, "\(received)")
+        #expect(
+            received.components(separatedBy: "POST /hook/\(secretInURL)?k=\(secretInURL) HTTP/1.1\n").count == 7,
+            "\(received)")
         #expect(received.components(separatedBy: "Authorization: Bearer \(secret)\n").count == 7)
         #expect(received.components(separatedBy: "\ntoken=\(secret)\n").count == 7)
     }

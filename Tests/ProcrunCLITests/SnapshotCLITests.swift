@@ -37,7 +37,8 @@ private func parallelBPMN(delay: Double, change: String) -> String {
 /// request line, the headers as they arrived, and the body.
 private func requests(_ printed: String) -> [String] {
     printed.components(separatedBy: "── request ").dropFirst().map { block in
-        block.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().filter { !$0.hasPrefix("→ ") }.joined(separator: "\n")
+        block.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().filter { !$0.hasPrefix("→ ") }
+            .joined(separator: "\n")
     }
 }
 
@@ -49,11 +50,15 @@ private func requests(_ printed: String) -> [String] {
     /// change the variable between the tries.
     @Test func aRetryInMemorySendsTheBytesOfTheFirstTry() throws {
         let inbox = try Inbox(arguments: ["--fail-first", "1", "--status", "503"])
-        let bpmn = try CLI.temporaryFile("snapshot.bpmn", parallelBPMN(delay: 1.5, change: """
-            <intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT0.3S</timeDuration></timerEventDefinition></intermediateCatchEvent>
-            <scriptTask id="change"><script>stage = "изменён"</script></scriptTask>
-            <sequenceFlow id="c1" sourceRef="fork" targetRef="wait"/><sequenceFlow id="c2" sourceRef="wait" targetRef="change"/>
-            """))
+        let bpmn = try CLI.temporaryFile(
+            "snapshot.bpmn",
+            parallelBPMN(
+                delay: 1.5,
+                change: """
+                    <intermediateCatchEvent id="wait"><timerEventDefinition><timeDuration xsi:type="tFormalExpression">PT0.3S</timeDuration></timerEventDefinition></intermediateCatchEvent>
+                    <scriptTask id="change"><script>stage = "изменён"</script></scriptTask>
+                    <sequenceFlow id="c1" sourceRef="fork" targetRef="wait"/><sequenceFlow id="c2" sourceRef="wait" targetRef="change"/>
+                    """))
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-7", "stage": "новый"}"#)
         let result = try CLI.run([bpmn, "--context", context, "--json"], environment: ["PROCRUN_SECRET_TOKEN": secret])
         let printed = inbox.stop()
@@ -68,7 +73,9 @@ private func requests(_ printed: String) -> [String] {
         let sent = requests(printed)
         try #require(sent.count == 2, "\(printed)")
         #expect(sent[0] == sent[1], "try 1:\n\(sent[0])\ntry 2:\n\(sent[1])")
-        #expect(sent[1].hasPrefix("POST /orders/%D0%BD%D0%BE%D0%B2%D1%8B%D0%B9?key=\(secretInURL) HTTP/1.1\n"), "\(sent[1])")
+        #expect(
+            sent[1].hasPrefix("POST /orders/%D0%BD%D0%BE%D0%B2%D1%8B%D0%B9?key=\(secretInURL) HTTP/1.1\n"), "\(sent[1])"
+        )
         #expect(sent[1].contains("\nIdempotency-Key: \(id)-w-1\n"))
         #expect(sent[1].contains("\nX-Stage: новый\n"))
         #expect(sent[1].contains("\nX-Sent: "))
@@ -86,19 +93,25 @@ private func requests(_ printed: String) -> [String] {
         let storeDirectory = URL(fileURLWithPath: store).deletingLastPathComponent()
         defer { try? FileManager.default.removeItem(at: storeDirectory) }
         let inbox = try Inbox(arguments: ["--fail-first", "1", "--status", "503"])
-        let bpmn = try CLI.temporaryFile("snapshot-store.bpmn", parallelBPMN(delay: 3, change: """
-            <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
-            """))
+        let bpmn = try CLI.temporaryFile(
+            "snapshot-store.bpmn",
+            parallelBPMN(
+                delay: 3,
+                change: """
+                    <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
+                    """))
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-8", "stage": "новый"}"#)
         let environment = ["PROCRUN_SECRET_TOKEN": secret]
-        let started = try CLI.run(["start", bpmn, "--context", context, "--store", store, "--json"], environment: environment)
+        let started = try CLI.run(
+            ["start", bpmn, "--context", context, "--store", store, "--json"], environment: environment)
         // The first try failed; its retry waits as a stored job carrying the request.
         #expect(started.status == 4, "\(started.stderr)")
         let id = try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue)
         #expect(try query(store, "SELECT group_concat(kind || ':' || (request IS NOT NULL)) FROM job") == "retry:1")
 
         let completed = try CLI.run(
-            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store], environment: environment)
+            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store],
+            environment: environment)
         #expect(completed.status == 4, "\(completed.stderr)")
         let worker = try spawn(["worker", "--store", store])
         Thread.sleep(forTimeInterval: 0.5)  // inside the 3 s retry delay
@@ -108,10 +121,13 @@ private func requests(_ printed: String) -> [String] {
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let printed = inbox.stop()
 
-        let report = try #require(try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
+        let report = try #require(
+            try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
         #expect(report["status"] == "completed")
         #expect(report["context"]?.objectValue?["stage"] == "изменён")
-        #expect(report["webhooks"]?.arrayValue?.first?.objectValue?["tries"]?.arrayValue?.map { $0.objectValue?["status"] } == [503, 200])
+        #expect(
+            report["webhooks"]?.arrayValue?.first?.objectValue?["tries"]?.arrayValue?.map { $0.objectValue?["status"] }
+                == [503, 200])
         let sent = requests(printed)
         try #require(sent.count == 2, "\(printed)")
         #expect(sent[0] == sent[1], "try 1:\n\(sent[0])\ntry 2:\n\(sent[1])")
@@ -136,9 +152,14 @@ private func requests(_ printed: String) -> [String] {
         let store = try temporaryStore()
         defer { try? FileManager.default.removeItem(at: URL(fileURLWithPath: store).deletingLastPathComponent()) }
         let inbox = try Inbox(arguments: ["--delay", "2"])
-        let bpmn = try CLI.temporaryFile("snapshot-takeover.bpmn", parallelBPMN(delay: 1, change: """
-            <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
-            """).replacingOccurrences(of: #"type="json">"#, with: #"type="json" timeout="3">"#))
+        let bpmn = try CLI.temporaryFile(
+            "snapshot-takeover.bpmn",
+            parallelBPMN(
+                delay: 1,
+                change: """
+                    <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
+                    """
+            ).replacingOccurrences(of: #"type="json">"#, with: #"type="json" timeout="3">"#))
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-10", "stage": "новый"}"#)
         let environment = ["PROCRUN_SECRET_TOKEN": secret]
         let starting = Process()
@@ -156,14 +177,16 @@ private func requests(_ printed: String) -> [String] {
         let id = try query(store, "SELECT id FROM instance")
         #expect(try query(store, "SELECT group_concat(kind || ':' || (request IS NOT NULL)) FROM job") == "webhook:1")
         let completed = try CLI.run(
-            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store], environment: environment)
+            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store],
+            environment: environment)
         #expect(completed.status == 4, "\(completed.stderr)")
         // The dead process's lock expires 3 + 5 s after it made the job.
         let resumed = try CLI.run(["worker", "--until-idle", "--store", store], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         let printed = inbox.stop()
 
-        let report = try #require(try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
+        let report = try #require(
+            try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
         #expect(report["status"] == "completed")
         #expect(report["context"]?.objectValue?["stage"] == "изменён")
         let sent = requests(printed)
@@ -180,17 +203,23 @@ private func requests(_ printed: String) -> [String] {
         let store = try temporaryStore()
         defer { try? FileManager.default.removeItem(at: URL(fileURLWithPath: store).deletingLastPathComponent()) }
         let inbox = try Inbox(arguments: ["--fail-first", "1", "--status", "503"])
-        let bpmn = try CLI.temporaryFile("snapshot-old.bpmn", parallelBPMN(delay: 1, change: """
-            <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
-            """))
+        let bpmn = try CLI.temporaryFile(
+            "snapshot-old.bpmn",
+            parallelBPMN(
+                delay: 1,
+                change: """
+                    <userTask id="change" name="Изменить заказ"/><sequenceFlow id="c1" sourceRef="fork" targetRef="change"/>
+                    """))
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-9", "stage": "новый"}"#)
         let environment = ["PROCRUN_SECRET_TOKEN": secret]
-        let started = try CLI.run(["start", bpmn, "--context", context, "--store", store, "--json"], environment: environment)
+        let started = try CLI.run(
+            ["start", bpmn, "--context", context, "--store", store, "--json"], environment: environment)
         #expect(started.status == 4, "\(started.stderr)")
         let id = try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue)
         try sqlite(store, "UPDATE job SET request = NULL")
         let completed = try CLI.run(
-            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store], environment: environment)
+            ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store],
+            environment: environment)
         #expect(completed.status == 4, "\(completed.stderr)")
         let resumed = try CLI.run(["worker", "--until-idle", "--store", store], environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")

@@ -12,8 +12,10 @@ import Values
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-v1-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let store = directory.appendingPathComponent("store.sqlite").path
-        try FileManager.default.copyItem(atPath: Self.fixtures.appendingPathComponent("store-v1.sqlite").path, toPath: store)
-        let listing = try String(contentsOf: Self.fixtures.appendingPathComponent("store-v1.instances"), encoding: .utf8)
+        try FileManager.default.copyItem(
+            atPath: Self.fixtures.appendingPathComponent("store-v1.sqlite").path, toPath: store)
+        let listing = try String(
+            contentsOf: Self.fixtures.appendingPathComponent("store-v1.instances"), encoding: .utf8)
         var ids: [String: String] = [:]
         for line in listing.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -31,8 +33,11 @@ import Values
 
     @Test func instancesStoredBeforeIdsRunToTheirEnds() throws {
         let (store, ids) = try fixtureStore()
-        let first = try #require(ids["first"]), later = try #require(ids["later"]), retry = try #require(ids["retry"])
-        let waiting = try #require(ids["waiting"]), incident = try #require(ids["incident"])
+        let first = try #require(ids["first"])
+        let later = try #require(ids["later"])
+        let retry = try #require(ids["retry"])
+        let waiting = try #require(ids["waiting"])
+        let incident = try #require(ids["incident"])
         // Nothing migrated yet: every stored state is format 1.
         #expect(try query(store, "SELECT COUNT(*) FROM instance WHERE json_extract(state, '$.format') IS NULL") == "5")
         #expect(try show(first, store)["status"] == "waiting")
@@ -41,7 +46,9 @@ import Values
         #expect(try show(waiting, store)["status"] == "waiting")
         #expect(try show(incident, store)["incident"]?.objectValue?["node"] == "Task_call")
         let tasks = try CLI.run(["tasks", "--store", store])
-        #expect(tasks.stdout.contains("Task_accept") && tasks.stdout.contains("Task_assemble") && tasks.stdout.contains("Task_inner"))
+        #expect(
+            tasks.stdout.contains("Task_accept") && tasks.stdout.contains("Task_assemble")
+                && tasks.stdout.contains("Task_inner"))
 
         // The fixture's webhooks go to this port; the inbox now answers 200.
         let inbox = try Inbox(arguments: ["--port", "39187"])
@@ -64,7 +71,9 @@ import Values
         let worker = try CLI.run(["worker", "--until-idle", "--store", store])
         #expect(worker.status == 0, "\(worker.stderr)")
 
-        for (id, end) in [(first, "End_done"), (later, "End_done"), (retry, "End_done"), (waiting, "End"), (incident, "End")] {
+        for (id, end) in [
+            (first, "End_done"), (later, "End_done"), (retry, "End_done"), (waiting, "End"), (incident, "End"),
+        ] {
             let report = try show(id, store)
             #expect(report["status"] == "completed", "\(id): \(report)")
             #expect(report["end"]?.objectValue?["id"]?.stringValue == end)
@@ -75,18 +84,24 @@ import Values
         #expect(received.components(separatedBy: "POST /api/waits/").count - 1 == 2)
         // Every state was written anew, by element id.
         #expect(try query(store, "SELECT COUNT(*) FROM instance WHERE json_extract(state, '$.format') = 2") == "5")
-        #expect(try query(store, "SELECT json_extract(state, '$.endNode') FROM instance WHERE id = '\(first)'") == "End_done")
+        #expect(
+            try query(store, "SELECT json_extract(state, '$.endNode') FROM instance WHERE id = '\(first)'")
+                == "End_done")
     }
 
     /// A state that waits at an element its definition does not contain is refused, naming the
     /// instance, the element and the definition (exit 6), and nothing is changed.
     @Test func anInstanceWaitingAtAMissingElementIsRefused() throws {
         let (store, ids) = try fixtureStore()
-        let first = try #require(ids["first"]), later = try #require(ids["later"])
+        let first = try #require(ids["first"])
+        let later = try #require(ids["later"])
         // `later` in format 2, then its token moved (by hand) to an element nobody defined.
         let assemble = try CLI.run(["complete", later, "Task_assemble", "--by", "sidorov", "--store", store])
         #expect(assemble.status == 4, "\(assemble.stderr)")
-        try sqlite(store, "UPDATE instance SET state = replace(state, '\"node\":\"Task_invoice\"', '\"node\":\"Task_gone\"') WHERE id = '\(later)'")
+        try sqlite(
+            store,
+            "UPDATE instance SET state = replace(state, '\"node\":\"Task_invoice\"', '\"node\":\"Task_gone\"') WHERE id = '\(later)'"
+        )
         // `first` in format 1: its token at an index past the process's nodes.
         try sqlite(store, "UPDATE instance SET state = json_set(state, '$.tokens[0].node', 99) WHERE id = '\(first)'")
         let before = try query(store, "SELECT group_concat(version || state, '|') FROM instance ORDER BY id")
@@ -102,7 +117,10 @@ import Values
         #expect(show.stderr.contains("waits at element 'Task_gone'"), "\(show.stderr)")
         let old = try CLI.run(["complete", first, "Task_accept", "--by", "ivanov", "--store", store])
         #expect(old.status == 6)
-        #expect(old.stderr.contains("instance '\(first)' in the store '\(store)' waits at node #99 (tokens.0.node) of 10, which definition 2"), "\(old.stderr)")
+        #expect(
+            old.stderr.contains(
+                "instance '\(first)' in the store '\(store)' waits at node #99 (tokens.0.node) of 10, which definition 2"
+            ), "\(old.stderr)")
         let check = try CLI.run(["check", "--store", store])
         #expect(check.stdout.contains(later) && check.stdout.contains(first), "\(check.stdout)")
         #expect(try query(store, "SELECT group_concat(version || state, '|') FROM instance ORDER BY id") == before)

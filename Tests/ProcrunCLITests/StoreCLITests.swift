@@ -15,7 +15,9 @@ func spawn(_ arguments: [String]) throws -> Process {
 }
 
 func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> String {
-    try CLI.temporaryFile("w.bpmn", """
+    try CLI.temporaryFile(
+        "w.bpmn",
+        """
         <?xml version="1.0" encoding="UTF-8"?>
         <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
         <process id="P" isExecutable="true">
@@ -31,7 +33,9 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
 
 @Suite(.serialized) struct StoreCLITests {
     @Test func startCompleteAndShowThroughTheStore() throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-\(UUID().uuidString)/s.sqlite").path
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-\(UUID().uuidString)/s.sqlite"
+        ).path
         let inbox = try Inbox()
         let bpmn = try webhookBPMN(retries: 0, delay: 0)
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-1"}"#)
@@ -53,7 +57,8 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
 
         let variables = try CLI.temporaryFile("v.json", #"{"paid": true, "count": 1}"#)
         let completed = try CLI.run([
-            "complete", id, "Выставить счёт", "--by", "petrova", "--variables", variables, "--set", "invoice=\"СЧ-9\"", "--set", "count=2",
+            "complete", id, "Выставить счёт", "--by", "petrova", "--variables", variables, "--set", "invoice=\"СЧ-9\"",
+            "--set", "count=2",
             "--store", store, "--json",
         ])
         #expect(completed.status == 0, "\(completed.stderr)")
@@ -69,12 +74,16 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
     }
 
     @Test func killDuringARetryDelayLosesNothing() throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-\(UUID().uuidString)/s.sqlite").path
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-\(UUID().uuidString)/s.sqlite"
+        ).path
         let inbox = try Inbox(arguments: ["--fail-first", "2"])
         let bpmn = try webhookBPMN(retries: 3, delay: 1.5)
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-2"}"#)
         let answers = try CLI.temporaryFile("a.json", #"{"u": {"by": "petrova"}}"#)
-        let started = try CLI.run(["start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json"])
+        let started = try CLI.run([
+            "start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json",
+        ])
         // The first try failed; the retry waits as a stored job.
         #expect(started.status == 4, "\(started.stderr)")
         let id = try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue)
@@ -98,7 +107,9 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
     }
 
     @Test func killDuringAStepRunsItAgainWithTheSameKey() throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-\(UUID().uuidString)/s.sqlite").path
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-\(UUID().uuidString)/s.sqlite"
+        ).path
         let inbox = try Inbox(arguments: ["--delay", "2"])
         let bpmn = try webhookBPMN(retries: 0, delay: 0, timeout: 3)
         let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "A-3"}"#)
@@ -118,7 +129,8 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
         // The dead process's lock expires 3 + 5 s after it claimed the job.
         let resumed = try CLI.run(["worker", "--until-idle", "--store", store])
         #expect(resumed.status == 0, "\(resumed.stderr)")
-        let final = try #require(try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
+        let final = try #require(
+            try JSONParser.parse(try CLI.run(["show", id, "--store", store, "--json"]).stdout).objectValue)
         #expect(final["status"] == "completed")
         #expect(final["path"] == ["s", "u", "w", "e"])
         let printed = inbox.stop()
@@ -127,7 +139,9 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
     }
 
     @Test func twoWorkerProcessesNeverRunAJobTwice() throws {
-        let store = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-\(UUID().uuidString)/s.sqlite").path
+        let store = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-\(UUID().uuidString)/s.sqlite"
+        ).path
         let count = 12
         // Each instance's first try fails during `start`, leaving a stored retry for the workers.
         let inbox = try Inbox(arguments: ["--fail-first", String(count), "--delay", "0.05"])
@@ -136,7 +150,9 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
         var ids: [String] = []
         for i in 0..<count {
             let context = try CLI.temporaryFile("c.json", #"{"url": "\#(inbox.url)", "order": "N-\#(i)"}"#)
-            let started = try CLI.run(["start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json"])
+            let started = try CLI.run([
+                "start", bpmn, "--context", context, "--answers", answers, "--store", store, "--json",
+            ])
             #expect(started.status == 4, "\(started.stderr)")
             ids.append(try #require(try JSONParser.parse(started.stdout).objectValue?["instance"]?.stringValue))
         }
@@ -156,15 +172,25 @@ func webhookBPMN(retries: Int, delay: Double, timeout: Double = 10) throws -> St
     }
 
     @Test func runKeepsNothingUnlessToldWhereToStore() throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-run-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "procrun-run-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let root = CLI.packageRoot.path
-        let context = try CLI.temporaryFile("c.json", #"{"inStock": true, "warehouseUrl": "http://127.0.0.1:1", "orderNumber": "A", "customer": {"name": "B"}, "items": [], "total": 1}"#)
-        let plain = try CLI.run(["\(root)/Processes/order.bpmn", "--context", context, "--answers", "\(root)/Samples/answers.json"], in: directory)
+        let context = try CLI.temporaryFile(
+            "c.json",
+            #"{"inStock": true, "warehouseUrl": "http://127.0.0.1:1", "orderNumber": "A", "customer": {"name": "B"}, "items": [], "total": 1}"#
+        )
+        let plain = try CLI.run(
+            ["\(root)/Processes/order.bpmn", "--context", context, "--answers", "\(root)/Samples/answers.json"],
+            in: directory)
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
 
-        let stored = try CLI.run(["\(root)/Processes/order.bpmn", "--context", context, "--answers", "\(root)/Samples/answers.json", "--store", "s.sqlite", "--json"], in: directory)
+        let stored = try CLI.run(
+            [
+                "\(root)/Processes/order.bpmn", "--context", context, "--answers", "\(root)/Samples/answers.json",
+                "--store", "s.sqlite", "--json",
+            ], in: directory)
         #expect(stored.status == 0, "\(stored.stderr)")
         let report = try #require(try JSONParser.parse(stored.stdout).objectValue)
         #expect(report["end"]?.objectValue?["id"] == "End_manual")

@@ -39,9 +39,16 @@ final class Inbox: @unchecked Sendable {
 @Suite(.serialized) struct WebhookCLITests {
     @Test func orderFlowDeliversToTheInbox() throws {
         let inbox = try Inbox()
-        let context = try CLI.temporaryFile("order.json", try String(contentsOfFile: CLI.packageRoot.appendingPathComponent("Samples/order.json").path, encoding: .utf8)
+        let context = try CLI.temporaryFile(
+            "order.json",
+            try String(
+                contentsOfFile: CLI.packageRoot.appendingPathComponent("Samples/order.json").path, encoding: .utf8
+            )
             .replacingOccurrences(of: "http://127.0.0.1:8089", with: inbox.url))
-        let result = try CLI.run(["Processes/order.bpmn", "--context", context, "--answers", "Samples/answers.json", "--directory", "Samples/org.json", "--json", "--timezone", "Europe/Moscow"])
+        let result = try CLI.run([
+            "Processes/order.bpmn", "--context", context, "--answers", "Samples/answers.json", "--directory",
+            "Samples/org.json", "--json", "--timezone", "Europe/Moscow",
+        ])
         let printed = inbox.stop()
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(try JSONParser.parse(result.stdout).objectValue)
@@ -61,7 +68,9 @@ final class Inbox: @unchecked Sendable {
     @Test func failureBranchRetriesNotifiesAndFinishesByЗавершить() throws {
         let failing = try Inbox(arguments: ["--fail-first", "100", "--status", "502"])
         let notifications = try Inbox()
-        let bpmn = try CLI.temporaryFile("fail.bpmn", """
+        let bpmn = try CLI.temporaryFile(
+            "fail.bpmn",
+            """
             <?xml version="1.0" encoding="UTF-8"?>
             <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
             <process id="P" name="Отгрузка" isExecutable="true">
@@ -80,7 +89,10 @@ final class Inbox: @unchecked Sendable {
             """)
         let context = try CLI.temporaryFile("ctx.json", #"{"url": "\#(failing.url)", "manager": "kozlov"}"#)
         let json = try CLI.run(
-            [bpmn, "--context", context, "--answers", "Samples/answers.json", "--directory", "Samples/org.json", "--json", "--notify-url", notifications.url + "/notify"],
+            [
+                bpmn, "--context", context, "--answers", "Samples/answers.json", "--directory", "Samples/org.json",
+                "--json", "--notify-url", notifications.url + "/notify",
+            ],
             environment: ["PROCRUN_SECRET_KEY": "topsecret42"])
         let trace = try CLI.run(
             [bpmn, "--context", context, "--answers", "Samples/answers.json", "--directory", "Samples/org.json"],
@@ -112,7 +124,9 @@ final class Inbox: @unchecked Sendable {
     }
 
     @Test func incidentWhenNothingHandlesTheFailure() throws {
-        let bpmn = try CLI.temporaryFile("inc.bpmn", """
+        let bpmn = try CLI.temporaryFile(
+            "inc.bpmn",
+            """
             <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
             <process id="P" isExecutable="true"><startEvent id="s"/>
             <serviceTask id="w"><extensionElements><procrun:webhook url="http://127.0.0.1:1/x"/></extensionElements></serviceTask>
@@ -125,7 +139,9 @@ final class Inbox: @unchecked Sendable {
     }
 
     @Test func aBadMaxResponseBytesIsRefusedWhereItIsWritten() throws {
-        let bpmn = try CLI.temporaryFile("cap.bpmn", """
+        let bpmn = try CLI.temporaryFile(
+            "cap.bpmn",
+            """
             <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
             <process id="P" isExecutable="true"><startEvent id="s"/>
             <serviceTask id="w"><extensionElements>
@@ -136,18 +152,27 @@ final class Inbox: @unchecked Sendable {
         for arguments in [["validate", bpmn], [bpmn]] {
             let result = try CLI.run(arguments)
             #expect(result.status == 2)
-            #expect(result.stderr.contains(
-                "\(bpmn):4:3: error: procrun:webhook maxResponseBytes '10 parsecs' is not a size from 1 byte to 1GB (a number of bytes, or with a unit: 512KB, 10MB)"),
+            #expect(
+                result.stderr.contains(
+                    "\(bpmn):4:3: error: procrun:webhook maxResponseBytes '10 parsecs' is not a size from 1 byte to 1GB (a number of bytes, or with a unit: 512KB, 10MB)"
+                ),
                 "\(result.stderr)")
         }
-        let fine = try CLI.run(["validate", try CLI.temporaryFile("ok.bpmn", try String(contentsOfFile: bpmn, encoding: .utf8)
-            .replacingOccurrences(of: "10 parsecs", with: "512KB"))])
+        let fine = try CLI.run([
+            "validate",
+            try CLI.temporaryFile(
+                "ok.bpmn",
+                try String(contentsOfFile: bpmn, encoding: .utf8)
+                    .replacingOccurrences(of: "10 parsecs", with: "512KB")),
+        ])
         #expect(fine.status == 0, "\(fine.stderr)")
     }
 
     @Test func badTimeZoneIsInvalidInput() throws {
         let result = try CLI.run(["Processes/order.bpmn", "--timezone", "Mars/Olympus"])
         #expect(result.status == 2)
-        #expect(result.stderr == "procrun: error: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Moscow)\n")
+        #expect(
+            result.stderr
+                == "procrun: error: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Moscow)\n")
     }
 }

@@ -50,10 +50,14 @@ let notifyingXML = """
     @Test func triesFiveTimesWithDoublingDelays() async throws {
         let clock = ManualScheduler()
         let start = clock.now
-        let runner = DurableRunner(store: try InstanceStore(path: temporaryStore()), performer: CountingPerformer(failFirst: 1), scheduler: clock)
-        let process = try #require(BPMNLoader.load(bytes: Array(notifyingXML.utf8), file: "n.bpmn").definitions?.processes.first)
+        let runner = DurableRunner(
+            store: try InstanceStore(path: temporaryStore()), performer: CountingPerformer(failFirst: 1),
+            scheduler: clock)
+        let process = try #require(
+            BPMNLoader.load(bytes: Array(notifyingXML.utf8), file: "n.bpmn").definitions?.processes.first)
         let id = try runner.start(
-            file: "n.bpmn", xml: Array(notifyingXML.utf8), process: process, context: [:], answers: nil, directory: nil, initiator: "boss")
+            file: "n.bpmn", xml: Array(notifyingXML.utf8), process: process, context: [:], answers: nil, directory: nil,
+            initiator: "boss")
         try await runner.drain(instance: id)
         // No channel yet: the notifications wait in the outbox.
         #expect(try runner.store.storedNotifications().map(\.status) == [.pending, .pending])
@@ -68,12 +72,16 @@ let notifyingXML = """
 
         let stored = try runner.store.storedNotifications()
         #expect(stored.map(\.outgoing.user) == ["ivanov", "petrov"])
-        #expect(stored[0].status == .failed && stored[0].attempts == 5 && stored[0].channel == nil && stored[0].sentAt == nil)
+        #expect(
+            stored[0].status == .failed && stored[0].attempts == 5 && stored[0].channel == nil
+                && stored[0].sentAt == nil)
         #expect(stored[0].lastError == "url: HTTP 503 from the notify URL")
         #expect(stored[1].status == .delivered && stored[1].attempts == 3 && stored[1].channel == "url")
         #expect(stored[1].sentAt == start.addingTimeInterval(3))
         // The text is Russian (no directory, no locale).
-        #expect(stored[1].outgoing.text.hasPrefix("Процесс «Склад», экземпляр \(id): вебхук «w» не выполнен после 1 попытки: "))
+        #expect(
+            stored[1].outgoing.text.hasPrefix(
+                "Процесс «Склад», экземпляр \(id): вебхук «w» не выполнен после 1 попытки: "))
         #expect(try runner.store.storedNotifications(user: "petrov").count == 1)
 
         // Nothing is sent twice once it is done.

@@ -35,10 +35,14 @@ func definitions(_ xml: String, file: String = "p.bpmn") throws -> Definitions {
 
 extension ProcessRuntime {
     /// Starts an instance of `process` of the file `xml` as `initiator` "x".
-    func start(_ xml: String, process: String? = nil, context: JSONObject = [:], answers: JSONValue? = nil) throws -> String {
+    func start(_ xml: String, process: String? = nil, context: JSONObject = [:], answers: JSONValue? = nil) throws
+        -> String
+    {
         let definitions = try definitions(xml)
         let process = try #require(process.map { definitions.process(id: $0) } ?? definitions.processes.first)
-        return try start(file: "p.bpmn", xml: Array(xml.utf8), process: process, context: context, answers: answers, directory: nil, initiator: "x")
+        return try start(
+            file: "p.bpmn", xml: Array(xml.utf8), process: process, context: context, answers: answers, directory: nil,
+            initiator: "x")
     }
 
     func stored(_ id: String) throws -> Instance {
@@ -75,7 +79,8 @@ let twoTasksXML = """
                 let id = try runtime.start(twoTasksXML, context: ["n": 1])
                 #expect(try runtime.stored(id).status == .waiting)
                 #expect(try runtime.openTaskIDs(id) == ["pick"])
-                let afterPick = try runtime.complete(instance: id, task: "Собрать", by: "sidorov", variables: ["box": 3])
+                let afterPick = try runtime.complete(
+                    instance: id, task: "Собрать", by: "sidorov", variables: ["box": 3])
                 #expect(afterPick.context["box"] == 3 && afterPick.context["n"] == 1)
                 #expect(try runtime.openTaskIDs(id) == ["check"])
                 let done = try runtime.complete(instance: id, task: "check", by: "ivanov", variables: [:])
@@ -99,7 +104,10 @@ let twoTasksXML = """
                 #expect {
                     try runtime.complete(instance: id, task: "pick", by: "b", variables: ["by": "b"])
                 } throws: { error in
-                    guard case StoreError.taskAlreadyCompleted(task: "pick", instance: id, by: "a", at: _)? = error as? StoreError else { return false }
+                    guard
+                        case StoreError.taskAlreadyCompleted(task: "pick", instance: id, by: "a", at: _)? = error
+                            as? StoreError
+                    else { return false }
                     return true
                 }
                 #expect(try runtime.stored(id).context["by"] == "a")
@@ -109,8 +117,13 @@ let twoTasksXML = """
                 let results = await withTaskGroup(of: Result<String, any Error>.self) { group in
                     for user in ["c", "d"] {
                         group.addTask {
-                            let mine = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
-                            return Result { try mine.complete(instance: racing, task: "pick", by: user, variables: ["by": .string(user)]).id }
+                            let mine = ProcessRuntime(
+                                store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                            return Result {
+                                try mine.complete(
+                                    instance: racing, task: "pick", by: user, variables: ["by": .string(user)]
+                                ).id
+                            }
                         }
                     }
                     var all: [Result<String, any Error>] = []
@@ -138,11 +151,14 @@ let twoTasksXML = """
                 let id = try runtime.start(twoTasksXML)
                 let read = try #require(try store.instance(id))
                 let codec = try Engine(process: try store.read { try $0.process(of: read.definitionID) }).stateCodec
-                try store.write { try $0.update(read.instance, codec: codec, expectedVersion: read.version, now: Date()) }
+                try store.write {
+                    try $0.update(read.instance, codec: codec, expectedVersion: read.version, now: Date())
+                }
                 #expect(throws: StoreError.instanceChangedMeanwhile(instance: id)) {
                     try store.write { transaction in
                         try transaction.insertTask(
-                            OpenTask(instanceID: id, token: 99, nodeID: "ghost", name: nil, lane: nil, candidates: []), now: Date())
+                            OpenTask(instanceID: id, token: 99, nodeID: "ghost", name: nil, lane: nil, candidates: []),
+                            now: Date())
                         try transaction.update(read.instance, codec: codec, expectedVersion: read.version, now: Date())
                     }
                 }
@@ -174,12 +190,15 @@ let twoTasksXML = """
                         _ = try db.deploy(file: "p.bpmn", xml: changedXML, process: process, now: now)
                         try db.update(changed, codec: codec, expectedVersion: read.version, now: now)
                         #expect(try db.deleteTask(instance: id, token: 2, nodeID: "pick") || true)
-                        try db.insertTask(OpenTask(instanceID: id, token: 7, nodeID: "check", name: nil, lane: nil, candidates: []), now: now)
+                        try db.insertTask(
+                            OpenTask(instanceID: id, token: 7, nodeID: "check", name: nil, lane: nil, candidates: []),
+                            now: now)
                         try db.insertJob(NewJob(instanceID: id, token: 7, kind: .timer, dueAt: now), now: now)
                         try db.subscribe(id, to: [.message("paid")])
                         try db.insertNotification(
                             OutgoingNotification(
-                                key: "k", process: "P", instance: id, node: "pick", user: "u", name: nil, email: nil, message: "m", subject: "s",
+                                key: "k", process: "P", instance: id, node: "pick", user: "u", name: nil, email: nil,
+                                message: "m", subject: "s",
                                 text: "t", createdAt: now), now: now)
                         throw Failed()
                     }
@@ -193,10 +212,17 @@ let twoTasksXML = """
                 #expect(try store.storedNotifications(user: nil, instance: id).isEmpty)
                 // The deploy was undone too: the same bytes deploy as version 2 now, and again as
                 // the same definition.
-                let second = try store.write { try $0.deploy(file: "p.bpmn", xml: changedXML, process: process, now: now) }
+                let second = try store.write {
+                    try $0.deploy(file: "p.bpmn", xml: changedXML, process: process, now: now)
+                }
                 #expect(second.version == 2)
-                #expect(try store.write { try $0.deploy(file: "q.bpmn", xml: changedXML, process: process, now: now) }.id == second.id)
-                #expect(try store.write { try $0.deploy(file: "p.bpmn", xml: Array(twoTasksXML.utf8), process: process, now: now) }.id == read.definitionID)
+                #expect(
+                    try store.write { try $0.deploy(file: "q.bpmn", xml: changedXML, process: process, now: now) }.id
+                        == second.id)
+                #expect(
+                    try store.write {
+                        try $0.deploy(file: "p.bpmn", xml: Array(twoTasksXML.utf8), process: process, now: now)
+                    }.id == read.definitionID)
             }
         }
         try await adapter.run(Scenario())
@@ -234,7 +260,8 @@ let twoTasksXML = """
             func run<S: RuntimeStore>(on store: S) async throws {
                 let clock = ManualScheduler()
                 let noRetries = xml.replacingOccurrences(of: "<procrun:onError retries=\"2\" delay=\"30\"/>", with: "")
-                let failing = ProcessRuntime(store: store, performer: CountingPerformer(failFirst: 100), scheduler: clock)
+                let failing = ProcessRuntime(
+                    store: store, performer: CountingPerformer(failFirst: 100), scheduler: clock)
                 var ids: [String] = []
                 for _ in 0..<3 {
                     let id = try failing.start(noRetries, answers: ["u": ["by": "bot"]])
@@ -260,7 +287,9 @@ let twoTasksXML = """
                 #expect(throws: StoreError.notInIncident(instance: ids[2], status: .terminated)) {
                     try healthy.operate(.retryIncident, on: ids[2])
                 }
-                #expect(throws: StoreError.instanceEnded(instance: ids[0], status: "completed")) { try healthy.operate(.cancel, on: ids[0]) }
+                #expect(throws: StoreError.instanceEnded(instance: ids[0], status: "completed")) {
+                    try healthy.operate(.cancel, on: ids[0])
+                }
             }
         }
         try await adapter.run(Scenario())
@@ -298,7 +327,9 @@ let twoTasksXML = """
 
     /// A message goes to the waiting instance started first (not the first to begin waiting);
     /// a signal reaches every instance that waits for it.
-    @Test(arguments: Adapter.allCases) func aMessageGoesToTheFirstStartedAndASignalToAll(_ adapter: Adapter) async throws {
+    @Test(arguments: Adapter.allCases) func aMessageGoesToTheFirstStartedAndASignalToAll(_ adapter: Adapter)
+        async throws
+    {
         struct Scenario: RuntimeScenario {
             func run<S: RuntimeStore>(on store: S) async throws {
                 let xml = """
@@ -389,8 +420,12 @@ let twoTasksXML = """
                 let forced = try runtime.start(twoTasksXML)
                 try runtime.forceTerminate(forced)
                 #expect(try runtime.openTaskIDs(forced).isEmpty)
-                #expect(throws: StoreError.instanceEnded(instance: forced, status: "terminated")) { try runtime.forceTerminate(forced) }
-                #expect(throws: StoreError.noSuchInstance(id: "nobody", store: store.path)) { try runtime.forceTerminate("nobody") }
+                #expect(throws: StoreError.instanceEnded(instance: forced, status: "terminated")) {
+                    try runtime.forceTerminate(forced)
+                }
+                #expect(throws: StoreError.noSuchInstance(id: "nobody", store: store.path)) {
+                    try runtime.forceTerminate("nobody")
+                }
                 #expect(throws: StoreError.noSuchInstance(id: "nobody", store: store.path)) {
                     try runtime.complete(instance: "nobody", task: "pick", by: "x", variables: [:])
                 }
@@ -402,11 +437,14 @@ let twoTasksXML = """
     /// A task the instance's answers (or `run`'s simulated people) answer completes in the step
     /// that opens it: no job is left to claim, and a cycle through it stops at the step budget
     /// as a cycle that never waits does.
-    @Test(arguments: Adapter.allCases) func answeredTasksCompleteInTheStepThatOpensThem(_ adapter: Adapter) async throws {
+    @Test(arguments: Adapter.allCases) func answeredTasksCompleteInTheStepThatOpensThem(_ adapter: Adapter) async throws
+    {
         struct Scenario: RuntimeScenario {
             func run<S: RuntimeStore>(on store: S) async throws {
                 let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
-                let id = try runtime.start(twoTasksXML, answers: ["pick": ["by": "bot", "variables": ["picked": true]], "check": ["by": "boss"]])
+                let id = try runtime.start(
+                    twoTasksXML,
+                    answers: ["pick": ["by": "bot", "variables": ["picked": true]], "check": ["by": "boss"]])
                 let instance = try runtime.stored(id)
                 #expect(instance.status == .completed && instance.context["picked"] == true)
                 #expect(instance.history.compactMap(\.performer) == ["bot", "boss"])
@@ -418,7 +456,8 @@ let twoTasksXML = """
                 #expect(try runtime.openTaskIDs(half) == ["check"])
                 #expect(try store.nextJobTime(instance: half, excluding: []) == nil)
 
-                let cycle = try runtime.start(answeredCycleXML, context: ["done": false], answers: ["again": ["by": "bot"]])
+                let cycle = try runtime.start(
+                    answeredCycleXML, context: ["done": false], answers: ["again": ["by": "bot"]])
                 let stopped = try runtime.stored(cycle)
                 #expect(stopped.status == .incident && stopped.incident?.isStepBudget == true)
             }
@@ -433,7 +472,9 @@ let twoTasksXML = """
             func run<S: RuntimeStore>(on store: S) async throws {
                 let performer = ContextSnapshotPerformer()
                 let runtime = ProcessRuntime(store: store, performer: performer, scheduler: ManualScheduler())
-                let id = try runtime.start(answerBesideWebhookXML, context: ["x": "before"], answers: ["u": ["by": "bot", "variables": ["x": "after"]]])
+                let id = try runtime.start(
+                    answerBesideWebhookXML, context: ["x": "before"],
+                    answers: ["u": ["by": "bot", "variables": ["x": "after"]]])
                 try await runtime.drain(instance: id)
                 let instance = try runtime.stored(id)
                 #expect(instance.status == .completed && instance.context["x"] == "after")
@@ -446,14 +487,17 @@ let twoTasksXML = """
     /// Only the instance a command or job steps answers at once: one that a message reaches
     /// inside that transaction gets answer jobs, so a conversation through answered tasks is a
     /// chain of short transactions, not one that deepens with every message until deliveries stop.
-    @Test(arguments: Adapter.allCases) func aConversationThroughAnsweredTasksRunsToItsEnd(_ adapter: Adapter) async throws {
+    @Test(arguments: Adapter.allCases) func aConversationThroughAnsweredTasksRunsToItsEnd(_ adapter: Adapter)
+        async throws
+    {
         struct Scenario: RuntimeScenario {
             func run<S: RuntimeStore>(on store: S) async throws {
                 let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
                 let xml = pingPongXML(rounds: 6)
                 let asker = try #require(try definitions(xml).process(id: "Asker"))
                 let id = try runtime.start(
-                    file: "p.bpmn", xml: Array(xml.utf8), process: asker, context: [:], answers: nil, directory: nil, initiator: "x",
+                    file: "p.bpmn", xml: Array(xml.utf8), process: asker, context: [:], answers: nil, directory: nil,
+                    initiator: "x",
                     simulatePeople: true)
                 try await runtime.work(untilIdle: true)
                 // The asker ends after the replier's last pong, which the replier sends last.
@@ -487,7 +531,9 @@ let twoTasksXML = """
             func run<S: RuntimeStore>(on store: S) async throws {
                 let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
                 runtime.maxSteps = 40
-                let id = try runtime.start(twoCountingBranchesXML, context: ["a": 0, "b": 0], answers: ["ta": ["by": "bot"], "tb": ["by": "bot"]])
+                let id = try runtime.start(
+                    twoCountingBranchesXML, context: ["a": 0, "b": 0],
+                    answers: ["ta": ["by": "bot"], "tb": ["by": "bot"]])
                 let instance = try runtime.stored(id)
                 #expect(instance.status == .completed, "\(String(describing: instance.incident))")
                 #expect(instance.context["a"] == 10 && instance.context["b"] == 10)
@@ -510,7 +556,10 @@ let twoTasksXML = """
                 #expect(pending.map(\.outgoing.user) == ["ivanov", "petrov"])
                 #expect(pending.map(\.status) == [.pending, .pending])
                 #expect(pending.map(\.outgoing.key) == ["\(id)-notify-1", "\(id)-notify-2"])
-                #expect(pending.allSatisfy { $0.outgoing.text.hasPrefix("Процесс «Склад», экземпляр \(id): вебхук «w» не выполнен") })
+                #expect(
+                    pending.allSatisfy {
+                        $0.outgoing.text.hasPrefix("Процесс «Склад», экземпляр \(id): вебхук «w» не выполнен")
+                    })
                 #expect(try runtime.stored(id).notifications.map(\.user) == ["ivanov", "petrov"])
 
                 let channel = ScriptedChannel(failures: ["petrov": 1], clock: clock)
@@ -560,11 +609,14 @@ final class ContextSnapshotPerformer: WebhookPerformer, @unchecked Sendable {
 
     func prepare(_ call: WebhookCall) -> WebhookPreparation? {
         guard case .string(let x)? = call.context["x"] else { return .failed(message: "x is not set") }
-        return .request(WebhookRequestSnapshot(method: "POST", url: [.text("http://127.0.0.1:9/x")], headers: [], body: [.text(x)]))
+        return .request(
+            WebhookRequestSnapshot(method: "POST", url: [.text("http://127.0.0.1:9/x")], headers: [], body: [.text(x)]))
     }
 
     func perform(_ call: WebhookCall) async -> WebhookOutcome {
-        guard case .text(let x)? = call.request?.body?.first else { return .failed(status: nil, message: "no snapshot", retryable: false) }
+        guard case .text(let x)? = call.request?.body?.first else {
+            return .failed(status: nil, message: "no snapshot", retryable: false)
+        }
         lock.withLock { sentTexts.append(x) }
         return .delivered(status: 200, result: .null)
     }
@@ -574,16 +626,21 @@ final class ContextSnapshotPerformer: WebhookPerformer, @unchecked Sendable {
 /// (an answered task) and sends `pong`, `rounds` times.
 func pingPongXML(rounds: Int) -> String {
     func chain(_ prefix: String, first: String, send: String, receive: String) -> (nodes: String, flows: String) {
-        var nodes = "", flows = "", previous = first
+        var nodes = ""
+        var flows = ""
+        var previous = first
         for round in 1...rounds {
-            let task = "\(prefix)\(round)", sendID = "send_\(prefix)\(round)"
-            nodes += "<userTask id=\"\(task)\"/><intermediateThrowEvent id=\"\(sendID)\"><messageEventDefinition messageRef=\"\(send)\"/></intermediateThrowEvent>"
+            let task = "\(prefix)\(round)"
+            let sendID = "send_\(prefix)\(round)"
+            nodes +=
+                "<userTask id=\"\(task)\"/><intermediateThrowEvent id=\"\(sendID)\"><messageEventDefinition messageRef=\"\(send)\"/></intermediateThrowEvent>"
             flows += "<sequenceFlow id=\"to_\(task)\" sourceRef=\"\(previous)\" targetRef=\"\(task)\"/>"
             flows += "<sequenceFlow id=\"to_\(sendID)\" sourceRef=\"\(task)\" targetRef=\"\(sendID)\"/>"
             previous = sendID
             if prefix == "ask" || round < rounds {
                 let receiveID = "receive_\(prefix)\(round)"
-                nodes += "<intermediateCatchEvent id=\"\(receiveID)\"><messageEventDefinition messageRef=\"\(receive)\"/></intermediateCatchEvent>"
+                nodes +=
+                    "<intermediateCatchEvent id=\"\(receiveID)\"><messageEventDefinition messageRef=\"\(receive)\"/></intermediateCatchEvent>"
                 flows += "<sequenceFlow id=\"to_\(receiveID)\" sourceRef=\"\(previous)\" targetRef=\"\(receiveID)\"/>"
                 previous = receiveID
             }

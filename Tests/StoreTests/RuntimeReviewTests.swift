@@ -76,7 +76,9 @@ private final class SlowPerformer<S: RuntimeStore>: WebhookPerformer, @unchecked
 @Suite struct RuntimeReviewTests {
     /// A signal answered at once by a signal back: the task the answer opens for the sender is
     /// kept, and `complete` finds it.
-    @Test(arguments: Adapter.allCases) func anAnswerInTheSameTransactionKeepsTheSendersTask(_ adapter: Adapter) async throws {
+    @Test(arguments: Adapter.allCases) func anAnswerInTheSameTransactionKeepsTheSendersTask(_ adapter: Adapter)
+        async throws
+    {
         struct Scenario: RuntimeScenario {
             func run<S: RuntimeStore>(on store: S) async throws {
                 let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
@@ -134,7 +136,8 @@ private final class SlowPerformer<S: RuntimeStore>: WebhookPerformer, @unchecked
                 let clock = ManualScheduler()
                 let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: clock)
                 _ = try runtime.start(messageToPartner, process: "Sales")
-                let job = try #require(try store.claimJob(owner: "a-worker", now: clock.now, instance: nil, excluding: []))
+                let job = try #require(
+                    try store.claimJob(owner: "a-worker", now: clock.now, instance: nil, excluding: []))
                 #expect(job.kind == .webhook)
             }
         }

@@ -24,7 +24,9 @@ import Values
 
     /// A boundary timer of a task completed at once, and a retry whose webhook a boundary timer
     /// interrupted, leave no job: nothing waits a day, or an hour, for a job with nothing to do.
-    @Test(arguments: Adapter.allCases) func cancelledTimersAndInterruptedTriesLeaveNoJob(_ adapter: Adapter) async throws {
+    @Test(arguments: Adapter.allCases) func cancelledTimersAndInterruptedTriesLeaveNoJob(_ adapter: Adapter)
+        async throws
+    {
         struct Scenario: RuntimeScenario {
             func run<S: RuntimeStore>(on store: S) async throws {
                 let clock = ManualScheduler()
@@ -36,7 +38,8 @@ import Values
                 _ = try runtime.complete(instance: id, task: "u", by: "ivanov", variables: [:])
                 // The day's timer went with the task; the webhook's try is due now (held by this
                 // runtime for a lease).
-                #expect(try #require(try store.nextJobTime(instance: id, excluding: [])) < clock.now.addingTimeInterval(60))
+                #expect(
+                    try #require(try store.nextJobTime(instance: id, excluding: [])) < clock.now.addingTimeInterval(60))
                 try await runtime.drain(instance: id)
                 // The first try failed, the retry waited for an hour, the ten minutes came first
                 // and took the retry with them.
@@ -74,7 +77,9 @@ import Values
     /// (in the sender's transaction) or after a simulated person completed its task (a later
     /// job of the other instance, which `run --store` runs too). Either way the answer wins over
     /// the day's deadline, and that timer's job is gone: nothing waits a day.
-    @Test(arguments: Adapter.allCases, [false, true]) func aRunRunsTheInstancesItsMessagesStart(_ adapter: Adapter, stockAsksAPerson: Bool) async throws {
+    @Test(arguments: Adapter.allCases, [false, true]) func aRunRunsTheInstancesItsMessagesStart(
+        _ adapter: Adapter, stockAsksAPerson: Bool
+    ) async throws {
         struct Scenario: RuntimeScenario {
             var stockAsksAPerson: Bool
             func run<S: RuntimeStore>(on store: S) async throws {
@@ -84,7 +89,8 @@ import Values
                 let xml = RuntimeRunTests.orderXML(stockAsksAPerson: stockAsksAPerson)
                 let sales = try #require(try definitions(xml).process(id: "SalesP"))
                 let id = try runtime.start(
-                    file: "p.bpmn", xml: Array(xml.utf8), process: sales, context: ["items": 3], answers: nil, directory: nil, initiator: "petrova",
+                    file: "p.bpmn", xml: Array(xml.utf8), process: sales, context: ["items": 3], answers: nil,
+                    directory: nil, initiator: "petrova",
                     simulatePeople: true)
                 try await runtime.drainStarted()
                 #expect(runtime.started.count == 2 && runtime.started.first == id)

@@ -29,8 +29,11 @@ import Values
 
     /// A waiting instance with every kind of element reference set.
     static func waitingInstance(_ engine: Engine) -> Instance {
-        let context: JSONObject = ["price": 21.5, "nested": ["list": [1, "два", nil, true], "empty": [:]], "tab\tkey": "x\u{01}y"]
-        var (instance, _) = engine.start(id: "i-1", context: context, initiator: "иванов", now: Date(timeIntervalSince1970: 1_800_000_000.125))
+        let context: JSONObject = [
+            "price": 21.5, "nested": ["list": [1, "два", nil, true], "empty": [:]], "tab\tkey": "x\u{01}y",
+        ]
+        var (instance, _) = engine.start(
+            id: "i-1", context: context, initiator: "иванов", now: Date(timeIntervalSince1970: 1_800_000_000.125))
         let node = { (id: String) in engine.process.nodeIndex(id: id)! }
         instance.compensable = [node("u"), node("calc")]
         instance.firedComplexGateways = ["\(node("join"))/0"]
@@ -47,19 +50,27 @@ import Values
         let json = String(decoding: bytes, as: UTF8.self)
         #expect(json.hasPrefix("{\"format\":2,\"id\":\"i-1\","))
         for part in [
-            "\"node\":\"u\",\"scope\":0,\"arrivedVia\":\"f2\",\"state\":{\"waitingTask\":{}}", "\"timers\":[{\"id\":1,\"token\":", "\"node\":\"wait\",",
-            "\"event\":\"left\",\"node\":\"fork\",\"flows\":[\"f2\",\"f3\",\"f4\"]", "\"endNode\":\"e\"", "\"firedComplexGateways\":[\"join/0\"]",
+            "\"node\":\"u\",\"scope\":0,\"arrivedVia\":\"f2\",\"state\":{\"waitingTask\":{}}",
+            "\"timers\":[{\"id\":1,\"token\":", "\"node\":\"wait\",",
+            "\"event\":\"left\",\"node\":\"fork\",\"flows\":[\"f2\",\"f3\",\"f4\"]", "\"endNode\":\"e\"",
+            "\"firedComplexGateways\":[\"join/0\"]",
             "\"compensable\":[\"u\",\"calc\"]", "\"scopes\":[{\"id\":1,\"node\":\"sub\",",
         ] {
             #expect(json.contains(part), "\(part) in \(json)")
         }
-        #expect(json.range(of: #""(node|arrivedVia|endNode)":[0-9]|"flows":\[[0-9]|"compensable":\[[0-9]"#, options: .regularExpression) == nil)
+        #expect(
+            json.range(
+                of: #""(node|arrivedVia|endNode)":[0-9]|"flows":\[[0-9]|"compensable":\[[0-9]"#,
+                options: .regularExpression) == nil)
 
         let decoded = try engine.stateCodec.decode(Data(bytes))
         #expect(StateEncoding.encode(decoded, codec: engine.stateCodec) == bytes)
-        #expect(decoded.tokens == instance.tokens && decoded.scopes == instance.scopes && decoded.timers == instance.timers)
+        #expect(
+            decoded.tokens == instance.tokens && decoded.scopes == instance.scopes && decoded.timers == instance.timers)
         #expect(decoded.path == instance.path && decoded.history.map(\.flows) == instance.history.map(\.flows))
-        #expect(decoded.firedComplexGateways == instance.firedComplexGateways && decoded.compensable == instance.compensable)
+        #expect(
+            decoded.firedComplexGateways == instance.firedComplexGateways && decoded.compensable == instance.compensable
+        )
         #expect(decoded.endNode == instance.endNode && decoded.caughtTriggers == instance.caughtTriggers)
         #expect(decoded.context == instance.context)
     }
@@ -72,17 +83,28 @@ import Values
         // The same process with its elements in another order.
         let reordered = Self.xml
             .replacingOccurrences(of: "<startEvent id=\"s\"/><parallelGateway id=\"fork\"/>", with: "")
-            .replacingOccurrences(of: "<parallelGateway id=\"join\"/><endEvent id=\"e\"/>", with: "<endEvent id=\"e\"/><parallelGateway id=\"join\"/><parallelGateway id=\"fork\"/><startEvent id=\"s\"/>")
+            .replacingOccurrences(
+                of: "<parallelGateway id=\"join\"/><endEvent id=\"e\"/>",
+                with:
+                    "<endEvent id=\"e\"/><parallelGateway id=\"join\"/><parallelGateway id=\"fork\"/><startEvent id=\"s\"/>"
+            )
             .replacingOccurrences(of: "<sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"fork\"/>", with: "")
-            .replacingOccurrences(of: "</process>", with: "<sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"fork\"/></process>")
+            .replacingOccurrences(
+                of: "</process>", with: "<sequenceFlow id=\"f1\" sourceRef=\"s\" targetRef=\"fork\"/></process>")
         let other = try StateCodec(process: Self.load(reordered))
         #expect(other.process.nodeIndex(id: "u") != engine.process.nodeIndex(id: "u"))
         let moved = try other.decode(bytes)
-        let ids = { (process: ProcessDefinition, instance: Instance) in instance.tokens.map { process.nodes[$0.node].id } }
+        let ids = { (process: ProcessDefinition, instance: Instance) in
+            instance.tokens.map { process.nodes[$0.node].id }
+        }
         #expect(ids(other.process, moved) == ids(engine.process, instance))
         #expect(moved.timers.map { other.process.nodes[$0.node].id } == ["wait"])
-        #expect(moved.history.map { other.process.nodes[$0.node].id } == instance.history.map { engine.process.nodes[$0.node].id })
-        #expect(moved.tokens.compactMap { $0.arrivedVia.map { other.process.flows[$0].id } } == instance.tokens.compactMap { $0.arrivedVia.map { engine.process.flows[$0].id } })
+        #expect(
+            moved.history.map { other.process.nodes[$0.node].id }
+                == instance.history.map { engine.process.nodes[$0.node].id })
+        #expect(
+            moved.tokens.compactMap { $0.arrivedVia.map { other.process.flows[$0].id } }
+                == instance.tokens.compactMap { $0.arrivedVia.map { engine.process.flows[$0].id } })
         #expect(moved.firedComplexGateways == ["\(other.process.nodeIndex(id: "join")!)/0"])
         #expect(StateEncoding.encode(moved, codec: other) == Array(bytes))
     }
@@ -99,7 +121,8 @@ import Values
             """
         let result = BPMNLoader.load(bytes: Array(xml.utf8), file: "c.bpmn")
         let engine = try Engine(process: try #require(result.definitions?.process(id: "Main"), "\(result.errors)"))
-        let (instance, _) = engine.start(id: "c-1", context: JSONObject(), initiator: "u", now: Date(timeIntervalSince1970: 1_800_000_000))
+        let (instance, _) = engine.start(
+            id: "c-1", context: JSONObject(), initiator: "u", now: Date(timeIntervalSince1970: 1_800_000_000))
         let bytes = StateEncoding.encode(instance, codec: engine.stateCodec)
         let json = String(decoding: bytes, as: UTF8.self)
         #expect(json.contains("\"node\":\"invoice/approve\",\"scope\":1,\"arrivedVia\":\"invoice/b1\""), "\(json)")
@@ -110,19 +133,30 @@ import Values
 
     @Test func unknownElementsAndNewerFormatsAreRefused() throws {
         let engine = try Engine(process: try Self.load(Self.xml))
-        let json = String(decoding: StateEncoding.encode(Self.waitingInstance(engine), codec: engine.stateCodec), as: UTF8.self)
-        let token = try #require(engine.stateCodec.decode(Data(json.utf8)).tokens.firstIndex { engine.process.nodes[$0.node].id == "u" })
+        let json = String(
+            decoding: StateEncoding.encode(Self.waitingInstance(engine), codec: engine.stateCodec), as: UTF8.self)
+        let token = try #require(
+            engine.stateCodec.decode(Data(json.utf8)).tokens.firstIndex { engine.process.nodes[$0.node].id == "u" })
         #expect(throws: StateError.unknownElement(id: "gone", path: "tokens.\(token).node")) {
-            try engine.stateCodec.decode(Data(json.replacingOccurrences(of: "\"node\":\"u\",\"scope\"", with: "\"node\":\"gone\",\"scope\"").utf8))
+            try engine.stateCodec.decode(
+                Data(
+                    json.replacingOccurrences(of: "\"node\":\"u\",\"scope\"", with: "\"node\":\"gone\",\"scope\"").utf8)
+            )
         }
         #expect(throws: StateError.unknownElement(id: "f_gone", path: "tokens.\(token).arrivedVia")) {
-            try engine.stateCodec.decode(Data(json.replacingOccurrences(of: "\"arrivedVia\":\"f2\"", with: "\"arrivedVia\":\"f_gone\"").utf8))
+            try engine.stateCodec.decode(
+                Data(json.replacingOccurrences(of: "\"arrivedVia\":\"f2\"", with: "\"arrivedVia\":\"f_gone\"").utf8))
         }
         #expect(throws: StateError.unknownElement(id: "gone", path: "timers.0.node")) {
-            try engine.stateCodec.decode(Data(json.replacingOccurrences(of: "\"node\":\"wait\",\"startedAt\"", with: "\"node\":\"gone\",\"startedAt\"").utf8))
+            try engine.stateCodec.decode(
+                Data(
+                    json.replacingOccurrences(
+                        of: "\"node\":\"wait\",\"startedAt\"", with: "\"node\":\"gone\",\"startedAt\""
+                    ).utf8))
         }
         #expect(throws: StateError.newerFormat(3)) {
-            try engine.stateCodec.decode(Data(json.replacingOccurrences(of: "{\"format\":2,", with: "{\"format\":3,").utf8))
+            try engine.stateCodec.decode(
+                Data(json.replacingOccurrences(of: "{\"format\":2,", with: "{\"format\":3,").utf8))
         }
     }
 
@@ -136,7 +170,10 @@ import Values
         try FileManager.default.copyItem(atPath: fixtures.appendingPathComponent("store-v1.sqlite").path, toPath: copy)
         let rows = try DatabaseQueue(path: copy).read { db in
             try Row.fetchAll(
-                db, sql: "SELECT instance.id, state, xml, file, definition.processId FROM instance JOIN definition ON definition.id = definitionId")
+                db,
+                sql:
+                    "SELECT instance.id, state, xml, file, definition.processId FROM instance JOIN definition ON definition.id = definitionId"
+            )
         }
         #expect(rows.count == 5)
         var waitedAt: Set<String> = []
@@ -145,7 +182,8 @@ import Values
             let raw = try #require(try JSONParser.parse(String(decoding: state, as: UTF8.self)).objectValue)
             #expect(raw["format"] == nil)
             let xml: [UInt8] = Array((row["xml"] as Data))
-            let process = try #require(BPMNLoader.load(bytes: xml, file: row["file"]).definitions?.process(id: row["processId"]))
+            let process = try #require(
+                BPMNLoader.load(bytes: xml, file: row["file"]).definitions?.process(id: row["processId"]))
             let codec = StateCodec(process: process)
             let old = try codec.decode(state)
             // The same indices the old procrun wrote: the same loader orders the same file alike.
@@ -157,9 +195,12 @@ import Values
             #expect(String(decoding: rewritten, as: UTF8.self).hasPrefix("{\"format\":2,"))
             let new = try codec.decode(Data(rewritten))
             #expect(StateEncoding.encode(new, codec: codec) == rewritten)
-            #expect(new.tokens == old.tokens && new.scopes == old.scopes && new.timers == old.timers && new.multiInstances == old.multiInstances)
+            #expect(
+                new.tokens == old.tokens && new.scopes == old.scopes && new.timers == old.timers
+                    && new.multiInstances == old.multiInstances)
             #expect(new.path == old.path && new.context == old.context && new.incident == old.incident)
-            for token in new.tokens where token.state == .waitingTask || token.state == .waitingEvent || token.state == .waitingWebhook {
+            for token in new.tokens
+            where token.state == .waitingTask || token.state == .waitingEvent || token.state == .waitingWebhook {
                 waitedAt.insert(process.nodes[token.node].id)
             }
             for timer in new.timers { waitedAt.insert("timer " + process.nodes[timer.node].id) }
@@ -167,7 +208,8 @@ import Values
         }
         #expect(
             waitedAt == [
-                "Task_accept", "Task_assemble", "Task_webhook", "Task_inner", "Timer_wait", "timer Timer_wait", "multi-instance Task_inner", "Task_call",
+                "Task_accept", "Task_assemble", "Task_webhook", "Task_inner", "Timer_wait", "timer Timer_wait",
+                "multi-instance Task_inner", "Task_call",
             ])
 
         // The store reads them the same way.

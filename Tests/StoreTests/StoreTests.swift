@@ -44,7 +44,8 @@ func process() throws -> ProcessDefinition {
 }
 
 func temporaryStore() -> String {
-    FileManager.default.temporaryDirectory.appendingPathComponent("procrun-store-\(UUID().uuidString)/procrun.sqlite").path
+    FileManager.default.temporaryDirectory.appendingPathComponent("procrun-store-\(UUID().uuidString)/procrun.sqlite")
+        .path
 }
 
 @Suite struct StoreTests {
@@ -53,11 +54,15 @@ func temporaryStore() -> String {
         let clock = ManualScheduler()
         let id: String
         do {
-            let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
-            id = try runner.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: ["n": 1, "nested": ["a": [1, 2]]], answers: nil, directory: nil, initiator: "ivanov")
+            let runner = DurableRunner(
+                store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+            id = try runner.start(
+                file: "p.bpmn", xml: Array(xml.utf8), process: try process(),
+                context: ["n": 1, "nested": ["a": [1, 2]]], answers: nil, directory: nil, initiator: "ivanov")
         }
         // A new connection, as after a restart: the user task waits in the store.
-        let reopened = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(failFirst: 1), scheduler: clock)
+        let reopened = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(failFirst: 1), scheduler: clock)
         let waiting = try #require(try reopened.store.instance(id))
         #expect(waiting.instance.status == .waiting)
         #expect(waiting.instance.context["nested"] == ["a": [1, 2]])
@@ -87,7 +92,8 @@ func temporaryStore() -> String {
 
     @Test func answeredTasksCompleteByThemselvesAndDefinitionsDeployByHash() throws {
         let path = temporaryStore()
-        let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: ManualScheduler())
+        let runner = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: ManualScheduler())
         let first = try runner.store.deploy(file: "p.bpmn", xml: Array(xml.utf8), processID: "P", now: Date())
         let again = try runner.store.deploy(file: "other-name.bpmn", xml: Array(xml.utf8), processID: "P", now: Date())
         let changed = try runner.store.deploy(file: "p.bpmn", xml: Array((xml + " ").utf8), processID: "P", now: Date())
@@ -98,10 +104,13 @@ func temporaryStore() -> String {
     @Test func twoWorkersNeverRunTheSameJobTwice() async throws {
         let path = temporaryStore()
         let clock = SystemScheduler()
-        let setup = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let setup = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
         var ids: [String] = []
         for _ in 0..<40 {
-            let id = try setup.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
+            let id = try setup.start(
+                file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:],
+                answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
             ids.append(id)
         }
         let performerA = CountingPerformer()
@@ -121,8 +130,11 @@ func temporaryStore() -> String {
     @Test func aLockedJobWaitsForItsLeaseToExpire() throws {
         let path = temporaryStore()
         let clock = ManualScheduler()
-        let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
-        let id = try runner.start(file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
+        let runner = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let id = try runner.start(
+            file: "p.bpmn", xml: Array(xml.utf8), process: try process(), context: [:], answers: ["u": ["by": "bot"]],
+            directory: nil, initiator: "x")
         // The answered task completed in the step that opened it; the webhook try it leads to is
         // a job due now, made already held by the runner that made it, which runs it next.
         let held = try #require(try runner.store.ownJob(owner: runner.owner, now: clock.now))
@@ -141,15 +153,19 @@ func temporaryStore() -> String {
         let clock = ManualScheduler()
         let noRetries = xml.replacingOccurrences(of: "<procrun:onError retries=\"2\" delay=\"30\"/>", with: "")
         let p = try #require(BPMNLoader.load(bytes: Array(noRetries.utf8), file: "p.bpmn").definitions?.processes.first)
-        let failing = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(failFirst: 100), scheduler: clock)
+        let failing = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(failFirst: 100), scheduler: clock)
         var ids: [String] = []
         for _ in 0..<3 {
-            let id = try failing.start(file: "p.bpmn", xml: Array(noRetries.utf8), process: p, context: [:], answers: ["u": ["by": "bot"]], directory: nil, initiator: "x")
+            let id = try failing.start(
+                file: "p.bpmn", xml: Array(noRetries.utf8), process: p, context: [:], answers: ["u": ["by": "bot"]],
+                directory: nil, initiator: "x")
             try await failing.runDueJobs(instance: id)
             #expect(try failing.store.instance(id)?.instance.status == .incident)
             ids.append(id)
         }
-        let healthy = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let healthy = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
         _ = try healthy.operate(.retryIncident, on: ids[0])
         try await healthy.runDueJobs(instance: ids[0])
         let retried = try #require(try healthy.store.instance(ids[0])?.instance)
@@ -183,12 +199,16 @@ func temporaryStore() -> String {
         let p = try #require(BPMNLoader.load(bytes: Array(timerXML.utf8), file: "t.bpmn").definitions?.processes.first)
         let path = temporaryStore()
         let clock = ManualScheduler()
-        let runner = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
-        let id = try runner.start(file: "t.bpmn", xml: Array(timerXML.utf8), process: p, context: [:], answers: nil, directory: nil, initiator: "x")
+        let runner = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let id = try runner.start(
+            file: "t.bpmn", xml: Array(timerXML.utf8), process: p, context: [:], answers: nil, directory: nil,
+            initiator: "x")
         #expect(try runner.store.nextJobTime() == clock.now.addingTimeInterval(7200))
         #expect(try runner.store.openTasks().count == 1)
         // A worker started later (after a restart) sleeps on the clock until the timer is due.
-        let worker = DurableRunner(store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
+        let worker = DurableRunner(
+            store: try InstanceStore(path: path), performer: CountingPerformer(), scheduler: clock)
         try await worker.work(untilIdle: true, poll: 86400)
         let instance = try #require(try worker.store.instance(id)?.instance)
         #expect(instance.status == .completed)
@@ -214,13 +234,17 @@ func temporaryStore() -> String {
         let sales = try #require(result.definitions?.process(id: "SalesP"), "\(result.errors)")
         let store = try InstanceStore(path: temporaryStore())
         let runner = DurableRunner(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
-        let id = try runner.start(file: "pools.bpmn", xml: Array(xml.utf8), process: sales, context: ["items": 3], answers: nil, directory: nil, initiator: "petrova")
+        let id = try runner.start(
+            file: "pools.bpmn", xml: Array(xml.utf8), process: sales, context: ["items": 3], answers: nil,
+            directory: nil, initiator: "petrova")
         #expect(try store.instance(id)?.instance.status == .completed)
         // The warehouse instance exists, with the sales variables, and waits at its task.
         let tasks = try store.openTasks()
         #expect(tasks.map(\.nodeID) == ["pick"])
         let stock = try #require(try store.instance(tasks[0].instanceID))
-        #expect(stock.instance.processID == "StockP" && stock.instance.context["items"] == 3 && stock.instance.initiator == "petrova")
+        #expect(
+            stock.instance.processID == "StockP" && stock.instance.context["items"] == 3
+                && stock.instance.initiator == "petrova")
         let done = try runner.complete(instance: tasks[0].instanceID, task: "pick", by: "sidorov", variables: [:])
         #expect(done.status == .completed)
     }
@@ -245,7 +269,9 @@ extension StoredPoolsTests {
         let store = try InstanceStore(path: temporaryStore())
         let runner = DurableRunner(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
         let start = { (process: String, context: JSONObject) in
-            try runner.start(file: "shop.bpmn", xml: Array(xml.utf8), process: definitions.process(id: process)!, context: context, answers: nil, directory: nil, initiator: "x")
+            try runner.start(
+                file: "shop.bpmn", xml: Array(xml.utf8), process: definitions.process(id: process)!, context: context,
+                answers: nil, directory: nil, initiator: "x")
         }
         // Two shops wait for the payment message and the closing signal.
         let first = try start("ShopP", ["shop": 1])
@@ -279,7 +305,9 @@ extension StoredPoolsTests {
         let store = try InstanceStore(path: temporaryStore())
         let runner = DurableRunner(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
         let start = { (process: String, context: JSONObject) in
-            try runner.start(file: "shop.bpmn", xml: Array(xml.utf8), process: definitions.process(id: process)!, context: context, answers: nil, directory: nil, initiator: "x")
+            try runner.start(
+                file: "shop.bpmn", xml: Array(xml.utf8), process: definitions.process(id: process)!, context: context,
+                answers: nil, directory: nil, initiator: "x")
         }
         let first = try start("ShopP", ["shop": 1])
         let second = try start("ShopP", ["shop": 2])
