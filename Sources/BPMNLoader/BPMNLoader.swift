@@ -21,9 +21,14 @@ public struct LoadOptions: Sendable {
     /// How conditions written without `=` or `${…}` are read.
     public var bareConditions: Dialect
 
-    public init(opaqueScripts: Bool = false, bareConditions: Dialect = .feel) {
+    /// `--strict`: a task whose implementation procrun cannot run (Camunda's or Zeebe's, see
+    /// `ModelBuilder.foreignImplementation`) is an error in an executable process, not a warning.
+    public var strict: Bool
+
+    public init(opaqueScripts: Bool = false, bareConditions: Dialect = .feel, strict: Bool = false) {
         self.opaqueScripts = opaqueScripts
         self.bareConditions = bareConditions
+        self.strict = strict
     }
 }
 

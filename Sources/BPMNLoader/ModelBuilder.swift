@@ -1020,6 +1020,20 @@ struct ModelBuilder {
                         )
                     }
                 }
+                if taskNode.webhook == nil, let foreign = foreignImplementation(element, task: name) {
+                    taskNode.skippedImplementation = foreign
+                    if scan.executable {
+                        let message = "\(name) '\(nodeID)' has \(foreign), which procrun cannot run"
+                        if options.strict {
+                            error(
+                                location,
+                                message + "; --strict refuses it (without --strict the task is skipped, with a warning)"
+                            )
+                        } else {
+                            warning(location, message + "; the task is skipped (it passes through doing nothing)")
+                        }
+                    }
+                }
                 (taskNode.loop, taskNode.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
                 if name == "scriptTask" {
                     readScript(element, into: &taskNode, scan: &scan)
@@ -1336,6 +1350,43 @@ struct ModelBuilder {
             return nil
         }
         return ComplexBehavior(condition: condition, event: trigger)
+    }
+
+    /// What a service, send or business rule task of Camunda 7 (or Activiti, Flowable) or
+    /// Camunda 8 (Zeebe) names as its implementation, which procrun cannot run: a Java class,
+    /// delegate or expression, an external task topic, a DMN decision, a job type, or a connector.
+    /// Nil when it names none.
+    func foreignImplementation(_ element: XMLElement, task: String) -> String? {
+        guard ["serviceTask", "sendTask", "businessRuleTask", "task"].contains(task) else { return nil }
+        let dialects = [
+            ("camunda", Namespaces.camunda), ("activiti", Namespaces.activiti), ("flowable", Namespaces.flowable),
+        ]
+        for (prefix, namespace) in dialects {
+            for attribute in ["class", "delegateExpression", "expression", "decisionRef"] {
+                if let value = element.attribute(attribute, namespace: namespace) {
+                    return "\(prefix):\(attribute) '\(value)'"
+                }
+            }
+        }
+        if element.attribute("type", namespace: Namespaces.camunda) == "external" {
+            return
+                "camunda:type 'external' (topic '\(element.attribute("topic", namespace: Namespaces.camunda) ?? "")')"
+        }
+        for child in element.children where child.isBPMN("extensionElements") {
+            for ext in child.children {
+                if ext.namespace == Namespaces.zeebe && ext.localName == "taskDefinition" {
+                    return "zeebe:taskDefinition type '\(ext.attribute("type") ?? "")'"
+                }
+                if ext.namespace == Namespaces.zeebe && ext.localName == "calledDecision" {
+                    return "zeebe:calledDecision '\(ext.attribute("decisionId") ?? "")'"
+                }
+                if ext.namespace == Namespaces.camunda && ext.localName == "connector" {
+                    let id = ext.children.first { $0.localName == "connectorId" }?.text.trimmingWhitespace() ?? ""
+                    return "camunda:connector '\(id)'"
+                }
+            }
+        }
+        return nil
     }
 
     func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {

@@ -10,6 +10,9 @@ enum Namespaces {
     static let procrun = "urn:procrun:bpmn:1"
     static let camunda = "http://camunda.org/schema/1.0/bpmn"
     static let zeebe = "http://camunda.org/schema/zeebe/1.0"
+    /// Camunda 7's ancestors, whose files name the same implementations (`activiti:class`, `flowable:class`).
+    static let activiti = "http://activiti.org/bpmn"
+    static let flowable = "http://flowable.org/bpmn"
     static let xsi = "http://www.w3.org/2001/XMLSchema-instance"
 }
 

@@ -47,7 +47,8 @@ extension Step {
             }
             leave(token.id)
         default:
-            leave(token.id)
+            // A task whose implementation procrun cannot run passes through, and says so.
+            leave(token.id, note: node.skippedImplementation.map { "skipped (\($0))" })
         }
     }
 

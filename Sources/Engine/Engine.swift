@@ -429,7 +429,7 @@ struct Step {
 
     /// Completes the token's node and moves it along every flow the node's outgoing rules
     /// select. `excluding` removes one flow from consideration (a webhook's interrupt flow on success).
-    mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil) {
+    mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil, note: String? = nil) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
         if process.nodes[token.node].multiInstance != nil, isInnerInstance(token) {
@@ -450,7 +450,7 @@ struct Step {
             instance.loopCounts[tokenID] = nil
         }
         guard let selected = selectFlows(of: token, excluding: excluding) else { return }
-        take(selected, from: tokenID, performer: performer)
+        take(selected, from: tokenID, performer: performer, note: note)
     }
 
     /// Whether a loop runs (again): its condition holds and its maximum is not reached. Nil when
@@ -504,10 +504,10 @@ struct Step {
 
     /// Moves the token along `flows` (forking when there are several); with none, the token
     /// ends here (an implicit end).
-    mutating func take(_ flows: [Int], from tokenID: Int, performer: String? = nil) {
+    mutating func take(_ flows: [Int], from tokenID: Int, performer: String? = nil, note: String? = nil) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
-        record(.left, node: token.node, flows: flows, performer: performer)
+        record(.left, node: token.node, flows: flows, performer: performer, note: note)
         if process.nodes[token.node].compensationHandler != nil { instance.compensable.append(token.node) }
         instance.caughtTriggers[tokenID] = nil
         // Leaving an activity cancels the timers on its boundary.

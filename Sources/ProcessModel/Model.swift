@@ -351,6 +351,9 @@ public struct FlowNode: Sendable {
         /// The script as written, and its `scriptFormat`, for script runners other than FEEL.
         public var scriptText: String?
         public var scriptFormat: String?
+        /// An implementation procrun cannot run, which the task skips (`camunda:class com.acme.Bill`,
+        /// `zeebe:taskDefinition type="payment"`, …); the loader warned about it.
+        public var skippedImplementation: String?
     }
 
     @usableFromInline

@@ -37,8 +37,10 @@ enum Inputs {
     }
 
     /// Loads a BPMN file and picks the process to run; prints warnings, fails on errors.
-    static func process(_ path: String, id: String?) throws(ExitWith) -> (Definitions, ProcessDefinition) {
-        let result = BPMNLoader.load(path: path)
+    static func process(_ path: String, id: String?, strict: Bool = false) throws(ExitWith) -> (
+        Definitions, ProcessDefinition
+    ) {
+        let result = BPMNLoader.load(path: path, options: LoadOptions(strict: strict))
         for diagnostic in result.diagnostics where diagnostic.severity == .warning {
             printError(diagnostic.description)
         }
@@ -105,6 +107,12 @@ struct InstanceInputs: ParsableArguments {
             valueName: "n"))
     var maxSteps: Int?
 
+    @Flag(
+        help:
+            "Refuse a task whose Camunda or Zeebe implementation procrun cannot run (default: a warning, and it is skipped)."
+    )
+    var strict = false
+
     func validate() throws {
         if let maxSteps, maxSteps < 1 {
             throw ValidationError("--max-steps must be a whole number from 1 (got \(maxSteps))")
@@ -130,7 +138,7 @@ struct InstanceInputs: ParsableArguments {
 
     /// Reads and checks every input; any problem is a diagnostic and exit 2.
     func load() throws(ExitWith) -> Loaded {
-        let (definitions, process) = try Inputs.process(file, id: self.process)
+        let (definitions, process) = try Inputs.process(file, id: self.process, strict: strict)
         let maxSteps = self.maxSteps ?? Engine.defaultMaxSteps
         let partners = definitions.processes.filter { $0.id != process.id && $0.isExecutable }.compactMap {
             try? Engine(process: $0, maxSteps: maxSteps)

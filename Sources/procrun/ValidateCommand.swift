@@ -12,6 +12,9 @@ struct ValidateCommand: AsyncParsableCommand {
     @Argument(help: "BPMN 2.0 XML files.")
     var files: [String]
 
+    @Flag(help: "A task whose Camunda or Zeebe implementation procrun cannot run is an error (default: a warning).")
+    var strict = false
+
     func validate() throws {
         if files.isEmpty { throw ValidationError("give at least one BPMN file") }
     }
@@ -19,7 +22,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func run() async throws {
         var failed = false
         for file in files {
-            let result = BPMNLoader.load(path: file)
+            let result = BPMNLoader.load(path: file, options: LoadOptions(strict: strict))
             for diagnostic in result.diagnostics { printError(diagnostic.description) }
             if result.hasErrors {
                 failed = true
