@@ -970,7 +970,27 @@ struct ModelBuilder {
                 _ = addNode(node(.eventBasedGateway), into: &scan)
 
             case "callActivity":
-                let called = element.attribute("calledElement").map(stripPrefix) ?? ""
+                var called = element.attribute("calledElement").map(stripPrefix) ?? ""
+                var reported = false
+                if called.isEmpty, let zeebe = zeebeCalledElement(element) {
+                    // Camunda 8 writes the called process as `<zeebe:calledElement processId="…">`;
+                    // an expression (`="…"` of a literal aside) chooses it when the instance runs.
+                    var processID = zeebe.trimmingWhitespace()
+                    if processID.hasPrefix("=") {
+                        let expression = String(processID.dropFirst()).trimmingWhitespace()
+                        if expression.count >= 2, expression.hasPrefix("\""), expression.hasSuffix("\"") {
+                            processID = String(expression.dropFirst().dropLast())
+                        } else {
+                            structural(
+                                location,
+                                "call activity '\(nodeID)' chooses the process it calls by the expression '\(zeebe)' (zeebe:calledElement); procrun calls a process named by its id",
+                                &scan)
+                            processID = ""
+                            reported = true
+                        }
+                    }
+                    called = processID
+                }
                 var call: FlowNode
                 if let global = globalTasks[called] {
                     // A call to a global task runs that task here.
@@ -979,7 +999,7 @@ struct ModelBuilder {
                     call = node(.task(kind))
                     if kind == .scriptTask { readScript(global, into: &call, scan: &scan) }
                 } else {
-                    if called.isEmpty {
+                    if called.isEmpty && !reported {
                         structural(
                             location,
                             "call activity '\(nodeID)' has no calledElement; BPMN requires the process or global task it calls",
@@ -1384,6 +1404,16 @@ struct ModelBuilder {
                     let id = ext.children.first { $0.localName == "connectorId" }?.text.trimmingWhitespace() ?? ""
                     return "camunda:connector '\(id)'"
                 }
+            }
+        }
+        return nil
+    }
+
+    /// `<zeebe:calledElement processId="…"/>` of a call activity, if any.
+    func zeebeCalledElement(_ element: XMLElement) -> String? {
+        for child in element.children where child.isBPMN("extensionElements") {
+            for ext in child.children where ext.namespace == Namespaces.zeebe && ext.localName == "calledElement" {
+                return ext.attribute("processId")
             }
         }
         return nil

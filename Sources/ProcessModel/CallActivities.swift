@@ -14,7 +14,8 @@ extension ProcessDefinition {
         var i = 0
         while i < nodes.count {
             defer { i += 1 }
-            guard case .subProcess(.call(let called)) = nodes[i].kind else { continue }
+            // An empty calledElement was reported where it was read.
+            guard case .subProcess(.call(let called)) = nodes[i].kind, !called.isEmpty else { continue }
             guard let callee = processes.first(where: { $0.id == called }) else {
                 problems.append(
                     .error(
