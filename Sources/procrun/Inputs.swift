@@ -143,6 +143,14 @@ struct InstanceInputs: ParsableArguments {
         let partners = definitions.processes.filter { $0.id != process.id && $0.isExecutable }.compactMap {
             try? Engine(process: $0, maxSteps: maxSteps)
         }
+        // A process that only a timer, a message or a signal starts is started by hand here: say so.
+        if process.startEvents(inScope: nil).isEmpty, let start = process.triggeredStarts().first {
+            let node = process.nodes[start.node]
+            let timer = start.triggers.contains { if case .timer = $0 { true } else { false } }
+            printError(
+                "procrun: process «\(process.displayName)» starts only by its \(node.kind.elementName) «\(node.displayName)»; "
+                    + "started by hand, now\(timer ? " (timer starts are not scheduled yet)" : "")")
+        }
         let engine: Engine
         do {
             engine = try Engine(process: process, maxSteps: maxSteps)
