@@ -49,6 +49,19 @@ public struct Lane: Sendable {
     }
 }
 
+/// The fields of a value type (a flow node, a process) in one shared box, so that copying the value
+/// is one retain, not a retain of every field. The value's `_modify` copies the box first when
+/// another copy shares it, so the box is changed only while uniquely referenced: no access
+/// overlaps a change, and reads need no run-time exclusivity check.
+@usableFromInline
+final class SharedFields<Fields: Sendable>: @unchecked Sendable {
+    @exclusivity(unchecked) @usableFromInline var fields: Fields
+
+    @usableFromInline init(_ fields: Fields) {
+        self.fields = fields
+    }
+}
+
 /// One process, flattened: every node (including those inside embedded sub-processes) lives in
 /// `nodes`, addressed by index; `scope` links a node to the sub-process that contains it.
 @dynamicMemberLookup
@@ -73,18 +86,7 @@ public struct ProcessDefinition: Sendable {
         fileprivate var indexByID: [String: Int]
     }
 
-    @usableFromInline
-    final class Box: @unchecked Sendable {
-        // Changed only while uniquely referenced (see the `_modify` below), so no access overlaps
-        // a change: reads need no run-time exclusivity check.
-        @exclusivity(unchecked) @usableFromInline var fields: Fields
-
-        @usableFromInline init(_ fields: Fields) {
-            self.fields = fields
-        }
-    }
-
-    @usableFromInline var box: Box
+    @usableFromInline var box: SharedFields<Fields>
 
     public init(
         id: String, name: String?, isExecutable: Bool, location: SourceLocation, nodes: [FlowNode],
@@ -92,7 +94,7 @@ public struct ProcessDefinition: Sendable {
     ) {
         var index: [String: Int] = [:]
         for (i, node) in nodes.enumerated() { index[node.id] = i }
-        box = Box(
+        box = SharedFields(
             Fields(
                 id: id, name: name, isExecutable: isExecutable, location: location, nodes: nodes, flows: flows,
                 lanes: lanes,
@@ -103,7 +105,7 @@ public struct ProcessDefinition: Sendable {
     public subscript<T>(dynamicMember field: WritableKeyPath<Fields, T>) -> T {
         get { box.fields[keyPath: field] }
         _modify {
-            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
             yield &box.fields[keyPath: field]
         }
     }
@@ -356,28 +358,17 @@ public struct FlowNode: Sendable {
         public var skippedImplementation: String?
     }
 
-    @usableFromInline
-    final class Box: @unchecked Sendable {
-        // Changed only while uniquely referenced (see the `_modify` below), so no access overlaps
-        // a change: reads need no run-time exclusivity check.
-        @exclusivity(unchecked) @usableFromInline var fields: Fields
-
-        @usableFromInline init(_ fields: Fields) {
-            self.fields = fields
-        }
-    }
-
-    @usableFromInline var box: Box
+    @usableFromInline var box: SharedFields<Fields>
 
     public init(id: String, name: String?, kind: NodeKind, location: SourceLocation, scope: Int?) {
-        box = Box(Fields(id: id, name: name, kind: kind, location: location, scope: scope))
+        box = SharedFields(Fields(id: id, name: name, kind: kind, location: location, scope: scope))
     }
 
     @inlinable
     public subscript<T>(dynamicMember field: WritableKeyPath<Fields, T>) -> T {
         get { box.fields[keyPath: field] }
         _modify {
-            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            if !isKnownUniquelyReferenced(&box) { box = SharedFields(box.fields) }
             yield &box.fields[keyPath: field]
         }
     }
