@@ -24,11 +24,18 @@ public struct LoadOptions: Sendable {
     /// `--strict`: a task whose implementation procrun cannot run (Camunda's or Zeebe's, see
     /// `ModelBuilder.foreignImplementation`) is an error in an executable process, not a warning.
     public var strict: Bool
+    /// Readers of integration node types besides procrun's own (`IntegrationReaders.builtIn`);
+    /// one of these wins over a built-in reader of the same element.
+    public var readers: [any IntegrationReader]
 
-    public init(opaqueScripts: Bool = false, bareConditions: Dialect = .feel, strict: Bool = false) {
+    public init(
+        opaqueScripts: Bool = false, bareConditions: Dialect = .feel, strict: Bool = false,
+        readers: [any IntegrationReader] = []
+    ) {
         self.opaqueScripts = opaqueScripts
         self.bareConditions = bareConditions
         self.strict = strict
+        self.readers = readers
     }
 }
 

@@ -492,12 +492,12 @@ struct ModelBuilder {
             default:
                 break
             }
-            if let webhook = node.webhook, let interrupt = webhook.onError?.interrupt {
-                if WebhookConfig.interruptFlow(named: interrupt, among: node.outgoing, flows: flows) == nil {
+            if let integration = node.integration, let interrupt = integration.onError?.interrupt {
+                if OnErrorPolicy.interruptFlow(named: interrupt, among: node.outgoing, flows: flows) == nil {
                     let names = node.outgoing.map { "'\(flows[$0].displayName)'" }.joined(separator: ", ")
                     error(
-                        webhook.onError?.location ?? webhook.location,
-                        "webhook '\(node.id)' interrupts by transition '\(interrupt)', but no outgoing sequence flow of '\(node.id)' has that name or id (outgoing: \(names.isEmpty ? "none" : names))"
+                        integration.onError?.location ?? integration.location,
+                        "\(integration.type) '\(node.id)' interrupts by transition '\(interrupt)', but no outgoing sequence flow of '\(node.id)' has that name or id (outgoing: \(names.isEmpty ? "none" : names))"
                     )
                 }
             }
@@ -1030,17 +1030,17 @@ struct ModelBuilder {
                 }
                 // Children are located in document order: extensionElements, then loop
                 // characteristics, then the script.
-                if let webhookElement = procrunWebhookElement(element) {
+                if let (integration, readerElement) = readIntegration(element) {
                     if ["serviceTask", "sendTask", "task"].contains(name) {
-                        taskNode.webhook = WebhookParser.parse(webhookElement, builder: &self)
+                        taskNode.integration = integration
                     } else {
                         error(
-                            index.locate(webhookElement),
-                            "procrun:webhook on \(name) '\(nodeID)'; the webhook belongs on a serviceTask, sendTask or task"
+                            readerElement.location,
+                            "\(readerElement.qualifiedName) on \(name) '\(nodeID)'; an integration node is a serviceTask, sendTask or task"
                         )
                     }
                 }
-                if taskNode.webhook == nil, let foreign = foreignImplementation(element, task: name) {
+                if taskNode.integration == nil, let foreign = foreignImplementation(element, task: name) {
                     taskNode.skippedImplementation = foreign
                     if scan.executable {
                         let message = "\(name) '\(nodeID)' has \(foreign), which procrun cannot run"
@@ -1419,13 +1419,49 @@ struct ModelBuilder {
         return nil
     }
 
-    func procrunWebhookElement(_ element: XMLElement) -> XMLElement? {
+    /// The integration node a task's extension elements make it, read by the reader that owns
+    /// one of them (procrun's own, then `LoadOptions.readers`), with the element read; nil when
+    /// none does. Its `<procrun:onError>` is read here, the same for every type. Errors are
+    /// reported; a node with errors is nil (the file is refused anyway).
+    mutating func readIntegration(_ element: XMLElement) -> (IntegrationNode?, ExtensionElement)? {
+        let readers = IntegrationReaders.builtIn + options.readers
         for child in element.children where child.isBPMN("extensionElements") {
-            for ext in child.children where ext.namespace == Namespaces.procrun && ext.localName == "webhook" {
-                return ext
+            for ext in child.children {
+                guard let namespace = ext.namespace,
+                    let reader = readers.last(where: { $0.namespace == namespace && $0.localName == ext.localName })
+                else { continue }
+                // Read in document order (locations are found moving forward through the file).
+                let all = child.children.map { ($0.node == ext.node, extensionElement($0)) }
+                guard let read = all.first(where: { $0.0 })?.1 else { continue }
+                var main = read
+                main.children.removeAll { $0.namespace == Namespaces.procrun && $0.localName == "onError" }
+                var diagnostics = ReaderDiagnostics()
+                var node = reader.read(main, siblings: all.filter { !$0.0 }.map(\.1), diagnostics: &diagnostics)
+                let onErrors = read.children(Namespaces.procrun, "onError")
+                if onErrors.count > 1 {
+                    diagnostics.error(onErrors[1].location, "\(read.qualifiedName) has more than one procrun:onError")
+                }
+                if let onError = onErrors.first {
+                    node?.onError = ReaderSupport.onError(onError, diagnostics: &diagnostics)
+                }
+                self.diagnostics += diagnostics.diagnostics
+                if node == nil && !diagnostics.hasErrors { continue }
+                return (diagnostics.hasErrors ? nil : node, read)
             }
         }
         return nil
+    }
+
+    /// An element of the tree as a reader sees it, with its descendants.
+    mutating func extensionElement(_ element: XMLElement) -> ExtensionElement {
+        let location = index.locate(element)
+        let attributes = element.attributes.map {
+            ExtensionElement.Attribute(namespace: $0.namespace, name: $0.name, value: $0.value)
+        }
+        return ExtensionElement(
+            namespace: element.namespace, localName: element.localName, qualifiedName: element.qualifiedName,
+            attributes: attributes, children: element.children.map { extensionElement($0) }, text: element.text,
+            location: location)
     }
 
     /// Reads who performs a user task: Camunda 7 attributes, Zeebe's assignmentDefinition, or a

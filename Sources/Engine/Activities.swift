@@ -6,8 +6,8 @@ import Values
 extension Step {
     mutating func executeTask(_ token: Token, node: FlowNode, kind: TaskKind) {
         guard let index = tokenIndex(token.id) else { return }
-        if node.webhook != nil {
-            return startWebhook(token)
+        if let integration = node.integration {
+            return startJob(token, integration: integration)
         }
         switch kind {
         case .receiveTask where node.instantiate && node.incoming.isEmpty:
@@ -89,10 +89,10 @@ extension Step {
         switch event {
         case .taskCompleted(let token, let by, let variables):
             completeTask(token: token, by: by, variables: variables)
-        case .webhookFinished(let token, let outcome):
-            finishWebhookTry(token: token, outcome: outcome)
+        case .jobFinished(let token, let outcome):
+            finishJobTry(token: token, outcome: outcome)
         case .retryDue(let token):
-            retryWebhook(token: token)
+            retryJob(token: token)
         case .retryIncident, .skipIncident:
             resolveIncident(skip: { if case .skipIncident = event { true } else { false } }())
         case .timerFired(let timer):
@@ -129,21 +129,21 @@ extension Step {
         else { return }
         instance.status = .running
         instance.incident = nil
-        if let run = instance.webhookRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .incident }) {
-            instance.webhookRuns[run].outcome = skip ? .interrupted : .pending
+        if let run = instance.jobRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .incident }) {
+            instance.jobRuns[run].outcome = skip ? .interrupted : .pending
         }
         guard let index = tokenIndex(token.id) else { return }
         if skip {
             let interrupt = process.interruptFlow(of: node)
             record(.error, node: node, note: "skipped after incident")
             leave(token.id, excluding: interrupt)
-        } else if process.nodes[node].webhook != nil, let run = runIndex(token: token.id) {
-            instance.tokens[index].state = .waitingWebhook
-            let attempt = instance.webhookRuns[run].tries.count + 1
+        } else if process.nodes[node].integration != nil, let run = runIndex(token: token.id) {
+            instance.tokens[index].state = .waitingJob
+            let attempt = instance.jobRuns[run].tries.count + 1
             effects.append(
-                .callWebhook(
-                    token: token.id, node: node, attempt: attempt,
-                    idempotencyKey: instance.webhookRuns[run].idempotencyKey))
+                .runJob(
+                    token: token.id, node: node, attempt: attempt, idempotencyKey: instance.jobRuns[run].idempotencyKey)
+            )
         } else {
             // A condition or script that failed: run the node again from the start.
             instance.tokens[index].state = .ready

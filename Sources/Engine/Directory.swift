@@ -125,3 +125,20 @@ public struct Directory: Sendable {
         return result
     }
 }
+
+extension Directory {
+    /// Resolves recipients to user ids, each once, in the order configured.
+    public func users(for recipients: [ResolvedRecipient]) -> [String] {
+        var users: [String] = []
+        for recipient in recipients {
+            let ids: [String]
+            switch recipient {
+            case .user(let id): ids = [id]
+            case .group(let name): ids = group(name) ?? []
+            case .orgUnit(let name): ids = orgUnit(name) ?? []
+            }
+            for id in ids where !users.contains(id) { users.append(id) }
+        }
+        return users
+    }
+}

@@ -7,9 +7,9 @@ import Values
 public enum EngineEvent: Sendable {
     /// A person completed the user, manual or receive task the token waits at.
     case taskCompleted(token: Int, by: String?, variables: JSONObject)
-    /// A webhook try ended.
-    case webhookFinished(token: Int, outcome: WebhookOutcome)
-    /// The delay before the next webhook try has passed.
+    /// A try of an integration node's job ended.
+    case jobFinished(token: Int, outcome: JobOutcome)
+    /// The delay before the next try of an integration node's job has passed.
     case retryDue(token: Int)
     /// A timer fell due.
     case timerFired(timer: Int)
@@ -25,6 +25,7 @@ public enum EngineEvent: Sendable {
     case message(name: String, variables: JSONObject)
 }
 
+/// How a webhook try ended, as a `WebhookPerformer` tells it.
 public enum WebhookOutcome: Sendable {
     /// A 2xx answer; `result` is `{status, headers, body}`.
     case delivered(status: Int, result: JSONValue)
@@ -36,13 +37,15 @@ public enum WebhookOutcome: Sendable {
 public enum Effect: Sendable {
     /// A person must complete this task (user, manual or receive task).
     case openTask(token: Int, node: Int)
-    /// Make one webhook try. `attempt` counts from 1.
-    case callWebhook(token: Int, node: Int, attempt: Int, idempotencyKey: String)
+    /// Make one try of the job of the integration node the token stands at (the handler of
+    /// the node's type does it). `attempt` counts from 1.
+    case runJob(token: Int, node: Int, attempt: Int, idempotencyKey: String)
     /// Send `retryDue` for the token after `delay` seconds.
     case scheduleRetry(token: Int, node: Int, delay: Double, nextAttempt: Int)
-    /// Tell these people the webhook failed for good. `message` is the engine's summary (kept in the
-    /// instance); `error` the last try's error and `attempts` how many tries were made, for the
-    /// text each person receives (`NotificationText`).
+    /// Tell these people that an integration node failed for good, or a notify node's message.
+    /// `message` is the engine's summary (kept in the instance); `error` the last try's error
+    /// and `attempts` how many tries were made (empty and 0 for a notify node), for the text
+    /// each person receives (`NotificationText`).
     case notify(node: Int, recipients: [ResolvedRecipient], message: String, error: String, attempts: Int)
     /// Send `timerFired` at `due`.
     case scheduleTimer(timer: Int, due: Date)

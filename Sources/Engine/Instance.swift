@@ -9,13 +9,13 @@ public enum InstanceStatus: String, Sendable, Codable {
 
 /// A token: a position of control in an instance.
 public struct Token: Sendable, Hashable, Decodable {
-    public enum State: Sendable, Hashable, Codable {
+    public enum State: Sendable, Hashable {
         /// About to execute `node`.
         case ready
         /// Waiting for a person (user or manual task) or a message (receive task).
         case waitingTask
-        /// Waiting for a webhook try, or for the delay before the next one.
-        case waitingWebhook
+        /// Waiting for a try of an integration node's job, or for the delay before the next one.
+        case waitingJob
         /// Waiting at an intermediate catch event, an event-based gateway or a receive task for
         /// its message.
         case waitingEvent
@@ -78,7 +78,7 @@ public struct Incident: Sendable, Hashable, Codable {
 public struct HistoryEntry: Sendable, Decodable {
     public enum Event: String, Sendable, Codable {
         case entered, left, waiting, error, incident
-        /// A webhook try ended (the note says how).
+        /// A try of an integration node's job ended (the note says how).
         case tried
     }
 
@@ -100,8 +100,8 @@ public struct HistoryEntry: Sendable, Decodable {
     }
 }
 
-/// One execution of a webhook node: its tries and how it ended.
-public struct WebhookRun: Sendable, Decodable {
+/// One execution of an integration node: its job's tries and how it ended.
+public struct JobRun: Sendable, Decodable {
     public struct Try: Sendable, Codable {
         public var attempt: Int
         public var time: Date
@@ -115,6 +115,8 @@ public struct WebhookRun: Sendable, Decodable {
 
     public var node: Int
     public var token: Int
+    /// The job type: `webhook`, `email`, …
+    public var type: String
     public var idempotencyKey: String
     public var tries: [Try] = []
     public var outcome: Outcome = .pending
@@ -150,7 +152,8 @@ public struct Instance: Sendable, Decodable {
     /// Whoever completed the last user task: ELMA365's "current user".
     public var currentUser: String?
     public var createdAt: Date
-    public var webhookRuns: [WebhookRun] = []
+    /// The executions of integration nodes, in the order they began.
+    public var jobRuns: [JobRun] = []
     public var notifications: [ProcessNotification] = []
     public var timers: [PendingTimer] = []
     /// Complex gateways that fired and now let the rest of their wave pass: "node/scope".

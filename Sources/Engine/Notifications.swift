@@ -60,7 +60,7 @@ public protocol NotificationChannel: Sendable {
     func send(_ notification: OutgoingNotification) async -> ChannelOutcome
 }
 
-/// The text a person is notified with when a webhook fails for good.
+/// The text a person is notified with when an integration node fails for good, or by a notify node.
 public enum NotificationText {
     public enum Language: String, Sendable {
         case ru, en
@@ -117,18 +117,31 @@ public enum NotificationText {
         }
     }
 
-    /// The default text of a language.
-    public static func defaultText(_ facts: Facts, language: Language) -> String {
+    /// The default text of a language. `type`: the failed node's job type.
+    public static func defaultText(_ facts: Facts, language: Language, type: String = "webhook") -> String {
         switch language {
         case .ru:
             let n = facts.attempts
             let word = n % 10 == 1 && n % 100 != 11 ? "попытки" : "попыток"
-            return
-                "Процесс «\(facts.process)», экземпляр \(facts.instance): вебхук «\(facts.node)» не выполнен после \(n) \(word): \(facts.error)"
+            let what =
+                switch type {
+                case "webhook": "вебхук «\(facts.node)» не выполнен"
+                case "email": "письмо «\(facts.node)» не отправлено"
+                default: "шаг «\(facts.node)» (\(type)) не выполнен"
+                }
+            return "Процесс «\(facts.process)», экземпляр \(facts.instance): \(what) после \(n) \(word): \(facts.error)"
         case .en:
             return
-                "Process «\(facts.process)», instance \(facts.instance): webhook '\(facts.node)' failed after \(facts.attempts) "
+                "Process «\(facts.process)», instance \(facts.instance): \(type) '\(facts.node)' failed after \(facts.attempts) "
                 + "\(facts.attempts == 1 ? "try" : "tries"): \(facts.error)"
+        }
+    }
+
+    /// The subject of a notify node's message without a subject template.
+    public static func messageSubject(_ facts: Facts, language: Language) -> String {
+        switch language {
+        case .ru: "Процесс «\(facts.process)»: «\(facts.node)»"
+        case .en: "Process «\(facts.process)»: '\(facts.node)'"
         }
     }
 
@@ -189,13 +202,23 @@ public enum NotificationText {
             process: process.displayName, instance: instance.id, node: node.name ?? node.id, error: error,
             attempts: attempts, user: user,
             name: person?.name ?? user)
-        let text =
-            node.webhook?.onError?.message.map {
-                render($0, facts: facts, context: instance.context, language: language, now: now, timeZone: timeZone)
-            } ?? defaultText(facts, language: language)
+        let render = { (template: Template) in
+            Self.render(
+                template, facts: facts, context: instance.context, language: language, now: now, timeZone: timeZone)
+        }
+        var subject = subject(facts, language: language)
+        let text: String
+        if let notify = node.integration?.config as? NotifyConfig {
+            text = render(notify.message)
+            subject = notify.subject.map(render) ?? messageSubject(facts, language: language)
+        } else {
+            text =
+                node.integration?.onError?.message.map(render)
+                ?? defaultText(facts, language: language, type: node.integration?.type ?? "webhook")
+        }
         return OutgoingNotification(
             key: key, process: process.displayName, instance: instance.id, node: node.id, user: user,
             name: person?.name, email: person?.email,
-            message: message, subject: subject(facts, language: language), text: text, createdAt: now)
+            message: message, subject: subject, text: text, createdAt: now)
     }
 }

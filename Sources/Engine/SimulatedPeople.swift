@@ -101,17 +101,5 @@ public struct SimulatedPeople: Sendable {
     }
 
     /// Resolves recipients to user ids, each once, in the order configured.
-    public func resolve(_ recipients: [ResolvedRecipient]) -> [String] {
-        var users: [String] = []
-        for recipient in recipients {
-            let ids: [String]
-            switch recipient {
-            case .user(let id): ids = [id]
-            case .group(let name): ids = directory.group(name) ?? []
-            case .orgUnit(let name): ids = directory.orgUnit(name) ?? []
-            }
-            for id in ids where !users.contains(id) { users.append(id) }
-        }
-        return users
-    }
+    public func resolve(_ recipients: [ResolvedRecipient]) -> [String] { directory.users(for: recipients) }
 }

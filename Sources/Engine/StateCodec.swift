@@ -5,13 +5,15 @@ import ProcessModel
 ///
 /// In memory an instance names nodes and flows by their index in the process's arrays (fast);
 /// a stored state names them by their BPMN element id, so that a state survives a loader that
-/// orders elements differently. The state carries `"format": 2`; a state without it is format 1
+/// orders elements differently. The state carries `"format": 3`; a state without it is format 1
 /// (indices, written before ids) and is read by the indices of the same process, which the same
-/// loader orders as it did when it wrote them. Built once per process (`Engine.stateCodec`, the
+/// loader orders as it did when it wrote them. Format 3 names integration jobs by type
+/// (`jobRuns`, token state `waitingJob`), where format 2 knew only webhooks (`webhookRuns`,
+/// `waitingWebhook`); both are read. Built once per process (`Engine.stateCodec`, the
 /// store's cache of definitions), never per state.
 public final class StateCodec: Sendable {
     /// The format this procrun writes.
-    public static let format = 2
+    public static let format = 3
 
     public let process: ProcessDefinition
     /// Each node's id as JSON (quoted, escaped), by index: the writer copies the bytes.
@@ -114,7 +116,7 @@ public final class StateCodec: Sendable {
     }
 }
 
-/// A node or flow as a stored state names it: by id (format 2) or by index (format 1).
+/// A node or flow as a stored state names it: by id (format 2 on) or by index (format 1).
 enum ElementReference: Decodable {
     case id(String)
     case index(Int)

@@ -2,7 +2,7 @@ import Foundation
 import Values
 
 // Reading a stored state (see `StateCodec`): the fields `StateWriter` writes, nodes and flows
-// named by id (format 2) or by index (format 1), turned into the indices the engine runs on.
+// named by id (format 2 on) or by index (format 1), turned into the indices the engine runs on.
 // An element the process does not have is a `StateError`: never a guess.
 
 extension Token {
@@ -66,14 +66,16 @@ extension HistoryEntry {
     }
 }
 
-extension WebhookRun {
-    enum CodingKeys: String, CodingKey { case node, token, idempotencyKey, tries, outcome }
+extension JobRun {
+    enum CodingKeys: String, CodingKey { case node, token, type, idempotencyKey, tries, outcome }
 
     public init(from decoder: any Decoder) throws {
         let codec = try StateCodec.of(decoder)
         let c = try decoder.container(keyedBy: CodingKeys.self)
         node = try codec.node(c.decode(ElementReference.self, forKey: .node), at: c.codingPath + [CodingKeys.node])
         token = try c.decode(Int.self, forKey: .token)
+        // Format 2 knew only webhooks.
+        type = try c.decodeIfPresent(String.self, forKey: .type) ?? "webhook"
         idempotencyKey = try c.decode(String.self, forKey: .idempotencyKey)
         tries = try c.decodeIfPresent([Try].self, forKey: .tries) ?? []
         outcome = try c.decodeIfPresent(Outcome.self, forKey: .outcome) ?? .pending
@@ -100,7 +102,8 @@ extension Instance {
     enum CodingKeys: String, CodingKey {
         case format, id, processID, status, tokens, scopes, context, history, endNode, incident, initiator, currentUser,
             createdAt
-        case webhookRuns, notifications, timers, firedComplexGateways, multiInstances, loopCounts, log, uncaughtError,
+        case jobRuns, webhookRuns, notifications, timers, firedComplexGateways, multiInstances, loopCounts, log,
+            uncaughtError,
             compensable
         case caughtTriggers, awaitingCompensation, nextTokenID, nextScopeID, nextTimerID, readyQueue
     }
@@ -125,7 +128,10 @@ extension Instance {
         }
         incident = try c.decodeIfPresent(Incident.self, forKey: .incident)
         currentUser = try c.decodeIfPresent(String.self, forKey: .currentUser)
-        webhookRuns = try c.decodeIfPresent([WebhookRun].self, forKey: .webhookRuns) ?? []
+        // `webhookRuns` in format 2.
+        jobRuns =
+            try c.decodeIfPresent([JobRun].self, forKey: .jobRuns)
+            ?? c.decodeIfPresent([JobRun].self, forKey: .webhookRuns) ?? []
         notifications = try c.decodeIfPresent([ProcessNotification].self, forKey: .notifications) ?? []
         timers = try c.decodeIfPresent([PendingTimer].self, forKey: .timers) ?? []
         firedComplexGateways = try (c.decodeIfPresent([String].self, forKey: .firedComplexGateways) ?? []).enumerated()
@@ -157,4 +163,30 @@ struct IndexKey: CodingKey {
     init(_ index: Int) { intValue = index }
     init?(intValue: Int) { self.intValue = intValue }
     init?(stringValue: String) { nil }
+}
+
+extension Token.State: Decodable {
+    enum CodingKeys: String, CodingKey {
+        // `waitingWebhook`: format 2's name of `waitingJob`.
+        case ready, waitingTask, waitingJob, waitingWebhook, waitingEvent, joining, inSubProcess
+    }
+    enum ScopeKeys: String, CodingKey { case scope }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        guard c.allKeys.count == 1, let key = c.allKeys.first else {
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: c.codingPath, debugDescription: "a token state has exactly one known key"))
+        }
+        switch key {
+        case .ready: self = .ready
+        case .waitingTask: self = .waitingTask
+        case .waitingJob, .waitingWebhook: self = .waitingJob
+        case .waitingEvent: self = .waitingEvent
+        case .joining: self = .joining
+        case .inSubProcess:
+            let scope = try c.nestedContainer(keyedBy: ScopeKeys.self, forKey: .inSubProcess)
+            self = .inSubProcess(scope: try scope.decode(Int.self, forKey: .scope))
+        }
+    }
 }

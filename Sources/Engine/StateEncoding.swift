@@ -1,7 +1,7 @@
 import Foundation
 import Values
 
-/// A fast writer for an instance's stored state, format 2 (see `StateCodec`): the JSON that
+/// A fast writer for an instance's stored state, format 3 (see `StateCodec`): the JSON that
 /// `Instance`'s `Decodable` reads, with nodes and flows named by element id, written without the
 /// intermediate tree and dynamic dispatch of `Codable`: the store writes the whole state on every
 /// step, and this was half the cost of a step. Ids are copied as bytes prepared once per process.
@@ -149,7 +149,7 @@ struct StateWriter {
         switch token.state {
         case .ready: raw("{\"ready\":{}}")
         case .waitingTask: raw("{\"waitingTask\":{}}")
-        case .waitingWebhook: raw("{\"waitingWebhook\":{}}")
+        case .waitingJob: raw("{\"waitingJob\":{}}")
         case .waitingEvent: raw("{\"waitingEvent\":{}}")
         case .joining: raw("{\"joining\":{}}")
         case .inSubProcess(let scope):
@@ -182,13 +182,15 @@ struct StateWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
-    mutating func webhookRun(_ run: WebhookRun) {
+    mutating func jobRun(_ run: JobRun) {
         var first = true
         bytes.append(UInt8(ascii: "{"))
         key("node", &first)
         node(run.node)
         key("token", &first)
         int(run.token)
+        key("type", &first)
+        string(run.type)
         key("idempotencyKey", &first)
         string(run.idempotencyKey)
         key("tries", &first)
@@ -271,8 +273,8 @@ struct StateWriter {
         }
         key("createdAt", &first)
         date(instance.createdAt)
-        key("webhookRuns", &first)
-        array(instance.webhookRuns) { $0.webhookRun($1) }
+        key("jobRuns", &first)
+        array(instance.jobRuns) { $0.jobRun($1) }
         key("notifications", &first)
         array(instance.notifications) { writer, notification in
             var first = true

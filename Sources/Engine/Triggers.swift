@@ -153,7 +153,7 @@ extension Step {
     func isActive(_ token: Token) -> Bool {
         guard process.nodes[token.node].kind.isActivity else { return false }
         switch token.state {
-        case .waitingTask, .waitingWebhook, .inSubProcess, .waitingEvent: return true
+        case .waitingTask, .waitingJob, .inSubProcess, .waitingEvent: return true
         case .ready, .joining: return false
         }
     }
@@ -240,8 +240,8 @@ extension Step {
             clear(scope: scope)
             drop(scope: scope)
         }
-        if let run = instance.webhookRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .pending }) {
-            instance.webhookRuns[run].outcome = .interrupted
+        if let run = instance.jobRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .pending }) {
+            instance.jobRuns[run].outcome = .interrupted
         }
         record(.error, node: token.node, note: "interrupted: \(note)")
         remove(token: token.id)

@@ -48,16 +48,22 @@ public struct HTTPNotificationChannel: NotificationChannel {
 
 /// `--smtp-url`: e-mails each notification to the person's directory `email`.
 public struct SMTPNotificationChannel: NotificationChannel {
+    /// It may carry a secret password: `smtp://user:{$secrets.SMTP_PASSWORD}@host:587`.
     public var url: String
     public var from: String
     public var transport: CurlTransport
+    public var environment: [String: String]
     public var name: String { "email" }
     public var timeout: Double { 20 }
 
-    public init(url: String, from: String, transport: CurlTransport = .shared) {
+    public init(
+        url: String, from: String, transport: CurlTransport = .shared,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
         self.url = url
         self.from = from
         self.transport = transport
+        self.environment = environment
     }
 
     public func send(_ notification: OutgoingNotification) async -> ChannelOutcome {
@@ -69,12 +75,17 @@ public struct SMTPNotificationChannel: NotificationChannel {
                 "user '\(notification.user)' has an e-mail address procrun cannot send to: '\(email)'")
         }
         let message = MailMessage.build(notification, from: from, to: email)
+        let (url, redactor): (String, Redactor)
+        switch SMTPServer.resolve(self.url, environment: environment) {
+        case .success(let resolved): (url, redactor) = resolved
+        case .failure(let error): return .failed(error.message)
+        }
         do {
             _ = try await transport.send(
                 mail: MailRequest(url: url, from: from, to: [email], message: message, timeout: timeout))
             return .sent
         } catch {
-            return .failed("SMTP: \(error.message)")
+            return .failed(redactor.redact("SMTP: \(error.message)"))
         }
     }
 }
@@ -93,11 +104,7 @@ public enum MailMessage {
 
     public static func build(_ notification: OutgoingNotification, from: String, to: String) -> [UInt8] {
         let domain = from.split(separator: "@").last.map(String.init) ?? "procrun"
-        let idLeft = notification.key.unicodeScalars.map { scalar -> String in
-            let allowed =
-                (scalar.value > 32 && scalar.value < 127 && !"<>()[]@,;:\\\" ".unicodeScalars.contains(scalar))
-            return allowed ? String(scalar) : "_"
-        }.joined()
+        let idLeft = messageIDLeft(notification.key)
         var lines = [
             "From: procrun <\(from)>",
             "To: " + (notification.name.map { "\(phrase($0)) " } ?? "") + "<\(to)>",
@@ -110,13 +117,7 @@ public enum MailMessage {
             "X-Procrun-Instance: \(notification.instance)",
             "",
         ]
-        let body = Data(notification.text.utf8).base64EncodedString()
-        var index = body.startIndex
-        while index < body.endIndex {
-            let end = body.index(index, offsetBy: 76, limitedBy: body.endIndex) ?? body.endIndex
-            lines.append(String(body[index..<end]))
-            index = end
-        }
+        lines += base64Lines(notification.text)
         return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 

@@ -337,7 +337,8 @@ public struct FlowNode: Sendable {
         public var assignee: String?
         public var candidateUsers: [String] = []
         public var candidateGroups: [String] = []
-        public var webhook: WebhookConfig?
+        /// An integration node's job type and settings (`procrun:webhook`, `procrun:email`, a REST connector, …).
+        public var integration: IntegrationNode?
         /// A FEEL script (one `name = expression` per line) for script tasks.
         public var script: FEELScript?
         /// Standard loop characteristics: the activity repeats while its condition holds.

@@ -3,7 +3,7 @@ import Values
 
 /// The procrun Webhook block (namespace `urn:procrun:bpmn:1`), ELMA365's integration node:
 /// it sends instance data to an external system over HTTP.
-public struct WebhookConfig: Sendable {
+public struct WebhookConfig: IntegrationConfig {
     public enum Method: String, Sendable {
         case get = "GET"
         case post = "POST"
@@ -32,41 +32,6 @@ public struct WebhookConfig: Sendable {
         }
     }
 
-    public enum Recipient: Sendable, Equatable {
-        case currentUser
-        case user(String)
-        case group(String)
-        case orgUnit(String)
-        case variable(String)
-    }
-
-    public struct OnError: Sendable {
-        /// Extra tries after the first.
-        public var retries: Int
-        /// Seconds between tries.
-        public var delay: Double
-        /// Name or id of the outgoing flow taken after the last failure.
-        public var interrupt: String?
-        public var notify: [Recipient]
-        /// `<procrun:message>`: the text people are notified with, instead of the default one
-        /// of their language; it may read `{$error}`, `{$node}`, `{$process}`, `{$instance}`,
-        /// `{$attempts}`, `{$user}`, `{$name}` and the context's variables.
-        public var message: Template?
-        public var location: SourceLocation
-
-        public init(
-            retries: Int, delay: Double, interrupt: String?, notify: [Recipient], message: Template? = nil,
-            location: SourceLocation
-        ) {
-            self.retries = retries
-            self.delay = delay
-            self.interrupt = interrupt
-            self.notify = notify
-            self.message = message
-            self.location = location
-        }
-    }
-
     public var url: Template
     public var method: Method
     public var type: BodyType
@@ -75,7 +40,6 @@ public struct WebhookConfig: Sendable {
     public var parameters: [Parameter]
     public var headers: [Header]
     public var text: Template?
-    public var onError: OnError?
     /// Context variable that receives `{status, headers, body}` of the successful answer.
     public var resultVariable: String?
     /// The largest reply body a try accepts; a larger one fails the try.
@@ -89,7 +53,7 @@ public struct WebhookConfig: Sendable {
 
     public init(
         url: Template, method: Method, type: BodyType, timeout: Double, parameters: [Parameter], headers: [Header],
-        text: Template?, onError: OnError?, resultVariable: String?,
+        text: Template?, resultVariable: String?,
         maxResponseBytes: Int = WebhookConfig.defaultMaxResponseBytes,
         location: SourceLocation
     ) {
@@ -100,25 +64,9 @@ public struct WebhookConfig: Sendable {
         self.parameters = parameters
         self.headers = headers
         self.text = text
-        self.onError = onError
         self.resultVariable = resultVariable
         self.maxResponseBytes = maxResponseBytes
         self.location = location
-    }
-}
-
-extension ProcessDefinition {
-    /// The outgoing flow a webhook node leaves by after its last failure: the one whose name
-    /// equals `interrupt`, else whose id does.
-    public func interruptFlow(of node: Int) -> Int? {
-        guard let interrupt = self.nodes[node].webhook?.onError?.interrupt else { return nil }
-        return WebhookConfig.interruptFlow(named: interrupt, among: self.nodes[node].outgoing, flows: self.flows)
-    }
-}
-
-extension WebhookConfig {
-    public static func interruptFlow(named interrupt: String, among outgoing: [Int], flows: [SequenceFlow]) -> Int? {
-        outgoing.first { flows[$0].name == interrupt } ?? outgoing.first { flows[$0].id == interrupt }
     }
 }
 

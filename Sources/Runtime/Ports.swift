@@ -26,7 +26,7 @@ import Values
 // `UPDATE … WHERE id = (SELECT id … FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING …`.
 //
 // The clock is the engine's `Scheduler` (a `ManualScheduler` in tests); integrations are the
-// engine's `WebhookPerformer` and `NotificationChannel`s.
+// engine's `JobHandler`s (one per integration job type) and `NotificationChannel`s.
 
 /// A deployed definition: a process of a file, by content.
 public struct StoredDefinition: Sendable {
@@ -63,7 +63,8 @@ public struct NewJob: Sendable {
     public var dueAt: Date
     public var attempt: Int
     public var idempotencyKey: String?
-    /// A webhook or retry job's request snapshot.
+    /// An integration or retry job: what the handler fixed when the node was entered (a
+    /// webhook's request snapshot).
     public var request: Data?
     /// How long a worker may hold the job before others may take it over.
     public var lease: Double

@@ -21,11 +21,20 @@ public struct OpenTask: Sendable {
     }
 }
 
-/// A claimed job: a webhook try, a retry that fell due, or a task answered in advance.
+/// A claimed job: a try of an integration node's job, a retry that fell due, a task answered
+/// in advance, or a timer.
 public struct Job: Sendable {
     public enum Kind: String, Sendable {
-        /// A webhook try; a retry that fell due; a task answered in advance; a timer (token holds the timer id).
-        case webhook, retry, answer, timer
+        /// A try of the job of the integration node the token stands at (of any type: the node
+        /// says which); a retry that fell due; a task answered in advance; a timer (token holds
+        /// the timer id).
+        case integration = "job"
+        case retry, answer, timer
+
+        /// A stored kind; `webhook` is what stores before schema v6 called an integration job.
+        public init?(stored: String) {
+            self.init(rawValue: stored == "webhook" ? "job" : stored)
+        }
     }
 
     public var id: Int64
@@ -35,8 +44,9 @@ public struct Job: Sendable {
     public var dueAt: Date
     public var attempt: Int
     public var idempotencyKey: String?
-    /// A webhook or retry job: the execution's request snapshot (`WebhookPreparation.encoded`);
-    /// nil in a job stored by an older procrun.
+    /// An integration or retry job: what the handler's `prepare` fixed when the node was
+    /// entered (a webhook's request snapshot, `WebhookPreparation.encoded`); nil when it fixed
+    /// nothing, and in a webhook job stored by an older procrun.
     public var request: Data?
 
     public init(

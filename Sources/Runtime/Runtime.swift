@@ -14,15 +14,18 @@ private let runtimeCount = Atomic<Int>(0)
 /// The runtime: drives instances through the ports of a store (`RuntimeStore`). Each step loads
 /// the instance, applies one event through the pure engine (and the simulated answers to the
 /// tasks it opens, see `answerAtOnce`), and commits the new state together with the work it asks
-/// for (open tasks, jobs, subscriptions, notifications) in one transaction. Webhook tries happen between transactions, so they are delivered at least once,
-/// always with the same Idempotency-Key, and completed steps never run again.
+/// for (open tasks, jobs, subscriptions, notifications) in one transaction. The tries of
+/// integration nodes' jobs (webhooks, e-mails, …) happen between transactions, by the handler
+/// registered for their type: so they are done at least once, always under the same
+/// idempotency key, and completed steps never run again.
 ///
 /// One runtime, several adapters: `MemoryStore` keeps everything in memory, the SQLite
 /// `InstanceStore` in a file (`DurableRunner` is this runtime on it).
 public final class ProcessRuntime<Store: RuntimeStore> {
     public typealias Transaction = Store.Transaction
     public let store: Store
-    let performer: any WebhookPerformer
+    /// The handlers of integration jobs, by type.
+    public private(set) var handlers: [String: any JobHandler]
     let scheduler: any Scheduler
     /// Identifies this worker in job locks.
     public let owner: String
@@ -75,9 +78,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// read once per instance, not once per step).
     private var people: [String: SimulatedPeople] = [:]
 
-    public init(store: Store, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler()) {
+    /// A runtime whose integration jobs go to `handlers` (one per type; a later one of a type
+    /// replaces an earlier). A job of a type no handler serves fails, with a message naming it.
+    public init(store: Store, handlers: [any JobHandler], scheduler: any Scheduler = SystemScheduler()) {
         self.store = store
-        self.performer = performer
+        self.handlers = Dictionary(handlers.map { ($0.type, $0) }, uniquingKeysWith: { $1 })
         self.scheduler = scheduler
         self.owner = "\(processOwner):\(runtimeCount.add(1, ordering: .relaxed).newValue)"
     }
@@ -94,6 +99,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let engine = try makeEngine(process, maxSteps ?? Engine.defaultMaxSteps)
         engines[definitionID] = engine
         return engine
+    }
+
+    /// Registers the handler of a job type, in place of the one registered for it before.
+    public func register(_ handler: any JobHandler) {
+        handlers[handler.type] = handler
+    }
+
+    /// A runtime whose only integration jobs are webhooks, tried by `performer`.
+    public convenience init(store: Store, performer: any WebhookPerformer, scheduler: any Scheduler = SystemScheduler())
+    {
+        self.init(store: store, handlers: [WebhookJobHandler(performer)], scheduler: scheduler)
     }
 
     // MARK: Commands
@@ -144,8 +160,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// job is gone).
     /// `carryBudget`: the event is a simulated answer, which goes on with the step budget of
     /// the event before it; any other event starts a fresh budget.
-    /// `requests`: the request snapshots (`Job.request`) of webhook executions the event goes on
-    /// with, by token: a retry it schedules, or the try it asks for, carries the snapshot on.
+    /// `requests`: what the handlers fixed (`Job.request`) for the integration jobs the event
+    /// goes on with, by token: a retry it schedules, or the try it asks for, carries it on.
     @discardableResult
     public func apply(
         to typedID: String, carryBudget: Bool = false, requests: [Int: Data] = [:],
@@ -496,7 +512,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 return .taskCompleted(
                     token: job.token, by: people.performer(for: node, instance: current.instance), variables: variables)
             }
-        case .webhook:
+        case .integration:
             guard let stored = try store.read({ try $0.load(job.instanceID) }),
                 let token = stored.instance.token(job.token)
             else {
@@ -505,49 +521,46 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             }
             let engine = try engine(for: stored.definitionID)
             let node = engine.process.nodes[token.node]
-            guard let webhook = node.webhook else {
+            guard let integration = node.integration else {
                 try store.write { try delete(job, in: $0) }
                 return
             }
-            var call = WebhookCall(
-                instanceID: stored.instance.id, processName: engine.process.displayName, node: node, webhook: webhook,
-                context: stored.instance.context, attempt: job.attempt, idempotencyKey: job.idempotencyKey ?? "")
-            // The request built when the node was entered; a job of an older store has none, and
-            // its try builds the request now.
-            let outcome: WebhookOutcome
-            switch job.request.map({ WebhookPreparation(encoded: [UInt8]($0)) }) {
-            case nil:
-                outcome = await performer.perform(call)
-            case .request(let snapshot)??:
-                call.request = snapshot
-                outcome = await performer.perform(call)
-            case .failed(let message)??:
-                // A variable was not set when the node was entered: nothing is sent.
-                outcome = .failed(status: nil, message: message, retryable: false)
-            case nil?:
+            let people = try self.people(
+                of: stored.instance.id, answers: stored.answers, directory: stored.directory)
+            let call = JobCall(
+                instanceID: stored.instance.id, processName: engine.process.displayName, node: node,
+                integration: integration, context: stored.instance.context, attempt: job.attempt,
+                idempotencyKey: job.idempotencyKey ?? "", prepared: job.request.map { [UInt8]($0) },
+                directory: people.directory, currentUser: stored.instance.currentUser ?? stored.instance.initiator)
+            let outcome: JobOutcome
+            if let handler = handlers[integration.type] {
+                outcome = await handler.perform(call)
+            } else {
                 outcome = .failed(
                     status: nil,
-                    message: "the stored request of this try cannot be read (damaged, or written by a newer procrun)",
+                    message: "no handler for jobs of type '\(integration.type)' is registered with this runtime",
                     retryable: false)
             }
             try apply(to: job.instanceID, requests: job.request.map { [job.token: $0] } ?? [:]) { current, _, db in
                 try self.delete(job, in: db)
                 guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
-                return .webhookFinished(token: job.token, outcome: outcome)
+                return .jobFinished(token: job.token, outcome: outcome)
             }
         }
     }
 
-    /// The stored request snapshot of a webhook execution whose node the instance has just
-    /// entered (nil when the performer keeps none).
-    func prepare(node: Int, key: String, attempt: Int, of instance: Instance, engine: Engine) -> Data? {
+    /// What the handler of an integration node's type fixes for the execution whose node the
+    /// instance has just entered (nil when it fixes nothing).
+    func prepare(
+        node: Int, key: String, attempt: Int, of instance: Instance, engine: Engine, directory: Directory
+    ) -> Data? {
         let flowNode = engine.process.nodes[node]
-        guard let webhook = flowNode.webhook else { return nil }
-        let call = WebhookCall(
-            instanceID: instance.id, processName: engine.process.displayName, node: flowNode, webhook: webhook,
-            context: instance.context,
-            attempt: attempt, idempotencyKey: key)
-        return performer.prepare(call).map { Data($0.encoded) }
+        guard let integration = flowNode.integration, let handler = handlers[integration.type] else { return nil }
+        let call = JobCall(
+            instanceID: instance.id, processName: engine.process.displayName, node: flowNode,
+            integration: integration, context: instance.context, attempt: attempt, idempotencyKey: key,
+            directory: directory, currentUser: instance.currentUser ?? instance.initiator)
+        return handler.prepare(call).map { Data($0) }
     }
 
     /// Deletes a job's row; throws `JobGone` when another command removed it first.
@@ -681,19 +694,21 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                         lane: flowNode.lane, candidates: unique)
                     rows.append(.task(task))
                 }
-            case .callWebhook(let token, let node, let attempt, let key):
-                // A worker that dies mid-request frees the job once the try must have ended.
-                let lease = (engine.process.nodes[node].webhook?.timeout ?? 30) + 5
-                // A retry sends the request its execution's first try sent; the first try's
-                // request is built now, from the state this step leaves (as is a retry's whose
-                // job carried none: a job of an older store, an operator's retry of an incident).
+            case .runJob(let token, let node, let attempt, let key):
+                // A worker that dies mid-try frees the job once the try must have ended.
+                let lease = (engine.process.nodes[node].integration?.config.timeout ?? 30) + 5
+                // A retry works from what its execution's first try did; the first try's is fixed
+                // now, from the state this step leaves (as is a retry's whose job carried none: a
+                // job of an older store, an operator's retry of an incident).
                 let request =
                     (attempt > 1 ? requests[token] : nil)
-                    ?? prepare(node: node, key: key, attempt: attempt, of: instance, engine: engine)
+                    ?? prepare(
+                        node: node, key: key, attempt: attempt, of: instance, engine: engine,
+                        directory: parsedDirectory)
                 rows.append(
                     .job(
                         NewJob(
-                            instanceID: instanceID, token: token, kind: .webhook, dueAt: now, attempt: attempt,
+                            instanceID: instanceID, token: token, kind: .integration, dueAt: now, attempt: attempt,
                             idempotencyKey: key, request: request,
                             lease: lease, lockedBy: depth == 0 ? owner : nil)))
             case .scheduleRetry(let token, _, let delay, let attempt):
@@ -706,16 +721,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             case .scheduleTimer(let timer, let due):
                 rows.append(.job(NewJob(instanceID: instanceID, token: timer, kind: .timer, dueAt: due)))
             case .notify(let node, let recipients, let message, let error, let attempts):
-                for (number, notification) in engine.recordNotifications(
-                    node: node, users: simulation.resolve(recipients), message: message, in: &instance)
-                {
+                for user in simulation.resolve(recipients) {
                     // What every try sends is fixed now, in the step's transaction.
-                    let outgoing = NotificationText.compose(
-                        key: "\(instanceID)-notify-\(number)", process: engine.process,
+                    var outgoing = NotificationText.compose(
+                        key: "\(instanceID)-notify-\(instance.notifications.count + 1)", process: engine.process,
                         node: engine.process.nodes[node],
-                        instance: instance, user: notification.user, directory: parsedDirectory, message: message,
+                        instance: instance, user: user, directory: parsedDirectory, message: message,
                         error: error, attempts: attempts, now: now,
                         timeZone: timeZone)
+                    // A notify node's message is its text.
+                    if message.isEmpty { outgoing.message = outgoing.text }
+                    _ = engine.recordNotifications(node: node, users: [user], message: outgoing.message, in: &instance)
                     rows.append(.notification(outgoing))
                 }
             case .throwSignal(let name):
@@ -786,7 +802,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// answer goes on with the step budget the event that opened its task left (a cycle through
     /// answered tasks stops like a cycle that never waits). Not when something came first or is
     /// fixed by the state the step leaves: the instance has a job due already (it would run before
-    /// the answers), or the step asks for a timer due now, a webhook try (its request is fixed when
+    /// the answers), or the step asks for a timer due now, a job try (what it sends is fixed when
     /// its node is entered), a notification, a message or a signal. From there on the answers wait
     /// for their jobs. Tasks and timers of tokens the answers moved on go with them.
     func answerAtOnce(
@@ -838,7 +854,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             case .openTask(let token, let node):
                 instance.token(token).map { $0.node == node && $0.state == .waitingTask } ?? false
             case .scheduleTimer(let timer, _): instance.timers.contains { $0.id == timer }
-            case .callWebhook(let token, let node, _, _), .scheduleRetry(let token, let node, _, _):
+            case .runJob(let token, let node, _, _), .scheduleRetry(let token, let node, _, _):
                 instance.token(token)?.node == node
             default: true
             }

@@ -280,6 +280,15 @@ public final class InstanceStore: Sendable {
                 lastError = 'not sent: written before procrun delivered notifications (schema v5), so it may be long out of date';
             """
         ),
+        (
+            // Integration nodes of every type share one job kind (the node says which type):
+            // what earlier stores called a webhook job. An older procrun refuses the store
+            // rather than misread its jobs and states (state format 3).
+            "v6",
+            """
+            UPDATE job SET kind = 'job' WHERE kind = 'webhook';
+            """
+        ),
     ]
 
     /// Runs the migrations this store lacks, all in one `BEGIN IMMEDIATE` transaction: several

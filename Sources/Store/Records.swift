@@ -7,7 +7,7 @@ import Values
 extension Job {
     /// A job from a row with its columns `id, instanceId, token, kind, dueAt, attempt, idempotencyKey, request`.
     init?(row: Row) {
-        guard let kind = Job.Kind(rawValue: row["kind"]) else { return nil }
+        guard let kind = Job.Kind(stored: row["kind"]) else { return nil }
         self.init(
             id: row["id"], instanceID: row["instanceId"], token: row["token"], kind: kind,
             dueAt: Date(timeIntervalSince1970: row["dueAt"]), attempt: row["attempt"],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Integrations
+import Runtime
 import Store
 import Values
 
@@ -11,19 +12,35 @@ struct NotifyOptions: ParsableArguments {
     @Option(help: "POST every notification as JSON to this URL (default: $PROCRUN_NOTIFY_URL).")
     var notifyURL: String?
 
-    @Option(help: "E-mail every notification through this SMTP server, smtp://host:port (default: $PROCRUN_SMTP_URL).")
+    @Option(
+        help:
+            "E-mail notifications and procrun:email nodes through this SMTP server, smtp://host:port; a password may be {$secrets.NAME} (default: $PROCRUN_SMTP_URL)."
+    )
     var smtpURL: String?
 
-    @Option(help: "The sender address of notification e-mails (default: $PROCRUN_SMTP_FROM, else procrun@localhost).")
+    @Option(help: "The sender address of e-mails (default: $PROCRUN_SMTP_FROM, else procrun@localhost).")
     var smtpFrom: String?
+
+    /// The setting of a flag, else of its environment variable.
+    func setting(_ flag: String?, _ variable: String) -> String? {
+        let value = flag ?? ProcessInfo.processInfo.environment[variable]
+        return value?.isEmpty == true ? nil : value
+    }
+
+    /// Sets a runtime's notification channels and its `email` job handler (`procrun:email`
+    /// nodes go through the same SMTP server).
+    func configure<Store: RuntimeStore>(_ runtime: ProcessRuntime<Store>, userAgent: String, timeZone: TimeZone) throws
+    {
+        runtime.channels = try channels(userAgent: userAgent)
+        runtime.register(
+            SMTPEmailHandler(
+                url: setting(smtpURL, "PROCRUN_SMTP_URL"),
+                from: setting(smtpFrom, "PROCRUN_SMTP_FROM") ?? "procrun@localhost",
+                timeZone: timeZone))
+    }
 
     /// The configured channels, checked: a bad URL or sender is invalid input (exit 2).
     func channels(userAgent: String) throws -> [any NotificationChannel] {
-        let environment = ProcessInfo.processInfo.environment
-        func setting(_ flag: String?, _ variable: String) -> String? {
-            let value = flag ?? environment[variable]
-            return value?.isEmpty == true ? nil : value
-        }
         var channels: [any NotificationChannel] = []
         if let url = setting(notifyURL, "PROCRUN_NOTIFY_URL") {
             guard url.hasPrefix("http://") || url.hasPrefix("https://") else {

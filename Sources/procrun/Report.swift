@@ -23,23 +23,26 @@ enum Report {
             instance.notifications.map {
                 ["node": .string($0.node), "user": .string($0.user), "message": .string($0.message)]
             })
-        report["webhooks"] = .array(
-            instance.webhookRuns.map { run in
-                var object = JSONObject()
-                object["node"] = .string(process.nodes[run.node].id)
-                object["idempotencyKey"] = .string(run.idempotencyKey)
-                object["tries"] = .array(
-                    run.tries.map { attempt in
-                        var t = JSONObject()
-                        t["attempt"] = .number(Double(attempt.attempt))
-                        t["time"] = .string(Timestamp.rfc3339(attempt.time))
-                        t["status"] = attempt.status.map { .number(Double($0)) } ?? .null
-                        t["error"] = attempt.error.map(JSONValue.string) ?? .null
-                        return .object(t)
-                    })
-                object["outcome"] = .string(run.outcome.rawValue)
-                return .object(object)
-            })
+        func run(_ run: JobRun) -> JSONValue {
+            var object = JSONObject()
+            object["node"] = .string(process.nodes[run.node].id)
+            object["type"] = .string(run.type)
+            object["idempotencyKey"] = .string(run.idempotencyKey)
+            object["tries"] = .array(
+                run.tries.map { attempt in
+                    var t = JSONObject()
+                    t["attempt"] = .number(Double(attempt.attempt))
+                    t["time"] = .string(Timestamp.rfc3339(attempt.time))
+                    t["status"] = attempt.status.map { .number(Double($0)) } ?? .null
+                    t["error"] = attempt.error.map(JSONValue.string) ?? .null
+                    return .object(t)
+                })
+            object["outcome"] = .string(run.outcome.rawValue)
+            return .object(object)
+        }
+        report["jobs"] = .array(instance.jobRuns.map(run))
+        // Deprecated: the webhook jobs alone, as before `jobs` (kept for one release).
+        report["webhooks"] = .array(instance.jobRuns.filter { $0.type == "webhook" }.map(run))
         if let incident = instance.incident {
             report["incident"] = ["node": .string(incident.node), "message": .string(incident.message)]
         } else {
@@ -50,7 +53,7 @@ enum Report {
 }
 
 /// The readable trace: one line per step (time, node name, kind, transition taken, performer),
-/// webhook tries and notifications as they happen.
+/// job tries (webhooks, e-mails) and notifications as they happen.
 struct Trace {
     let process: ProcessDefinition
     let timeZone: TimeZone
@@ -123,11 +126,20 @@ struct Trace {
 
     func summary(_ instance: Instance) {
         let steps = instance.path.count
-        let tries = instance.webhookRuns.reduce(0) { $0 + $1.tries.count }
+        // Tries by job type, in the order the types first ran: "2 webhook tries, 1 email try".
+        var types: [String] = []
+        var tries: [String: Int] = [:]
+        for run in instance.jobRuns {
+            if tries[run.type] == nil { types.append(run.type) }
+            tries[run.type, default: 0] += run.tries.count
+        }
+        let counts = types.filter { tries[$0]! > 0 }.map { "\(tries[$0]!) \($0) \(tries[$0]! == 1 ? "try" : "tries")" }
+        let notifications = instance.notifications.count
         let extra =
-            tries > 0
-            ? ", \(tries) webhook \(tries == 1 ? "try" : "tries"), \(instance.notifications.count) notification\(instance.notifications.count == 1 ? "" : "s")"
-            : ""
+            counts.isEmpty && notifications == 0
+            ? ""
+            : ", "
+                + (counts + ["\(notifications) notification\(notifications == 1 ? "" : "s")"]).joined(separator: ", ")
         switch instance.status {
         case .completed:
             let end =

@@ -25,7 +25,7 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print one JSON report object instead of the trace.")
     var json = false
 
-    @Option(help: "Time zone for DateTime() in webhook templates and for the trace (default: TZ, else the system's).")
+    @Option(help: "Time zone for DateTime() in templates and for the trace (default: TZ, else the system's).")
     var timezone: String?
 
     @OptionGroup var notify: NotifyOptions
@@ -37,11 +37,9 @@ struct RunCommand: AsyncParsableCommand {
         let loaded = try inputs.load()
         let timeZone = try Inputs.timeZone(timezone)
         let userAgent = "procrun/\(procrunVersion)"
-        let channels = try notify.channels(userAgent: userAgent)
         let performer = HTTPWebhookPerformer(userAgent: userAgent, timeZone: timeZone)
         guard let store else {
-            return try await simulate(
-                on: MemoryStore(), loaded, performer: performer, channels: channels, timeZone: timeZone)
+            return try await simulate(on: MemoryStore(), loaded, performer: performer, timeZone: timeZone)
         }
         let opened: InstanceStore
         do {
@@ -49,20 +47,19 @@ struct RunCommand: AsyncParsableCommand {
         } catch {
             throw Inputs.fail([.error(at: nil, "cannot open the store '\(store)': \(error)")])
         }
-        try await simulate(on: opened, loaded, performer: performer, channels: channels, timeZone: timeZone)
+        try await simulate(on: opened, loaded, performer: performer, timeZone: timeZone)
     }
 
     /// Runs the instance on the runtime with simulated people: in memory (`MemoryStore`), or
     /// with every step committed to the store (`run --store`). The trace follows each committed step.
     func simulate<Store: RuntimeStore>(
-        on store: Store, _ loaded: InstanceInputs.Loaded, performer: HTTPWebhookPerformer,
-        channels: [any NotificationChannel], timeZone: TimeZone
+        on store: Store, _ loaded: InstanceInputs.Loaded, performer: HTTPWebhookPerformer, timeZone: TimeZone
     ) async throws {
         let process = loaded.process
         let inMemory = store is MemoryStore
         let runtime = ProcessRuntime(store: store, performer: performer)
+        try notify.configure(runtime, userAgent: "procrun/\(procrunVersion)", timeZone: timeZone)
         runtime.maxSteps = inputs.maxSteps
-        runtime.channels = channels
         runtime.timeZone = timeZone
         runtime.recordsStarted = true
         if inMemory {

@@ -35,8 +35,17 @@ struct StoreOptions: ParsableArguments {
     private func runner(readOnly: Bool) throws -> DurableRunner {
         let timeZone = try Inputs.timeZone(timezone)
         let store = try InstanceStore(path: path, readOnly: readOnly)
+        let environment = ProcessInfo.processInfo.environment
         let runner = DurableRunner(
-            store: store, performer: HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone))
+            store: store,
+            handlers: [
+                WebhookJobHandler(HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone)),
+                // Commands without --smtp-url send e-mails through $PROCRUN_SMTP_URL.
+                SMTPEmailHandler(
+                    url: environment["PROCRUN_SMTP_URL"].flatMap { $0.isEmpty ? nil : $0 },
+                    from: environment["PROCRUN_SMTP_FROM"].flatMap { $0.isEmpty ? nil : $0 } ?? "procrun@localhost",
+                    timeZone: timeZone),
+            ])
         runner.timeZone = timeZone
         return runner
     }
@@ -106,7 +115,7 @@ struct StartCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try inputs.load()
         let runner = try storeOptions.runner()
-        runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
+        try notify.configure(runner, userAgent: "procrun/\(procrunVersion)", timeZone: runner.timeZone)
         runner.maxSteps = inputs.maxSteps
         let id = try runner.start(
             file: inputs.file, xml: loaded.xml, process: loaded.process, context: loaded.context,
@@ -177,7 +186,7 @@ struct CompleteCommand: AsyncParsableCommand {
             ])
         }
         let runner = try storeOptions.runner()
-        runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
+        try notify.configure(runner, userAgent: "procrun/\(procrunVersion)", timeZone: runner.timeZone)
         let id = try runner.store.resolve(instance)
         _ = try runner.complete(instance: id, task: task, by: by, variables: values)
         try await runner.runDueJobs(instance: id)
@@ -311,10 +320,11 @@ struct CheckCommand: AsyncParsableCommand {
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "worker", abstract: "Run due jobs (webhook tries and retries) for every instance in the store.",
+        commandName: "worker",
+        abstract: "Run due jobs (webhook and e-mail tries, retries, timers) for every instance in the store.",
         discussion: """
             Without --until-idle it runs until stopped, sleeping until the next job falls due. Jobs are claimed with a \
-            lock owner and expiry, so several workers can share one store; a webhook job whose worker died is taken \
+            lock owner and expiry, so several workers can share one store; a webhook or e-mail job whose worker died is taken \
             over once its timeout (plus 5 s) has passed. With --notify-url or --smtp-url (or their environment \
             variables) it also delivers the notifications in the outbox, 5 tries each, 1, 2, 4 and 8 s apart. \
             A job whose instance cannot be read (a damaged state, a definition that no longer loads) is reported \
@@ -326,7 +336,7 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runner = try storeOptions.runner()
-        runner.channels = try notify.channels(userAgent: "procrun/\(procrunVersion)")
+        try notify.configure(runner, userAgent: "procrun/\(procrunVersion)", timeZone: runner.timeZone)
         runner.onSkippedJob = { job, error in
             printError(
                 "procrun: warning: the \(job.kind.rawValue) job of instance '\(job.instanceID)' cannot run, the others go on: \(error.message)"

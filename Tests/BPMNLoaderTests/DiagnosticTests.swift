@@ -362,7 +362,7 @@ import Values
             """)
         #expect(
             load(xml).errors.map(\.description) == [
-                "t.bpmn:4:57: error: procrun:webhook on userTask 'u'; the webhook belongs on a serviceTask, sendTask or task"
+                "t.bpmn:4:57: error: procrun:webhook on userTask 'u'; an integration node is a serviceTask, sendTask or task"
             ])
     }
 

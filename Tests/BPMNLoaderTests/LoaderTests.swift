@@ -193,6 +193,8 @@ import Values
         let result = load(xml)
         #expect(result.diagnostics.isEmpty, "\(result.lines)")
         let webhook = try #require(result.process?.nodes[1].webhook)
+        let onError = result.process?.nodes[1].integration?.onError
+        #expect(result.process?.nodes[1].integration?.type == "webhook")
         #expect(webhook.url.source == "{$base}/api/{$id}")
         #expect(webhook.method == .post)
         #expect(webhook.type == .form)
@@ -204,14 +206,14 @@ import Values
                 .init(field: "customer.name", name: "customer.name"),
             ])
         #expect(webhook.headers.map(\.name) == ["Authorization"])
-        #expect(webhook.onError?.retries == 3)
-        #expect(webhook.onError?.delay == 0.5)
-        #expect(webhook.onError?.interrupt == "Завершить")
+        #expect(onError?.retries == 3)
+        #expect(onError?.delay == 0.5)
+        #expect(onError?.interrupt == "Завершить")
         #expect(
-            webhook.onError?.notify == [
+            onError?.notify == [
                 .currentUser, .user("petrov"), .group("Склад"), .orgUnit("Отдел продаж"), .variable("manager"),
             ])
-        #expect(webhook.onError?.message?.source == #"Заказ {$id}: {$error} ({DateTime("DD.MM.YYYY")})"#)
+        #expect(onError?.message?.source == #"Заказ {$id}: {$error} ({DateTime("DD.MM.YYYY")})"#)
         #expect(webhook.location.line == 7)
     }
 }

@@ -101,8 +101,8 @@ let directory: Directory = {
         #expect(performer.calls.map(\.attempt) == [1, 2])
         #expect(Set(performer.calls.map(\.idempotencyKey)) == ["i-1-w-1"])
         #expect(scheduler.sleeps == [5])
-        #expect(instance.webhookRuns.first?.outcome == .delivered)
-        #expect(instance.webhookRuns.first?.tries.map(\.status) == [503, 201])
+        #expect(instance.jobRuns.first?.outcome == .delivered)
+        #expect(instance.jobRuns.first?.tries.map(\.status) == [503, 201])
     }
 
     @Test func retriesThenInterruptsAndNotifiesEachUserOnce() async throws {
@@ -123,7 +123,7 @@ let directory: Directory = {
         #expect(instance.pathIDs(e) == ["s", "approve", "w", "stopped"])
         #expect(performer.calls.count == 4)
         #expect(scheduler.sleeps == [2, 2, 2])
-        #expect(instance.webhookRuns.first?.outcome == .interrupted)
+        #expect(instance.jobRuns.first?.outcome == .interrupted)
         #expect(instance.notifications.map(\.user) == ["petrova", "ivanov", "kozlov", "sidorov", "extern"])
         #expect(
             instance.notifications.allSatisfy {
@@ -151,7 +151,7 @@ let directory: Directory = {
         let performer = ScriptedPerformer([failure, failure])
         let instance = await run(e, performer: performer)
         #expect(instance.pathIDs(e) == ["s", "approve", "b", "handled"])
-        #expect(instance.webhookRuns.first?.outcome == .caught)
+        #expect(instance.jobRuns.first?.outcome == .caught)
     }
 
     @Test func nonRetryableFailureIsNotRetried() async throws {

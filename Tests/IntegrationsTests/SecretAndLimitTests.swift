@@ -129,7 +129,7 @@ func utf8(fromLatin1 text: String) -> String {
             let engine = try webhookProcess(webhook, interrupt: true)
             let instance = await simulate(engine, context: ["base": .string(server.base)], environment: environment)
             #expect(instance.endNode.map { engine.process.nodes[$0].id } == "stopped")
-            let errors = instance.webhookRuns.first?.tries.compactMap(\.error) ?? []
+            let errors = instance.jobRuns.first?.tries.compactMap(\.error) ?? []
             #expect(!errors.isEmpty && errors.allSatisfy { $0.hasPrefix(error) || $0.hasSuffix(error) }, "\(errors)")
             let notification = try #require(instance.notifications.first?.message)
             #expect(notification.contains("***"))
@@ -169,7 +169,7 @@ func utf8(fromLatin1 text: String) -> String {
             let instance = await simulate(engine, context: ["base": .string(server.base)])
             let expected =
                 "HTTP 200 from \(server.base)/\(kind)/1000000: reply larger than maxResponseBytes (1000 bytes)"
-            let tries = instance.webhookRuns.first?.tries ?? []
+            let tries = instance.jobRuns.first?.tries ?? []
             #expect(tries.map(\.error) == [expected, expected], "\(kind)")
             #expect(tries.map(\.status) == [200, 200])
             // The usual error handling: retried, notified, left by the interrupt flow; no result.

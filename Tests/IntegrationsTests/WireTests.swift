@@ -87,8 +87,8 @@ import Values
         let requests = try await server.recorded().requests
         #expect(requests.count == 3)
         #expect(Set(requests.compactMap { $0.header("Idempotency-Key") }) == ["inst-1-w-1"])
-        #expect(instance.webhookRuns.first?.tries.map(\.status) == [503, 503, 200])
-        let times = instance.webhookRuns.first?.tries.map { $0.time.timeIntervalSince1970 } ?? []
+        #expect(instance.jobRuns.first?.tries.map(\.status) == [503, 503, 200])
+        let times = instance.jobRuns.first?.tries.map { $0.time.timeIntervalSince1970 } ?? []
         #expect(times.count == 3 && times[1] - times[0] == 1.5 && times[2] - times[1] == 1.5)
     }
 
@@ -121,7 +121,7 @@ import Values
         #expect(message.contains("«Заказ»") && message.contains("'Передать заказ'") && message.contains("inst-1"))
         #expect(message.contains("HTTP 503"))
         #expect(!message.contains("hunter2") && !message.contains("token="))
-        #expect(instance.webhookRuns.first?.outcome == .interrupted)
+        #expect(instance.jobRuns.first?.outcome == .interrupted)
     }
 
     @Test func errorBoundaryEventCatchesAWebhookFailure() async throws {
@@ -161,7 +161,7 @@ import Values
         let instance = await simulate(engine, context: ["base": .string(server.base)], scheduler: scheduler)
         #expect(try await server.recorded().requests.isEmpty)
         #expect(scheduler.sleeps.isEmpty)
-        #expect(instance.webhookRuns.first?.tries.map(\.error) == ["variable 'orderId' is not set"])
+        #expect(instance.jobRuns.first?.tries.map(\.error) == ["variable 'orderId' is not set"])
         #expect(instance.endNode.map { engine.process.nodes[$0].id } == "stopped")
     }
 
@@ -171,7 +171,7 @@ import Values
             #"<procrun:webhook url="http://127.0.0.1:\#(port)/x"><procrun:onError retries="1" delay="0.1" interrupt="Завершить"/></procrun:webhook>"#,
             interrupt: true)
         let instance = await simulate(engine, context: [:])
-        let tries = instance.webhookRuns.first?.tries ?? []
+        let tries = instance.jobRuns.first?.tries ?? []
         #expect(tries.count == 2)
         #expect(tries.allSatisfy { $0.status == nil && ($0.error?.contains("onnect") ?? false) })
         #expect(instance.endNode.map { engine.process.nodes[$0].id } == "stopped")
@@ -184,8 +184,8 @@ import Values
         let engine = try webhookProcess(#"<procrun:webhook url="https://127.0.0.1:\#(server.port)/x" timeout="5"/>"#)
         let instance = await simulate(engine, context: [:])
         #expect(instance.status == .incident)
-        let error = instance.webhookRuns.first?.tries.first?.error ?? ""
-        #expect(instance.webhookRuns.first?.tries.first?.status == nil)
+        let error = instance.jobRuns.first?.tries.first?.error ?? ""
+        #expect(instance.jobRuns.first?.tries.first?.status == nil)
         #expect(error.lowercased().contains("ssl") || error.lowercased().contains("tls"), "\(error)")
     }
 
@@ -195,7 +195,7 @@ import Values
         let engine = try webhookProcess(#"<procrun:webhook url="{$base}/slow/5" timeout="0.5"/>"#)
         let instance = await simulate(engine, context: ["base": .string(server.base)])
         #expect(instance.status == .incident)
-        let error = instance.webhookRuns.first?.tries.first?.error ?? ""
+        let error = instance.jobRuns.first?.tries.first?.error ?? ""
         #expect(error.contains("timed out") || error.contains("Timeout"), "\(error)")
     }
 

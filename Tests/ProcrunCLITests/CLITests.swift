@@ -104,7 +104,8 @@ func process(_ body: String) -> String {
         let report = try #require(try JSONParser.parse(result.stdout).objectValue)
         #expect(
             report.keys == [
-                "instance", "process", "status", "end", "path", "context", "notifications", "webhooks", "incident",
+                "instance", "process", "status", "end", "path", "context", "notifications", "jobs", "webhooks",
+                "incident",
             ])
         #expect(report["process"] == "order")
         #expect(report["status"] == "completed")

@@ -175,7 +175,7 @@ private func requests(_ printed: String) -> [String] {
         starting.waitUntilExit()
 
         let id = try query(store, "SELECT id FROM instance")
-        #expect(try query(store, "SELECT group_concat(kind || ':' || (request IS NOT NULL)) FROM job") == "webhook:1")
+        #expect(try query(store, "SELECT group_concat(kind || ':' || (request IS NOT NULL)) FROM job") == "job:1")
         let completed = try CLI.run(
             ["complete", id, "change", "--by", "petrova", "--set", #"stage="изменён""#, "--store", store],
             environment: environment)

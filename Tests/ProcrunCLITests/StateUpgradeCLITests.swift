@@ -83,7 +83,7 @@ import Values
         #expect(received.components(separatedBy: "POST /api/create-order/").count - 1 == 3)
         #expect(received.components(separatedBy: "POST /api/waits/").count - 1 == 2)
         // Every state was written anew, by element id.
-        #expect(try query(store, "SELECT COUNT(*) FROM instance WHERE json_extract(state, '$.format') = 2") == "5")
+        #expect(try query(store, "SELECT COUNT(*) FROM instance WHERE json_extract(state, '$.format') = 3") == "5")
         #expect(
             try query(store, "SELECT json_extract(state, '$.endNode') FROM instance WHERE id = '\(first)'")
                 == "End_done")

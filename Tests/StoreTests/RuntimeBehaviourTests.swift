@@ -274,12 +274,12 @@ let twoTasksXML = """
                 try await healthy.runDueJobs(instance: ids[0])
                 let retried = try healthy.stored(ids[0])
                 #expect(retried.status == .completed)
-                #expect(retried.webhookRuns.first?.tries.count == 2)
-                #expect(Set(retried.webhookRuns.map(\.idempotencyKey)).count == 1)
+                #expect(retried.jobRuns.first?.tries.count == 2)
+                #expect(Set(retried.jobRuns.map(\.idempotencyKey)).count == 1)
 
                 let skipped = try healthy.operate(.skipIncident, on: ids[1])
                 #expect(skipped.status == .completed)
-                #expect(skipped.webhookRuns.first?.tries.count == 1)
+                #expect(skipped.jobRuns.first?.tries.count == 1)
 
                 let cancelled = try healthy.operate(.cancel, on: ids[2])
                 #expect(cancelled.status == .terminated && cancelled.tokens.isEmpty)

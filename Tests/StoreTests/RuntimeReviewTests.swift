@@ -138,7 +138,7 @@ private final class SlowPerformer<S: RuntimeStore>: WebhookPerformer, @unchecked
                 _ = try runtime.start(messageToPartner, process: "Sales")
                 let job = try #require(
                     try store.claimJob(owner: "a-worker", now: clock.now, instance: nil, excluding: []))
-                #expect(job.kind == .webhook)
+                #expect(job.kind == .integration)
             }
         }
         try await adapter.run(Scenario())

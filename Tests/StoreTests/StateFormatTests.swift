@@ -7,7 +7,7 @@ import Store
 import Testing
 import Values
 
-/// Stored states name elements by id (format 2) and read older ones (format 1, by index).
+/// Stored states name elements by id (format 2 on) and read older ones (format 1, by index).
 @Suite struct StateFormatTests {
     static let xml = """
         <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -42,13 +42,13 @@ import Values
         return instance
     }
 
-    @Test func formatTwoNamesElementsByIdAndRoundTrips() throws {
+    @Test func theCurrentFormatNamesElementsByIdAndRoundTrips() throws {
         let engine = try Engine(process: try Self.load(Self.xml))
         let instance = Self.waitingInstance(engine)
         #expect(instance.status == .waiting && !instance.timers.isEmpty && !instance.scopes.isEmpty)
         let bytes = StateEncoding.encode(instance, codec: engine.stateCodec)
         let json = String(decoding: bytes, as: UTF8.self)
-        #expect(json.hasPrefix("{\"format\":2,\"id\":\"i-1\","))
+        #expect(json.hasPrefix("{\"format\":3,\"id\":\"i-1\","))
         for part in [
             "\"node\":\"u\",\"scope\":0,\"arrivedVia\":\"f2\",\"state\":{\"waitingTask\":{}}",
             "\"timers\":[{\"id\":1,\"token\":", "\"node\":\"wait\",",
@@ -154,15 +154,15 @@ import Values
                         of: "\"node\":\"wait\",\"startedAt\"", with: "\"node\":\"gone\",\"startedAt\""
                     ).utf8))
         }
-        #expect(throws: StateError.newerFormat(3)) {
+        #expect(throws: StateError.newerFormat(4)) {
             try engine.stateCodec.decode(
-                Data(json.replacingOccurrences(of: "{\"format\":2,", with: "{\"format\":3,").utf8))
+                Data(json.replacingOccurrences(of: "{\"format\":3,", with: "{\"format\":4,").utf8))
         }
     }
 
     /// States written by procrun before ids (the fixture store, format 1) read as the same
     /// instances as their format 2 rewrite, each element the same.
-    @Test func formatOneStatesOfTheFixtureReadAsFormatTwo() throws {
+    @Test func formatOneStatesOfTheFixtureReadAsTheCurrentFormat() throws {
         let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-v1-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -192,7 +192,7 @@ import Values
             }
             #expect(rawNodes == old.tokens.map(\.node))
             let rewritten = StateEncoding.encode(old, codec: codec)
-            #expect(String(decoding: rewritten, as: UTF8.self).hasPrefix("{\"format\":2,"))
+            #expect(String(decoding: rewritten, as: UTF8.self).hasPrefix("{\"format\":3,"))
             let new = try codec.decode(Data(rewritten))
             #expect(StateEncoding.encode(new, codec: codec) == rewritten)
             #expect(
@@ -200,7 +200,7 @@ import Values
                     && new.multiInstances == old.multiInstances)
             #expect(new.path == old.path && new.context == old.context && new.incident == old.incident)
             for token in new.tokens
-            where token.state == .waitingTask || token.state == .waitingEvent || token.state == .waitingWebhook {
+            where token.state == .waitingTask || token.state == .waitingEvent || token.state == .waitingJob {
                 waitedAt.insert(process.nodes[token.node].id)
             }
             for timer in new.timers { waitedAt.insert("timer " + process.nodes[timer.node].id) }

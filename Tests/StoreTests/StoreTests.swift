@@ -87,7 +87,7 @@ func temporaryStore() -> String {
         #expect(done.context["box"] == 3)
         #expect(performer.calls.map(\.attempt) == [2])
         #expect(performer.calls.map(\.key) == ["\(id)-w-1"])
-        #expect(done.webhookRuns.first?.tries.map(\.status) == [503, 200])
+        #expect(done.jobRuns.first?.tries.map(\.status) == [503, 200])
     }
 
     @Test func answeredTasksCompleteByThemselvesAndDefinitionsDeployByHash() throws {
@@ -138,7 +138,7 @@ func temporaryStore() -> String {
         // The answered task completed in the step that opened it; the webhook try it leads to is
         // a job due now, made already held by the runner that made it, which runs it next.
         let held = try #require(try runner.store.ownJob(owner: runner.owner, now: clock.now))
-        #expect(held.instanceID == id && held.kind == .webhook)
+        #expect(held.instanceID == id && held.kind == .integration)
         #expect(try runner.store.ownJob(owner: "A", now: clock.now) == nil)
         // Nobody else takes it until its lease (the try's timeout of 30 s, and 5 s) expires: the
         // runner may have died.
@@ -170,12 +170,12 @@ func temporaryStore() -> String {
         try await healthy.runDueJobs(instance: ids[0])
         let retried = try #require(try healthy.store.instance(ids[0])?.instance)
         #expect(retried.status == .completed)
-        #expect(retried.webhookRuns.first?.tries.count == 2)
-        #expect(Set(retried.webhookRuns.map(\.idempotencyKey)).count == 1)
+        #expect(retried.jobRuns.first?.tries.count == 2)
+        #expect(Set(retried.jobRuns.map(\.idempotencyKey)).count == 1)
 
         let skipped = try healthy.operate(.skipIncident, on: ids[1])
         #expect(skipped.status == .completed)
-        #expect(skipped.webhookRuns.first?.tries.count == 1)
+        #expect(skipped.jobRuns.first?.tries.count == 1)
 
         let cancelled = try healthy.operate(.cancel, on: ids[2])
         #expect(cancelled.status == .terminated)
