@@ -99,7 +99,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StoreTests",
-            dependencies: ["Values", "Engine", "Store", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["Values", "Expressions", "Engine", "Store", .product(name: "GRDB", package: "GRDB.swift")],
             exclude: ["Fixtures"]),
         .testTarget(name: "ProcrunCLITests", dependencies: ["Values"], exclude: ["Fixtures"]),
     ],

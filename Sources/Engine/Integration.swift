@@ -69,10 +69,14 @@ public protocol JobHandler: Sendable {
     func prepare(_ call: JobCall) -> [UInt8]?
     /// One try. It must not block the thread it runs on (await I/O, never sleep).
     func perform(_ call: JobCall) async -> JobOutcome
+    /// Why this handler cannot work in this process (an e-mail handler without an SMTP
+    /// server), or nil. Its jobs are then left pending for another worker, not failed.
+    var unavailableReason: String? { get }
 }
 
 extension JobHandler {
     public func prepare(_ call: JobCall) -> [UInt8]? { nil }
+    public var unavailableReason: String? { nil }
 }
 
 extension Recipient {

@@ -18,6 +18,10 @@ public struct SMTPEmailHandler: JobHandler {
     public var environment: [String: String]
     public var clock: @Sendable () -> Date
     public var type: String { "email" }
+    /// Without a server, e-mail jobs wait for a worker that has one.
+    public var unavailableReason: String? {
+        url == nil ? "no SMTP server to send e-mails through: give --smtp-url (or PROCRUN_SMTP_URL)" : nil
+    }
 
     public init(
         url: String?, from: String, transport: CurlTransport = .shared, timeZone: TimeZone = .current,
@@ -140,10 +144,8 @@ public struct SMTPEmailHandler: JobHandler {
                 message: "the stored e-mail of this try cannot be read (damaged, or written by a newer procrun)",
                 retryable: false)
         }
-        guard let template = url else {
-            return .failed(
-                status: nil, message: "no SMTP server to send e-mails through: give --smtp-url (or PROCRUN_SMTP_URL)",
-                retryable: false)
+        guard let template = url, unavailableReason == nil else {
+            return .failed(status: nil, message: unavailableReason ?? "", retryable: false)
         }
         // The server's password may be a secret, read now.
         let url: String

@@ -423,6 +423,13 @@ public final class MemoryTransaction: StoreTransaction {
         return true
     }
 
+    public func releaseJob(id: Int64, owner: String) throws {
+        guard var row = store.state.jobs[id], row.lockOwner == owner else { return }
+        row.lockOwner = nil
+        row.lockExpiresAt = nil
+        try setJob(id, row)
+    }
+
     public func hasDueJob(instance: String, now: Date) throws -> Bool {
         store.state.jobs.values.contains { $0.job.instanceID == instance && $0.job.dueAt <= now }
     }

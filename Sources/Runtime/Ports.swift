@@ -131,6 +131,9 @@ public protocol StoreTransaction {
     /// Removes a job; false when it was not there (another command removed it first).
     func deleteJob(id: Int64) throws -> Bool
     func deleteJobs(instance: String) throws
+    /// Unlocks a job this owner holds, so that any worker may take it at once (one this owner
+    /// cannot run); nothing when another owner holds it.
+    func releaseJob(id: Int64, owner: String) throws
     /// Whether the instance has a job due at `now` or earlier (locked or not): work that came
     /// before whatever this transaction would do at once.
     func hasDueJob(instance: String, now: Date) throws -> Bool

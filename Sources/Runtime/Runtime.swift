@@ -54,6 +54,14 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public private(set) var skippedJobs: [Int64: (instance: String, error: StoreError)] = [:]
     /// Called for each job skipped so.
     public var onSkippedJob: ((Job, StoreError) -> Void)?
+    /// Integration jobs this runtime leaves for another worker, as the handler of their type
+    /// cannot work here (`JobHandler.unavailableReason`: an e-mail without an SMTP server), with
+    /// the reason. They stay pending in the store, unlocked: another worker may take them at once.
+    public private(set) var leftJobs: [Int64: String] = [:]
+    /// Called for each job left so.
+    public var onLeftJob: ((Job, String) -> Void)?
+    /// The jobs this runtime does not run: skipped and left.
+    var excludedJobs: Set<Int64> { Set(skippedJobs.keys).union(leftJobs.keys) }
     /// Builds the engine of a deployed process with a step budget: `Engine(process:maxSteps:)`,
     /// unless the caller runs scripts another way (the conformance harness).
     public var makeEngine: (ProcessDefinition, Int) throws -> Engine = { try Engine(process: $0, maxSteps: $1) }
@@ -360,11 +368,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         var count = 0
         // Jobs this runner made and holds first (no claiming transaction), then any due job.
         while let job = try store.ownJob(
-            owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
-            ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance, excluding: Set(skippedJobs.keys))
+            owner: owner, now: scheduler.now, instance: instance, excluding: excludedJobs)
+            ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance, excluding: excludedJobs)
         {
             do {
                 try await run(job)
+            } catch let left as JobLeft {
+                // Another worker may take it at once.
+                try store.write { try $0.releaseJob(id: job.id, owner: owner) }
+                leftJobs[job.id] = left.reason
+                onLeftJob?(job, left.reason)
+                continue
             } catch let error as StoreError where error.isAboutOneInstance {
                 // One instance that cannot be read (a damaged state, a definition that no longer
                 // loads) must not stop the work of all the others: its job is left for later (its
@@ -381,7 +395,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
 
     /// When the next job or (with a channel) notification falls due.
     func nextWorkTime(instance: String? = nil) throws -> Date? {
-        let job = try store.nextJobTime(instance: instance, excluding: Set(skippedJobs.keys))
+        let job = try store.nextJobTime(instance: instance, excluding: excludedJobs)
         let notification = channels.isEmpty ? nil : try store.nextNotificationTime(instance: instance)
         return [job, notification].compactMap { $0 }.min()
     }
@@ -487,6 +501,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
 
     private struct JobGone: Error {}
 
+    /// The handler of a job's type cannot work here: the job is left for another worker.
+    struct JobLeft: Error {
+        var reason: String
+    }
+
     private func runClaimed(_ job: Job) async throws {
         switch job.kind {
         case .retry:
@@ -534,6 +553,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 directory: people.directory, currentUser: stored.instance.currentUser ?? stored.instance.initiator)
             let outcome: JobOutcome
             if let handler = handlers[integration.type] {
+                if let reason = handler.unavailableReason { throw JobLeft(reason: reason) }
                 outcome = await handler.perform(call)
             } else {
                 outcome = .failed(

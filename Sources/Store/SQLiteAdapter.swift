@@ -101,6 +101,12 @@ public struct SQLiteTransaction: StoreTransaction {
         return db.changesCount == 1
     }
 
+    public func releaseJob(id: Int64, owner: String) throws {
+        try db.cachedStatement(
+            sql: "UPDATE job SET lockOwner = NULL, lockExpiresAt = NULL WHERE id = ? AND lockOwner = ?"
+        ).execute(arguments: [id, owner])
+    }
+
     public func hasDueJob(instance: String, now: Date) throws -> Bool {
         try Bool.fetchOne(
             db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM job WHERE instanceId = ? AND dueAt <= ?)"),

@@ -32,6 +32,7 @@ struct NotifyOptions: ParsableArguments {
     func configure<Store: RuntimeStore>(_ runtime: ProcessRuntime<Store>, userAgent: String, timeZone: TimeZone) throws
     {
         runtime.channels = try channels(userAgent: userAgent)
+        runtime.onLeftJob = warnLeft
         runtime.register(
             SMTPEmailHandler(
                 url: setting(smtpURL, "PROCRUN_SMTP_URL"),
@@ -64,6 +65,12 @@ struct NotifyOptions: ParsableArguments {
         }
         return channels
     }
+}
+
+/// A job a runtime left for another worker (an e-mail without an SMTP server): said once, on stderr.
+@Sendable func warnLeft(_ job: Job, _ reason: String) {
+    printError(
+        "procrun: warning: a job of instance \(job.instanceID) is left pending for a worker that can run it: \(reason)")
 }
 
 struct NotificationsCommand: AsyncParsableCommand {

@@ -47,6 +47,7 @@ struct StoreOptions: ParsableArguments {
                     timeZone: timeZone),
             ])
         runner.timeZone = timeZone
+        runner.onLeftJob = warnLeft
         return runner
     }
 }

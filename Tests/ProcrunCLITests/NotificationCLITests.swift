@@ -13,12 +13,13 @@ final class SMTPReceiver: @unchecked Sendable {
 
     var url: String { "smtp://127.0.0.1:\(port)" }
 
-    init() throws {
+    /// `refuseFirst`: so many messages are refused (451) before the server accepts any.
+    init(refuseFirst: Int = 0) throws {
         record = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-smtp-\(UUID().uuidString).txt")
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
             "python3", CLI.packageRoot.appendingPathComponent("Tests/ProcrunCLITests/Fixtures/smtp_server.py").path,
-            record.path,
+            record.path, String(refuseFirst),
         ]
         process.standardInput = input
         process.standardOutput = output
@@ -37,6 +38,14 @@ final class SMTPReceiver: @unchecked Sendable {
     var messages: [String] {
         let text = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
         return text.components(separatedBy: "==== MESSAGE\r\n").dropFirst().map {
+            $0.components(separatedBy: "==== END\r\n")[0]
+        }
+    }
+
+    /// The messages refused (451) so far, as `messages`.
+    var refused: [String] {
+        let text = (try? String(contentsOf: record, encoding: .utf8)) ?? ""
+        return text.components(separatedBy: "==== REFUSED\r\n").dropFirst().map {
             $0.components(separatedBy: "==== END\r\n")[0]
         }
     }

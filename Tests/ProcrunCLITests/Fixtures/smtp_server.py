@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """A minimal SMTP receiver for procrun's tests (the standard library only).
 
-Usage: smtp_server.py RECORD_FILE
+Usage: smtp_server.py RECORD_FILE [REFUSE_FIRST]
 Binds 127.0.0.1 on a free port, prints the port, and exits when its standard input closes.
-Speaks EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP and QUIT. Each accepted message is appended to
+Speaks EHLO/HELO, AUTH PLAIN, MAIL, RCPT, DATA, RSET, NOOP and QUIT. The first REFUSE_FIRST
+messages (default 0) are refused after DATA with "451 try again later" (recorded as REFUSED). An
+AUTH PLAIN exchange is recorded in the envelope as "AUTH PLAIN <base64>". Each accepted message is appended to
 RECORD_FILE as its envelope and its raw DATA bytes (still dot-stuffed, CRLF line ends):
     ==== MESSAGE\r\nMAIL FROM:<...>\r\nRCPT TO:<...>\r\n...DATA\r\n<bytes up to the final dot>==== END\r\n
 """
@@ -12,6 +14,7 @@ import sys
 import threading
 
 record_path = sys.argv[1]
+refusals_left = [int(sys.argv[2]) if len(sys.argv) > 2 else 0]
 lock = threading.Lock()
 
 
@@ -23,18 +26,27 @@ class Handler(socketserver.StreamRequestHandler):
     def handle(self):
         self.reply("220 127.0.0.1 procrun test SMTP")
         envelope = []
+        auth = []
         while True:
             line = self.rfile.readline()
             if not line:
                 return
             command = line.strip().upper()
             if command.startswith(b"EHLO"):
-                self.wfile.write(b"250-127.0.0.1\r\n250-8BITMIME\r\n250 SIZE 10485760\r\n")
+                self.wfile.write(b"250-127.0.0.1\r\n250-8BITMIME\r\n250-AUTH PLAIN\r\n250 SIZE 10485760\r\n")
                 self.wfile.flush()
             elif command.startswith(b"HELO"):
                 self.reply("250 127.0.0.1")
+            elif command.startswith(b"AUTH PLAIN"):
+                parts = line.strip().split(b" ")
+                if len(parts) < 3:
+                    self.wfile.write(b"334 \r\n")
+                    self.wfile.flush()
+                    parts.append(self.rfile.readline().strip())
+                auth = [b"AUTH PLAIN " + parts[2]]
+                self.reply("235 Authentication successful")
             elif command.startswith(b"MAIL FROM:"):
-                envelope = [line.rstrip(b"\r\n")]
+                envelope = auth + [line.rstrip(b"\r\n")]
                 self.reply("250 OK")
             elif command.startswith(b"RCPT TO:"):
                 envelope.append(line.rstrip(b"\r\n"))
@@ -50,9 +62,13 @@ class Handler(socketserver.StreamRequestHandler):
                         break
                     data += chunk
                 with lock:
+                    refuse = refusals_left[0] > 0
+                    if refuse:
+                        refusals_left[0] -= 1
+                    mark = b"==== REFUSED\r\n" if refuse else b"==== MESSAGE\r\n"
                     with open(record_path, "ab") as f:
-                        f.write(b"==== MESSAGE\r\n" + b"\r\n".join(envelope) + b"\r\nDATA\r\n" + data + b"==== END\r\n")
-                self.reply("250 OK queued")
+                        f.write(mark + b"\r\n".join(envelope) + b"\r\nDATA\r\n" + data + b"==== END\r\n")
+                self.reply("451 try again later" if refuse else "250 OK queued")
             elif command == b"RSET" or command == b"NOOP":
                 self.reply("250 OK")
             elif command == b"QUIT":
