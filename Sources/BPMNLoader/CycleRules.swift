@@ -264,6 +264,12 @@ enum CycleRules {
                 stack.append(right)
             } else if case .call(_, let arguments) = node {
                 stack += arguments
+            } else if case .context(let entries) = node {
+                stack += entries.map(\.1)
+            } else if case .list(let items) = node {
+                stack += items
+            } else if case .ifThenElse(let condition, let then, let otherwise) = node {
+                stack += [condition, then, otherwise]
             } else if case .literal = node {
                 continue
             } else {

@@ -70,7 +70,7 @@ public protocol IntegrationReader: Sendable {
 /// procrun's own readers.
 public enum IntegrationReaders {
     public static let builtIn: [any IntegrationReader] = [
-        WebhookReader(), EmailReader(), NotifyReader(),
+        WebhookReader(), EmailReader(), NotifyReader(), RESTConnectorReader(),
     ]
 }
 

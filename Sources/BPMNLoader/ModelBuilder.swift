@@ -1420,34 +1420,61 @@ struct ModelBuilder {
     }
 
     /// The integration node a task's extension elements make it, read by the reader that owns
-    /// one of them (procrun's own, then `LoadOptions.readers`), with the element read; nil when
-    /// none does. Its `<procrun:onError>` is read here, the same for every type. Errors are
-    /// reported; a node with errors is nil (the file is refused anyway).
+    /// one of them (the library user's `LoadOptions.readers` first, then procrun's own), with
+    /// the element read; nil when none does. Its `<procrun:onError>` is read here, the same for
+    /// every type. Errors are reported; a node with errors is nil (the file is refused anyway).
     mutating func readIntegration(_ element: XMLElement) -> (IntegrationNode?, ExtensionElement)? {
-        let readers = IntegrationReaders.builtIn + options.readers
+        // The user's readers first: one of theirs may take an element procrun reads too.
+        let readers = options.readers.reversed() + IntegrationReaders.builtIn
+        func owners(_ namespace: String?, _ localName: String) -> [any IntegrationReader] {
+            guard let namespace else { return [] }
+            return readers.filter { $0.namespace == namespace && $0.localName == localName }
+        }
         for child in element.children where child.isBPMN("extensionElements") {
-            for ext in child.children {
-                guard let namespace = ext.namespace,
-                    let reader = readers.last(where: { $0.namespace == namespace && $0.localName == ext.localName })
-                else { continue }
-                // Read in document order (locations are found moving forward through the file).
-                let all = child.children.map { ($0.node == ext.node, extensionElement($0)) }
-                guard let read = all.first(where: { $0.0 })?.1 else { continue }
+            guard child.children.contains(where: { !owners($0.namespace, $0.localName).isEmpty }) else { continue }
+            // Read once, in document order (locations are found moving forward through the file).
+            let all = child.children.map { extensionElement($0) }
+            var found: (node: IntegrationNode?, element: ExtensionElement)?
+            for (index, read) in all.enumerated() {
                 var main = read
                 main.children.removeAll { $0.namespace == Namespaces.procrun && $0.localName == "onError" }
-                var diagnostics = ReaderDiagnostics()
-                var node = reader.read(main, siblings: all.filter { !$0.0 }.map(\.1), diagnostics: &diagnostics)
-                let onErrors = read.children(Namespaces.procrun, "onError")
-                if onErrors.count > 1 {
-                    diagnostics.error(onErrors[1].location, "\(read.qualifiedName) has more than one procrun:onError")
+                let siblings = all.indices.filter { $0 != index }.map { all[$0] }
+                for reader in owners(read.namespace, read.localName) {
+                    var diagnostics = ReaderDiagnostics()
+                    var node = reader.read(main, siblings: siblings, diagnostics: &diagnostics)
+                    self.diagnostics += diagnostics.diagnostics
+                    // Not this reader's after all (a Zeebe task type it does not run): the next one's.
+                    if node == nil && !diagnostics.hasErrors { continue }
+                    let readerFailed = diagnostics.hasErrors
+                    diagnostics = ReaderDiagnostics()
+                    let onErrors = read.children(Namespaces.procrun, "onError")
+                    if onErrors.count > 1 {
+                        diagnostics.error(
+                            onErrors[1].location, "\(read.qualifiedName) has more than one procrun:onError")
+                    }
+                    if let onError = onErrors.first {
+                        if node?.config is NotifyConfig {
+                            diagnostics.error(
+                                onError.location,
+                                "procrun:notify takes no procrun:onError: a notification does not fail the process (the outbox retries its delivery)"
+                            )
+                        } else {
+                            node?.onError = ReaderSupport.onError(onError, diagnostics: &diagnostics)
+                        }
+                    }
+                    if let first = found {
+                        diagnostics.error(
+                            read.location,
+                            "\(read.qualifiedName) is a second integration element of this task, which has \(first.element.qualifiedName) already; a task runs one"
+                        )
+                    }
+                    self.diagnostics += diagnostics.diagnostics
+                    let failed = readerFailed || diagnostics.hasErrors || node == nil
+                    if found == nil { found = (failed ? nil : node, read) } else { found?.node = nil }
+                    break
                 }
-                if let onError = onErrors.first {
-                    node?.onError = ReaderSupport.onError(onError, diagnostics: &diagnostics)
-                }
-                self.diagnostics += diagnostics.diagnostics
-                if node == nil && !diagnostics.hasErrors { continue }
-                return (diagnostics.hasErrors ? nil : node, read)
             }
+            return found.map { ($0.node, $0.element) }
         }
         return nil
     }

@@ -46,7 +46,9 @@ public enum Effect: Sendable {
     /// `message` is the engine's summary (kept in the instance); `error` the last try's error
     /// and `attempts` how many tries were made (empty and 0 for a notify node), for the text
     /// each person receives (`NotificationText`).
-    case notify(node: Int, recipients: [ResolvedRecipient], message: String, error: String, attempts: Int)
+    /// `context`: the variables as they were at the node, which the text reads.
+    case notify(
+        node: Int, recipients: [ResolvedRecipient], message: String, error: String, attempts: Int, context: JSONObject)
     /// Send `timerFired` at `due`.
     case scheduleTimer(timer: Int, due: Date)
     /// Broadcast a signal to the other instances (this one has already caught it).

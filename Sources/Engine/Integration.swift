@@ -53,6 +53,10 @@ public enum JobOutcome: Sendable {
     /// The try failed. `retryable` is false when trying again cannot help (a template variable
     /// that is not set): the node's retries are then skipped.
     case failed(status: Int?, message: String, retryable: Bool)
+    /// The work ended in a business error (Camunda's `bpmnError` of a connector's
+    /// `errorExpression`): thrown from the node with `code` to its error boundary event (or an
+    /// enclosing catcher), else an incident. Not retried.
+    case bpmnError(status: Int?, code: String, message: String)
 }
 
 /// Carries out the jobs of one integration node type. Register it with the runtime

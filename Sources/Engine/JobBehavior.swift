@@ -15,7 +15,10 @@ extension Step {
             record(.entered, node: token.node)
             let recipients = Recipient.resolve(
                 notify.recipients, currentUser: instance.currentUser ?? instance.initiator, context: instance.context)
-            effects.append(.notify(node: token.node, recipients: recipients, message: "", error: "", attempts: 0))
+            effects.append(
+                .notify(
+                    node: token.node, recipients: recipients, message: "", error: "", attempts: 0,
+                    context: instance.context))
             return leave(token.id)
         }
         instance.tokens[index].state = .waitingJob
@@ -47,8 +50,16 @@ extension Step {
             return
         }
         let node = process.nodes[token.node]
-        guard let integration = node.integration else { return }
         let attempt = instance.jobRuns[run].tries.count + 1
+        guard let integration = node.integration else {
+            // The process no longer reads the node as an integration node: nothing can try again.
+            if case .failed(let status, let message, _) = outcome {
+                instance.jobRuns[run].tries.append(.init(attempt: attempt, time: now, status: status, error: message))
+                instance.jobRuns[run].outcome = .incident
+                raiseIncident(at: token.node, message)
+            }
+            return
+        }
         let interruptFlow = process.interruptFlow(of: token.node)
         switch outcome {
         case .succeeded(let status, let summary, let variables):
@@ -57,6 +68,12 @@ extension Step {
             instance.jobRuns[run].outcome = .delivered
             instance.context.merge(variables)
             leave(id, excluding: interruptFlow)
+        case .bpmnError(let status, let code, let message):
+            instance.jobRuns[run].tries.append(.init(attempt: attempt, time: now, status: status, error: message))
+            record(.tried, node: token.node, note: "try \(attempt): error '\(code)' thrown: \(message)")
+            instance.jobRuns[run].outcome = .caught
+            throwFromActivity(token, code: code)
+            if instance.status == .incident { instance.jobRuns[run].outcome = .incident }
         case .failed(let status, let message, let retryable):
             instance.jobRuns[run].tries.append(.init(attempt: attempt, time: now, status: status, error: message))
             let allowed = (integration.onError?.retries ?? 0) + 1
@@ -89,7 +106,9 @@ extension Step {
                 onError.notify, currentUser: instance.currentUser ?? instance.initiator, context: instance.context)
             let text = "Process «\(process.displayName)», instance \(instance.id): \(summary)"
             effects.append(
-                .notify(node: token.node, recipients: recipients, message: text, error: message, attempts: attempts))
+                .notify(
+                    node: token.node, recipients: recipients, message: text, error: message, attempts: attempts,
+                    context: instance.context))
         }
         if let flow = interruptFlow {
             instance.jobRuns[run].outcome = .interrupted

@@ -190,10 +190,10 @@ public enum NotificationText {
     }
 
     /// The notification one person gets: their language's subject, the process's template or
-    /// the default text.
+    /// the default text. `context`: the variables the text reads (default: the instance's).
     public static func compose(
-        key: String, process: ProcessDefinition, node: FlowNode, instance: Instance, user: String, directory: Directory,
-        message: String,
+        key: String, process: ProcessDefinition, node: FlowNode, instance: Instance, context: JSONObject? = nil,
+        user: String, directory: Directory, message: String,
         error: String, attempts: Int, now: Date, timeZone: TimeZone
     ) -> OutgoingNotification {
         let person = directory.user(user)
@@ -204,7 +204,8 @@ public enum NotificationText {
             name: person?.name ?? user)
         let render = { (template: Template) in
             Self.render(
-                template, facts: facts, context: instance.context, language: language, now: now, timeZone: timeZone)
+                template, facts: facts, context: context ?? instance.context, language: language, now: now,
+                timeZone: timeZone)
         }
         var subject = subject(facts, language: language)
         let text: String

@@ -29,6 +29,17 @@ struct Evaluator {
             return result
         case .call(let builtin, let arguments):
             return try call(builtin, arguments)
+        case .context(let entries):
+            var object = JSONObject()
+            for (key, value) in entries { object[key] = try evaluate(value) }
+            return .object(object)
+        case .list(let items):
+            var values: [JSONValue] = []
+            values.reserveCapacity(items.count)
+            for item in items { values.append(try evaluate(item)) }
+            return .array(values)
+        case .ifThenElse(let condition, let then, let otherwise):
+            return try evaluate(try evaluate(condition) == .bool(true) ? then : otherwise)
         }
     }
 
@@ -159,6 +170,21 @@ struct Evaluator {
             return .bool(try string(arguments[0], in: builtin).hasPrefix(try string(arguments[1], in: builtin)))
         case .endsWith:
             return .bool(try string(arguments[0], in: builtin).hasSuffix(try string(arguments[1], in: builtin)))
+        case .string:
+            switch try evaluate(arguments[0]) {
+            case .null: return .null
+            case .string(let text): return .string(text)
+            case .number(let n): return .string(JSONWriter.number(n))
+            case .bool(let b): return .string(b ? "true" : "false")
+            case let other: return .string(JSONWriter.string(other))
+            }
+        case .bpmnError:
+            return [
+                "errorType": "bpmnError", "code": .string(try string(arguments[0], in: builtin)),
+                "message": .string(try string(arguments[1], in: builtin)),
+            ]
+        case .jobError:
+            return ["errorType": "jobError", "message": .string(try string(arguments[0], in: builtin))]
         case .decimal:
             let value = try evaluate(arguments[0])
             let scaleValue = try evaluate(arguments[1])

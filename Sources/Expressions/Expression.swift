@@ -32,11 +32,17 @@ public enum Builtin: String, Sendable, CaseIterable {
     case lowerCase = "lower case"
     /// `decimal(n, scale)`: n rounded to `scale` digits, half to even (FEEL's rule).
     case decimal
+    /// `string(x)`: a value as text (numbers without a needless fraction).
+    case string
+    /// Camunda's connector functions: `bpmnError(code, message)` and `jobError(message)` give
+    /// `{errorType, code, message}`, which an `errorExpression` returns to fail the job.
+    case bpmnError
+    case jobError
 
     var arity: Int {
         switch self {
-        case .not, .stringLength, .upperCase, .lowerCase: 1
-        case .contains, .startsWith, .endsWith, .decimal: 2
+        case .not, .stringLength, .upperCase, .lowerCase, .string, .jobError: 1
+        case .contains, .startsWith, .endsWith, .decimal, .bpmnError: 2
         }
     }
 }
@@ -59,6 +65,12 @@ public indirect enum ExpressionNode: Sendable {
     /// `first op₁ x₁ op₂ x₂ …`, evaluated left to right; the operators share one precedence.
     case chain(ExpressionNode, [(BinaryOperator, ExpressionNode)])
     case call(Builtin, [ExpressionNode])
+    /// `{name: value, "other name": value}`: a context (a JSON object), keys in order.
+    case context([(String, ExpressionNode)])
+    /// `[a, b, c]`.
+    case list([ExpressionNode])
+    /// `if condition then a else b`: `b` unless the condition is `true`.
+    case ifThenElse(ExpressionNode, ExpressionNode, ExpressionNode)
 }
 
 /// A parsed condition or value expression. Parse once when the model loads; evaluate many times.
@@ -157,6 +169,11 @@ struct ExpressionParser {
         case .rightParen: "')'"
         case .comma: "','"
         case .dot: "'.'"
+        case .leftBrace: "'{'"
+        case .rightBrace: "'}'"
+        case .leftBracket: "'['"
+        case .rightBracket: "']'"
+        case .colon: "':'"
         case .end: "end of expression"
         }
     }
@@ -429,6 +446,39 @@ struct ExpressionParser {
             }
             advance()
             return inner
+        case .leftBrace:
+            return try parseContext()
+        case .leftBracket:
+            try enter(at: token.offset)
+            defer { depth -= 1 }
+            advance()
+            var items: [ExpressionNode] = []
+            if case .rightBracket = current.kind {
+                advance()
+                return .list(items)
+            }
+            while true {
+                items.append(try parseExpression())
+                if case .comma = current.kind {
+                    advance()
+                    continue
+                }
+                guard case .rightBracket = current.kind else {
+                    throw ExpressionError("expected ',' or ']', found \(describe(current))", offset: current.offset)
+                }
+                advance()
+                return .list(items)
+            }
+        case .name("if") where dialect == .feel:
+            try enter(at: token.offset)
+            defer { depth -= 1 }
+            advance()
+            let condition = try parseExpression()
+            try expectWord("then")
+            let then = try parseExpression()
+            try expectWord("else")
+            let otherwise = try parseExpression()
+            return .ifThenElse(condition, then, otherwise)
         case .name(let name):
             if let builtin = builtinCall() {
                 let open = current
@@ -463,6 +513,64 @@ struct ExpressionParser {
             throw ExpressionError("expression ends too early", offset: token.offset)
         default:
             throw ExpressionError("expected a value, found \(describe(token))", offset: token.offset)
+        }
+    }
+}
+
+extension ExpressionParser {
+    /// Reads `then` or `else` of an `if`.
+    mutating func expectWord(_ word: String) throws(ExpressionError) {
+        guard case .name(word) = current.kind else {
+            throw ExpressionError("expected '\(word)', found \(describe(current))", offset: current.offset)
+        }
+        advance()
+    }
+
+    /// Reads `{key: value, …}`; the current token is the opening brace. A key is a name (of one
+    /// or more words) or a string.
+    mutating func parseContext() throws(ExpressionError) -> ExpressionNode {
+        try enter(at: current.offset)
+        defer { depth -= 1 }
+        advance()
+        var entries: [(String, ExpressionNode)] = []
+        if case .rightBrace = current.kind {
+            advance()
+            return .context(entries)
+        }
+        while true {
+            var key: String
+            switch current.kind {
+            case .string(let text):
+                key = text
+                advance()
+            case .name(let word):
+                key = word
+                advance()
+                while case .name(let more) = current.kind {
+                    key += " " + more
+                    advance()
+                }
+            default:
+                throw ExpressionError("expected a key, found \(describe(current))", offset: current.offset)
+            }
+            guard case .colon = current.kind else {
+                throw ExpressionError(
+                    "expected ':' after key '\(key)', found \(describe(current))", offset: current.offset)
+            }
+            advance()
+            if entries.contains(where: { $0.0 == key }) {
+                throw ExpressionError("the key '\(key)' appears twice", offset: current.offset)
+            }
+            entries.append((key, try parseExpression()))
+            if case .comma = current.kind {
+                advance()
+                continue
+            }
+            guard case .rightBrace = current.kind else {
+                throw ExpressionError("expected ',' or '}', found \(describe(current))", offset: current.offset)
+            }
+            advance()
+            return .context(entries)
         }
     }
 }

@@ -5,6 +5,8 @@ enum TokenKind: Equatable, Sendable {
     case name(String)
     case op(String)
     case leftParen, rightParen, comma, dot
+    /// `{ } [ ] :` of context and list literals.
+    case leftBrace, rightBrace, leftBracket, rightBracket, colon
     case end
 }
 
@@ -112,6 +114,11 @@ struct Lexer {
             case ")": tokens.append(Token(kind: .rightParen, offset: base + start))
             case ",": tokens.append(Token(kind: .comma, offset: base + start))
             case ".": tokens.append(Token(kind: .dot, offset: base + start))
+            case "{": tokens.append(Token(kind: .leftBrace, offset: base + start))
+            case "}": tokens.append(Token(kind: .rightBrace, offset: base + start))
+            case "[": tokens.append(Token(kind: .leftBracket, offset: base + start))
+            case "]": tokens.append(Token(kind: .rightBracket, offset: base + start))
+            case ":": tokens.append(Token(kind: .colon, offset: base + start))
             case "=", "<", ">", "+", "-", "*", "/", "!":
                 tokens.append(Token(kind: .op(String(c)), offset: base + start))
             default:

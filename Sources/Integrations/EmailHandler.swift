@@ -20,7 +20,12 @@ public struct SMTPEmailHandler: JobHandler {
     public var type: String { "email" }
     /// Without a server, e-mail jobs wait for a worker that has one.
     public var unavailableReason: String? {
-        url == nil ? "no SMTP server to send e-mails through: give --smtp-url (or PROCRUN_SMTP_URL)" : nil
+        guard let url else { return "no SMTP server to send e-mails through: give --smtp-url (or PROCRUN_SMTP_URL)" }
+        guard MailMessage.isPlainAddress(from) else {
+            return "the sender '\(from)' is not an e-mail address (--smtp-from, PROCRUN_SMTP_FROM)"
+        }
+        if case .failure(let error) = SMTPServer.resolve(url, environment: environment) { return error.message }
+        return nil
     }
 
     public init(
@@ -180,11 +185,8 @@ extension MailMessage {
         date: Date, instance: String
     ) -> [UInt8] {
         let domain = from.split(separator: "@").last.map(String.init) ?? "procrun"
-        var lines = [
-            "From: procrun <\(from)>",
-            "To: " + to.joined(separator: ", "),
-        ]
-        if !cc.isEmpty { lines.append("Cc: " + cc.joined(separator: ", ")) }
+        var lines = ["From: procrun <\(from)>", addressList("To", to)]
+        if !cc.isEmpty { lines.append(addressList("Cc", cc)) }
         lines += [
             "Subject: " + encodedWords(subject, prefix: "Subject: ".count),
             "Date: " + self.date(date),
@@ -201,7 +203,8 @@ extension MailMessage {
         }
         switch (text, html) {
         case (let text?, let html?):
-            let boundary = "procrun-" + messageIDLeft(key)
+            // At most 70 characters (RFC 2046), the same for every try.
+            let boundary = "procrun-" + String(stableHash(key), radix: 16)
             lines.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
             lines.append("")
             lines.append("--\(boundary)")
@@ -215,6 +218,32 @@ extension MailMessage {
             lines += part("text/plain", text ?? "")
         }
         return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
+    }
+
+    /// `To: a, b, …` folded before a line would pass 78 characters (a group of many people).
+    static func addressList(_ name: String, _ addresses: [String]) -> String {
+        var lines: [String] = []
+        var line = "\(name):"
+        for (index, address) in addresses.enumerated() {
+            let piece = " " + address + (index < addresses.count - 1 ? "," : "")
+            if line.count + piece.count > 78 && line.count > name.count + 1 {
+                lines.append(line)
+                line = ""
+            }
+            line += piece
+        }
+        lines.append(line)
+        return lines.joined(separator: "\r\n")
+    }
+
+    /// FNV-1a of the text's UTF-8: the same on every run and machine.
+    static func stableHash(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
 
     /// Base64 in lines of 76 characters.

@@ -165,16 +165,27 @@ public enum RequestBuilder {
     public static func resolve(
         _ snapshot: WebhookRequestSnapshot, webhook: WebhookConfig, environment: RenderEnvironment
     ) throws(RenderError) -> WebhookRequest {
+        try resolve(
+            snapshot, timeout: webhook.timeout, maxResponseBytes: webhook.maxResponseBytes, environment: environment)
+    }
+
+    /// `resolve` for a request whose try takes at most `timeout` seconds and accepts a reply of
+    /// at most `maxResponseBytes`.
+    public static func resolve(
+        _ snapshot: WebhookRequestSnapshot, timeout: Double, maxResponseBytes: Int, environment: RenderEnvironment
+    ) throws(RenderError) -> WebhookRequest {
         var secrets: [String] = []
         do {
-            return try resolve(snapshot, webhook: webhook, environment: environment, secrets: &secrets)
+            return try resolve(
+                snapshot, timeout: timeout, maxResponseBytes: maxResponseBytes, environment: environment,
+                secrets: &secrets)
         } catch {
             throw RenderError(message: Redactor(secrets: secrets).redact(error.message))
         }
     }
 
     static func resolve(
-        _ snapshot: WebhookRequestSnapshot, webhook: WebhookConfig, environment: RenderEnvironment,
+        _ snapshot: WebhookRequestSnapshot, timeout: Double, maxResponseBytes: Int, environment: RenderEnvironment,
         secrets: inout [String]
     ) throws(RenderError) -> WebhookRequest {
         let url = try text(snapshot.url, environment: environment, secrets: &secrets)
@@ -200,8 +211,8 @@ public enum RequestBuilder {
             throw RenderError(message: "the url would contain a NUL character")
         }
         let http = HTTPRequest(
-            method: snapshot.method, url: url, headers: headers, body: body, timeout: webhook.timeout,
-            maxResponseBytes: webhook.maxResponseBytes)
+            method: snapshot.method, url: url, headers: headers, body: body, timeout: timeout,
+            maxResponseBytes: maxResponseBytes)
         return WebhookRequest(http: http, secrets: secrets)
     }
 
@@ -224,6 +235,11 @@ public enum RequestBuilder {
                     .string(secret), variable: ["secrets", name], format: format, locale: locale,
                     environment: environment)
                 output += percentEncoded ? percentEncode(text) : text
+            case .basic(let user, let password):
+                let credentials =
+                    try text(user, environment: environment, secrets: &secrets) + ":"
+                    + text(password, environment: environment, secrets: &secrets)
+                output += Data(credentials.utf8).base64EncodedString()
             }
         }
         return output

@@ -14,6 +14,9 @@ public struct WebhookRequestSnapshot: Sendable, Equatable {
         /// `{DateTime("FORMAT", {$secrets.NAME}[, "locale"])}`: a date read from a secret,
         /// formatted at send time.
         case secretDate(name: String, format: String, locale: String?, percentEncoded: Bool)
+        /// HTTP Basic credentials, `base64(user:password)`, made at send time (either part may
+        /// hold secrets): a REST connector's `authentication.type` basic.
+        indirect case basic(user: [Piece], password: [Piece])
     }
 
     public struct Header: Sendable, Equatable {
@@ -84,6 +87,8 @@ extension WebhookPreparation {
                     ]
                     if let locale { object["locale"] = .string(locale) }
                     return .object(object)
+                case .basic(let user, let password):
+                    return ["basic": .array([encode(user), encode(password)])]
                 }
             })
     }
@@ -122,6 +127,13 @@ extension WebhookPreparation {
             case .string(let text):
                 pieces.append(.text(text))
             case .object(let object):
+                if case .array(let parts)? = object["basic"] {
+                    guard parts.count == 2, let user = decode(parts[0]), let password = decode(parts[1]) else {
+                        return nil
+                    }
+                    pieces.append(.basic(user: user, password: password))
+                    continue
+                }
                 guard case .bool(let percentEncoded)? = object["url"] else { return nil }
                 if case .string(let name)? = object["secret"] {
                     pieces.append(.secret(name: name, percentEncoded: percentEncoded))

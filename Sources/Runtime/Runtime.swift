@@ -57,9 +57,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Integration jobs this runtime leaves for another worker, as the handler of their type
     /// cannot work here (`JobHandler.unavailableReason`: an e-mail without an SMTP server), with
     /// the reason. They stay pending in the store, unlocked: another worker may take them at once.
-    public private(set) var leftJobs: [Int64: String] = [:]
-    /// Called for each job left so.
+    public private(set) var leftJobs: [Int64: (instance: String, reason: String)] = [:]
+    /// Called for each job left so (once per job).
     public var onLeftJob: ((Job, String) -> Void)?
+    private var announcedLeftJobs: Set<String> = []
     /// The jobs this runtime does not run: skipped and left.
     var excludedJobs: Set<Int64> { Set(skippedJobs.keys).union(leftJobs.keys) }
     /// Builds the engine of a deployed process with a step budget: `Engine(process:maxSteps:)`,
@@ -329,10 +330,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Runs one instance's jobs, waiting for its timers and retries, until it has none left.
     public func drain(instance id: String) async throws {
         while true {
-            try await runDueJobs(instance: id)
+            let ran = try await runDueJobs(instance: id)
             guard let next = try nextWorkTime(instance: id) else { return }
-            let wait = next.timeIntervalSince(scheduler.now)
-            if wait > 0 { await scheduler.sleep(seconds: wait) }
+            await wait(until: next, ranNothing: ran == 0)
         }
     }
 
@@ -344,8 +344,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// this run's and runs in the order it fell due, whichever instance it belongs to.
     public func drainStarted(horizon: Date? = nil, everything: Bool = false) async throws {
         while true {
+            // Whether the last pass ran nothing (the loop below always ends with such a pass).
+            var ranNothing = true
             if everything {
-                try await runDueJobs()
+                ranNothing = try await runDueJobs() == 0
             } else {
                 // Until a pass finds nothing: an instance's job may make work for one before it.
                 var ran = 1
@@ -357,8 +359,19 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             let next = try everything ? nextWorkTime() : started.compactMap { try nextWorkTime(instance: $0) }.min()
             guard let next else { return }
             if let horizon, next > horizon { return }
-            let wait = next.timeIntervalSince(scheduler.now)
-            if wait > 0 { await scheduler.sleep(seconds: wait) }
+            await wait(until: next, ranNothing: ranNothing)
+        }
+    }
+
+    /// Sleeps until `next`. A job whose lock expires exactly now is not free yet (another
+    /// owner holds it until its expiry has passed): after a pass that ran nothing, a moment
+    /// passes, so that the next pass does not spin.
+    private func wait(until next: Date, ranNothing: Bool) async {
+        let wait = next.timeIntervalSince(scheduler.now)
+        if wait > 0 {
+            await scheduler.sleep(seconds: wait)
+        } else if ranNothing {
+            await scheduler.sleep(seconds: 0.001)
         }
     }
 
@@ -366,6 +379,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     @discardableResult
     public func runDueJobs(instance: String? = nil) async throws -> Int {
         var count = 0
+        // Left jobs (of the instances this pass runs) are tried again once per pass: a handler
+        // may have become able meanwhile, and a row id may have been given to another job.
+        leftJobs = instance.map { id in leftJobs.filter { $0.value.instance != id } } ?? [:]
         // Jobs this runner made and holds first (no claiming transaction), then any due job.
         while let job = try store.ownJob(
             owner: owner, now: scheduler.now, instance: instance, excluding: excludedJobs)
@@ -376,8 +392,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             } catch let left as JobLeft {
                 // Another worker may take it at once.
                 try store.write { try $0.releaseJob(id: job.id, owner: owner) }
-                leftJobs[job.id] = left.reason
-                onLeftJob?(job, left.reason)
+                leftJobs[job.id] = (job.instanceID, left.reason)
+                // Said once per job (a worker tries it again on every pass).
+                if announcedLeftJobs.insert("\(job.id) \(job.idempotencyKey ?? "")").inserted {
+                    onLeftJob?(job, left.reason)
+                }
                 continue
             } catch let error as StoreError where error.isAboutOneInstance {
                 // One instance that cannot be read (a damaged state, a definition that no longer
@@ -540,28 +559,37 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             }
             let engine = try engine(for: stored.definitionID)
             let node = engine.process.nodes[token.node]
-            guard let integration = node.integration else {
-                try store.write { try delete(job, in: $0) }
-                return
-            }
-            let people = try self.people(
-                of: stored.instance.id, answers: stored.answers, directory: stored.directory)
-            let call = JobCall(
-                instanceID: stored.instance.id, processName: engine.process.displayName, node: node,
-                integration: integration, context: stored.instance.context, attempt: job.attempt,
-                idempotencyKey: job.idempotencyKey ?? "", prepared: job.request.map { [UInt8]($0) },
-                directory: people.directory, currentUser: stored.instance.currentUser ?? stored.instance.initiator)
+            var requests = job.request.map { [job.token: $0] } ?? [:]
             let outcome: JobOutcome
-            if let handler = handlers[integration.type] {
+            if let integration = node.integration {
+                guard let handler = handlers[integration.type] else {
+                    throw JobLeft(
+                        reason: "no handler for jobs of type '\(integration.type)' is registered with this runtime")
+                }
                 if let reason = handler.unavailableReason { throw JobLeft(reason: reason) }
+                let people = try self.people(
+                    of: stored.instance.id, answers: stored.answers, directory: stored.directory)
+                var call = JobCall(
+                    instanceID: stored.instance.id, processName: engine.process.displayName, node: node,
+                    integration: integration, context: stored.instance.context, attempt: job.attempt,
+                    idempotencyKey: job.idempotencyKey ?? "", prepared: job.request.map { [UInt8]($0) },
+                    directory: people.directory, currentUser: stored.instance.currentUser ?? stored.instance.initiator)
+                if call.prepared == nil, let prepared = handler.prepare(call) {
+                    // Nothing was fixed when the node was entered (a job of an older store, or
+                    // made by a runtime without this handler): fixed now, and kept for the retries.
+                    call.prepared = prepared
+                    requests[job.token] = Data(prepared)
+                }
                 outcome = await handler.perform(call)
             } else {
+                // The definition no longer reads the node as an integration node (a reader of
+                // the library user's that this runtime's load options lack).
                 outcome = .failed(
                     status: nil,
-                    message: "no handler for jobs of type '\(integration.type)' is registered with this runtime",
+                    message: "'\(node.id)' has a job, but this runtime does not read it as an integration node",
                     retryable: false)
             }
-            try apply(to: job.instanceID, requests: job.request.map { [job.token: $0] } ?? [:]) { current, _, db in
+            try apply(to: job.instanceID, requests: requests) { current, _, db in
                 try self.delete(job, in: db)
                 guard current.instance.token(job.token)?.node == token.node else { throw JobGone() }
                 return .jobFinished(token: job.token, outcome: outcome)
@@ -740,13 +768,14 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                             request: requests[token])))
             case .scheduleTimer(let timer, let due):
                 rows.append(.job(NewJob(instanceID: instanceID, token: timer, kind: .timer, dueAt: due)))
-            case .notify(let node, let recipients, let message, let error, let attempts):
+            case .notify(let node, let recipients, let message, let error, let attempts, let context):
                 for user in simulation.resolve(recipients) {
-                    // What every try sends is fixed now, in the step's transaction.
+                    // What every try sends is fixed now, in the step's transaction, from the
+                    // variables as they were at the node.
                     var outgoing = NotificationText.compose(
                         key: "\(instanceID)-notify-\(instance.notifications.count + 1)", process: engine.process,
                         node: engine.process.nodes[node],
-                        instance: instance, user: user, directory: parsedDirectory, message: message,
+                        instance: instance, context: context, user: user, directory: parsedDirectory, message: message,
                         error: error, attempts: attempts, now: now,
                         timeZone: timeZone)
                     // A notify node's message is its text.

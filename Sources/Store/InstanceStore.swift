@@ -21,6 +21,8 @@ import Values
 public final class InstanceStore: Sendable {
     let database: DatabaseQueue
     public let path: String
+    /// How stored definitions are read again.
+    public let loadOptions: LoadOptions
     /// Opened with `readOnly`: nothing is written, not even migrations.
     public let isReadOnly: Bool
     /// Instances this process decoded or wrote lately, with the exact bytes stored: a load whose
@@ -36,7 +38,7 @@ public final class InstanceStore: Sendable {
         guard let definition = try definition(id: definitionID, in: db) else {
             throw StoreError.definitionMissing(definition: definitionID)
         }
-        let result = BPMNLoader.load(bytes: definition.xml, file: definition.file)
+        let result = BPMNLoader.load(bytes: definition.xml, file: definition.file, options: loadOptions)
         guard let process = result.definitions?.process(id: definition.processID) else {
             throw StoreError.definitionNoLongerLoads(definition: definitionID, errors: result.errors.map(\.description))
         }
@@ -75,9 +77,13 @@ public final class InstanceStore: Sendable {
     /// With `readOnly`, the store is opened without write access and is not migrated, so
     /// read-only files and stores of other users can be inspected; a store that does not exist
     /// yet reads as an empty one and is not created.
-    public init(path: String, readOnly: Bool = false) throws {
+    /// `loadOptions`: how a stored definition's file is read again (a library user's own
+    /// integration readers, `LoadOptions.readers`, must be among them, else their nodes no
+    /// longer run when a process reads the definition back).
+    public init(path: String, readOnly: Bool = false, loadOptions: LoadOptions = LoadOptions()) throws {
         self.path = path
         self.isReadOnly = readOnly
+        self.loadOptions = loadOptions
         var configuration = Configuration()
         // Several workers may share the file: wait for each other's transactions.
         configuration.busyMode = .timeout(30)

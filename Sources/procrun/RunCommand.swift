@@ -57,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
     ) async throws {
         let process = loaded.process
         let inMemory = store is MemoryStore
-        let runtime = ProcessRuntime(store: store, performer: performer)
+        let runtime = ProcessRuntime(store: store, handlers: [HTTPJobHandler(performer)])
         try notify.configure(runtime, userAgent: "procrun/\(procrunVersion)", timeZone: timeZone)
         runtime.maxSteps = inputs.maxSteps
         runtime.timeZone = timeZone

@@ -39,7 +39,7 @@ struct StoreOptions: ParsableArguments {
         let runner = DurableRunner(
             store: store,
             handlers: [
-                WebhookJobHandler(HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone)),
+                HTTPJobHandler(HTTPWebhookPerformer(userAgent: "procrun/\(procrunVersion)", timeZone: timeZone)),
                 // Commands without --smtp-url send e-mails through $PROCRUN_SMTP_URL.
                 SMTPEmailHandler(
                     url: environment["PROCRUN_SMTP_URL"].flatMap { $0.isEmpty ? nil : $0 },

@@ -117,7 +117,7 @@ import Testing
 }
 
 /// Counts service, send and business rule tasks with a Camunda (Activiti, Flowable) or Zeebe
-/// implementation in executable processes.
+/// implementation procrun cannot run in executable processes (all but Camunda 8's REST connector).
 final class ForeignTaskCounter: NSObject, XMLParserDelegate {
     var count = 0
     private var executable = false
@@ -143,8 +143,12 @@ final class ForeignTaskCounter: NSObject, XMLParserDelegate {
             }
             if named || attributes["camunda:type"] == "external" { mark() }
         } else if inTask
-            && ((namespaceURI == zeebe && ["taskDefinition", "calledDecision"].contains(name))
-                || (namespaceURI == camunda && name == "connector"))
+            && ((namespaceURI == zeebe && name == "calledDecision") || (namespaceURI == camunda && name == "connector"))
+        {
+            mark()
+        } else if inTask && namespaceURI == zeebe && name == "taskDefinition"
+            // Camunda 8's REST connector runs as a webhook job: not skipped.
+            && attributes["type"] != "io.camunda:http-json:1"
         {
             mark()
         }

@@ -4,6 +4,34 @@ import Integrations
 import Testing
 
 @Suite struct MailMessageTests {
+    /// An e-mail node's message to a large group: the To and Cc lists are folded into lines of
+    /// at most 78 characters (every header but the Message-ID), the multipart boundary is at most 70 (RFC 2046) whatever the node
+    /// id, and the same arguments give the same bytes.
+    @Test func anEmailToAGroupIsFoldedAndTheBoundaryIsShort() throws {
+        let to = (1...40).map { "warehouse.worker\($0)@example.ru" }
+        let key = "0b6f7a8c-2d4e-4f6a-8b9c-0d1e2f3a4b5c-ServiceTask_SendConfirmationToTheCustomer-12"
+        func build() -> [UInt8] {
+            MailMessage.build(
+                from: "shop@example.ru", to: to, cc: ["sales@example.ru"], subject: "Заказ", text: "t",
+                html: "<p>h</p>",
+                key: key, date: Date(timeIntervalSince1970: 1_767_261_600), instance: "i-1")
+        }
+        let text = String(decoding: build(), as: UTF8.self)
+        #expect(build() == build())
+        let lines = text.components(separatedBy: "\r\n")
+        // A Message-ID cannot be folded: it keeps RFC 5322's hard limit of 998.
+        let folded = lines.filter { !$0.hasPrefix("Message-ID: ") }
+        #expect(folded.allSatisfy { $0.count <= 78 }, "\(folded.filter { $0.count > 78 })")
+        #expect(lines.allSatisfy { $0.utf8.count <= 998 })
+        let toLines = lines.drop { !$0.hasPrefix("To: ") }.prefix { $0.hasPrefix("To: ") || $0.hasPrefix(" ") }
+        #expect(toLines.count > 10)
+        #expect(toLines.joined().dropFirst("To: ".count) == Substring(to.joined(separator: ", ")))
+        let type = try #require(lines.first { $0.hasPrefix("Content-Type: multipart/alternative; boundary=") })
+        let boundary = type.dropFirst("Content-Type: multipart/alternative; boundary=\"".count).dropLast()
+        #expect(boundary.count <= 70 && boundary.hasPrefix("procrun-"))
+        #expect(lines.contains("--\(boundary)--"))
+    }
+
     func notification(subject: String, name: String?, text: String = "a\nb") -> OutgoingNotification {
         OutgoingNotification(
             key: "i-1-notify-2", process: "P", instance: "i-1", node: "w", user: "u", name: name, email: "u@example.ru",

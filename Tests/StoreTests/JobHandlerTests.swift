@@ -162,22 +162,127 @@ extension ProcessRuntime {
         try await adapter.run(Scenario())
     }
 
-    /// A node whose type no handler serves fails once, naming the type, and stops in an incident.
-    @Test(arguments: Adapter.allCases) func aTypeWithoutAHandlerIsAnIncidentNamingIt(_ adapter: Adapter) async throws {
+    /// A job whose type no handler of this runtime serves is not lost: it is left pending (said
+    /// once), and a runtime with the handler runs it later. What the handler fixes is fixed at
+    /// its first try then, and every retry works from it.
+    @Test(arguments: Adapter.allCases) func aTypeWithoutAHandlerWaitsForARuntimeThatHasOne(_ adapter: Adapter)
+        async throws
+    {
         struct Scenario: RuntimeScenario {
             func run<S: RuntimeStore>(on store: S) async throws {
-                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
-                let id = try runtime.startSMS(smsXML(), context: ["phone": "+7999", "orderId": "ЗК-9"])
-                try await runtime.drain(instance: id)
-                let instance = try runtime.stored(id)
-                #expect(instance.status == .incident)
-                #expect(
-                    instance.incident?.message
-                        == "sms 'Сообщить клиенту' failed after 1 try: no handler for jobs of type 'sms' is registered with this runtime"
-                )
+                let without = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                nonisolated(unsafe) var said: [String] = []
+                without.onLeftJob = { _, reason in said.append(reason) }
+                let xml = smsXML(onError: #"<procrun:onError retries="1"/>"#)
+                let id = try without.startSMS(xml, context: ["phone": "+7999", "orderId": "ЗК-9"])
+                try await without.drain(instance: id)
+                try await without.drain(instance: id)
+                #expect(try without.stored(id).status == .waiting)
+                #expect(said == ["no handler for jobs of type 'sms' is registered with this runtime"])
+
+                let sms = SMSHandler(failFirst: 1)
+                let with = ProcessRuntime(store: store, handlers: [sms], scheduler: ManualScheduler())
+                try await with.drain(instance: id)
+                #expect(try with.stored(id).status == .completed)
+                #expect(sms.sent.map(\.message) == ["+7999: Заказ ЗК-9 собран", "+7999: Заказ ЗК-9 собран"])
             }
         }
         try await adapter.run(Scenario())
+    }
+
+    /// A definition read back from the SQLite store is read with the store's load options: a
+    /// worker that knows the reader runs the node; one that does not stops in an incident that
+    /// says so (the job is never dropped in silence).
+    @Test func aStoredDefinitionIsReadWithTheStoresReaders() async throws {
+        let path = temporaryStore()
+        let first = ProcessRuntime(
+            store: try InstanceStore(path: path, loadOptions: LoadOptions(readers: [SMSReader()])), handlers: [],
+            scheduler: ManualScheduler())
+        let id = try first.startSMS(smsXML(), context: ["phone": "+7999", "orderId": "ЗК-10"])
+
+        let sms = SMSHandler()
+        let knowing = ProcessRuntime(
+            store: try InstanceStore(path: path, loadOptions: LoadOptions(readers: [SMSReader()])), handlers: [sms],
+            scheduler: ManualScheduler())
+        try await knowing.drain(instance: id)
+        #expect(try knowing.stored(id).status == .completed)
+        #expect(sms.sent.count == 1)
+
+        let second = try first.startSMS(smsXML(), context: ["phone": "+7999", "orderId": "ЗК-11"])
+        let unaware = ProcessRuntime(
+            store: try InstanceStore(path: path), handlers: [SMSHandler()], scheduler: ManualScheduler())
+        try await unaware.drain(instance: second)
+        let stopped = try unaware.stored(second)
+        #expect(stopped.status == .incident)
+        #expect(
+            stopped.incident?.message == "'text' has a job, but this runtime does not read it as an integration node")
+    }
+
+    /// A notify node's text reads the variables as they were at the node, not as the rest of
+    /// the step left them.
+    @Test(arguments: Adapter.allCases) func aNotifyNodeReadsTheVariablesAtTheNode(_ adapter: Adapter) async throws {
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let xml = """
+                    <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+                    <process id="P" name="Склад" isExecutable="true"><startEvent id="s"/>
+                    <sendTask id="tell" name="Сообщить"><extensionElements><procrun:notify>
+                      <procrun:recipient variable="manager"/><procrun:message>Заказ {$orderId} собран</procrun:message>
+                    </procrun:notify></extensionElements></sendTask>
+                    <scriptTask id="change" scriptFormat="feel"><script>orderId = "changed"</script></scriptTask>
+                    <endEvent id="e"/>
+                    <sequenceFlow id="f1" sourceRef="s" targetRef="tell"/><sequenceFlow id="f2" sourceRef="tell" targetRef="change"/>
+                    <sequenceFlow id="f3" sourceRef="change" targetRef="e"/></process></definitions>
+                    """
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                let id = try runtime.start(xml, context: ["orderId": "ЗК-12", "manager": "kozlov"])
+                #expect(try runtime.stored(id).status == .completed)
+                let sent = try store.storedNotifications(user: "kozlov", instance: id)
+                #expect(sent.map(\.outgoing.text) == ["Заказ ЗК-12 собран"])
+                #expect(sent.map(\.outgoing.subject) == ["Процесс «Склад»: «Сообщить»"])
+                #expect(try runtime.stored(id).notifications.map(\.message) == ["Заказ ЗК-12 собран"])
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
+    /// The loader: a library user's reader comes before procrun's own for the same element; a
+    /// task runs one integration element; a notify node takes no onError.
+    @Test func readersAreAskedInOrderAndATaskRunsOne() throws {
+        struct Mine: IntegrationReader {
+            var namespace: String { "urn:procrun:bpmn:1" }
+            var localName: String { "webhook" }
+            func read(_ element: ExtensionElement, siblings: [ExtensionElement], diagnostics: inout ReaderDiagnostics)
+                -> IntegrationNode?
+            {
+                IntegrationNode(
+                    type: "mine", config: SMSConfig(to: try! Template("x"), text: try! Template("y")), onError: nil,
+                    location: element.location)
+            }
+        }
+        func load(_ extensions: String, readers: [any IntegrationReader] = []) -> LoadResult {
+            let xml = """
+                <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1">
+                <process id="P" isExecutable="true"><startEvent id="s"/>
+                <serviceTask id="t"><extensionElements>\(extensions)</extensionElements></serviceTask><endEvent id="e"/>
+                <sequenceFlow id="f1" sourceRef="s" targetRef="t"/><sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
+                </process></definitions>
+                """
+            return BPMNLoader.load(bytes: Array(xml.utf8), file: "r.bpmn", options: LoadOptions(readers: readers))
+        }
+        let webhook = #"<procrun:webhook url="http://127.0.0.1:9/x"/>"#
+        #expect(load(webhook).definitions?.processes.first?.nodes[1].integration?.type == "webhook")
+        #expect(load(webhook, readers: [Mine()]).definitions?.processes.first?.nodes[1].integration?.type == "mine")
+        let two = load(
+            webhook + #"<procrun:email subject="s" to="a@b.c"><procrun:text>x</procrun:text></procrun:email>"#)
+        #expect(
+            two.errors.map(\.message) == [
+                "procrun:email is a second integration element of this task, which has procrun:webhook already; a task runs one"
+            ])
+        let notify = load(
+            #"<procrun:notify><procrun:recipient user="a"/><procrun:message>m</procrun:message><procrun:onError retries="1"/></procrun:notify>"#
+        )
+        #expect(notify.errors.map(\.message).first?.hasPrefix("procrun:notify takes no procrun:onError") == true)
     }
 
     /// The reader's errors are the file's: `FILE:LINE:COL: error: …`, and the file is refused.
