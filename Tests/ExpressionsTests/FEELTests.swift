@@ -27,6 +27,44 @@ import Values
         #expect(throws: ExpressionError.self) { try FEELExpression("${amount = 1500}") }
     }
 
+    /// What Camunda 8 connector templates write: contexts, lists, if-then-else, string() and
+    /// the connector functions.
+    @Test func contextsListsAndConditionals() throws {
+        #expect(
+            try eval(
+                #"{orderId: name, "X-Amount": string(amount), nested: {city: customer.address.city}, "a b": [1, "два"]}"#
+            )
+                == ["orderId": "Иван", "X-Amount": "1500", "nested": ["city": "Москва"], "a b": [1, "два"]])
+        #expect(try eval("{}") == .object(JSONObject()))
+        #expect(try eval("[]") == [])
+        #expect(try eval("[amount, [vip]]") == [1500, [true]])
+        #expect(try eval(#"if amount > 1000 then "big" else "small""#) == "big")
+        #expect(try eval(#"if nothing then 1 else 2"#) == 2)
+        #expect(try eval(#"if vip then if amount < 10 then "a" else "b" else "c""#) == "b")
+        #expect(try eval("string(vip) + string(1.5) + string(nothing = null)") == "true1.5true")
+        #expect(
+            try eval(#"bpmnError("not-found", "no " + name)"#) == [
+                "errorType": "bpmnError", "code": "not-found", "message": "no Иван",
+            ])
+        #expect(try eval(#"jobError("retry")"#) == ["errorType": "jobError", "message": "retry"])
+        for (text, message) in [
+            ("{a: 1, a: 2}", "the key 'a' appears twice"), ("{a 1}", "expected ':' after key 'a', found number 1"),
+            ("[1, 2", "expected ',' or ']', found end of expression"),
+            ("if vip then 1", "expected 'else', found end of expression"),
+            ("{a: 1", "expected ',' or '}', found end of expression"),
+        ] {
+            do {
+                _ = try FEELExpression(text)
+                Issue.record("\(text) was read")
+            } catch {
+                #expect(error.message == message, "\(text)")
+            }
+        }
+        // Nesting is bounded as everywhere.
+        let deep = String(repeating: "[", count: 200) + String(repeating: "]", count: 200)
+        #expect(throws: ExpressionError.self) { try FEELExpression(deep) }
+    }
+
     @Test func comparisonsArithmeticAndLogic() throws {
         #expect(try eval("amount = 1500") == true)
         #expect(try eval("amount != 1500") == false)
