@@ -123,9 +123,21 @@ public final class InstanceStore: Sendable {
                 let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
                 try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 database = try DatabaseQueue(path: path, configuration: configuration)
-                try database.writeWithoutTransaction { db in
-                    if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
-                        try db.execute(sql: "PRAGMA journal_mode = WAL")
+                // Switching a new file to WAL needs it to itself for a moment, and SQLite answers
+                // "busy" at once, without its busy timeout, while another process opens the same
+                // new store: try again for up to 30 s (only when stores are created at once).
+                var waited = 0.0
+                while true {
+                    do {
+                        try database.writeWithoutTransaction { db in
+                            if try String.fetchOne(db, sql: "PRAGMA journal_mode") != "wal" {
+                                try db.execute(sql: "PRAGMA journal_mode = WAL")
+                            }
+                        }
+                        break
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && waited < 30 {
+                        usleep(5_000)
+                        waited += 0.005
                     }
                 }
             }
@@ -376,6 +388,19 @@ public final class InstanceStore: Sendable {
             return StoredDefinition(
                 id: row["id"], processID: row["processId"], version: row["version"], file: row["file"],
                 xml: [UInt8](xml))
+        }
+    }
+
+    /// The newest version of each deployed process, oldest process first.
+    public func latestDefinitionIDs() throws -> [Int64] {
+        try readSQL {
+            try Int64.fetchAll(
+                $0,
+                sql: """
+                    SELECT id FROM definition d
+                    WHERE version = (SELECT MAX(version) FROM definition WHERE processId = d.processId)
+                    ORDER BY id
+                    """)
         }
     }
 
