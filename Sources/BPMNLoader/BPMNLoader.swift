@@ -27,15 +27,21 @@ public struct LoadOptions: Sendable {
     /// Readers of integration node types besides procrun's own (`IntegrationReaders.builtIn`);
     /// one of these wins over a built-in reader of the same element.
     public var readers: [any IntegrationReader]
+    /// A catching message event (start, intermediate, boundary) of an executable process may
+    /// have nothing in its file that sends its message (a warning): `procrun message` sends it
+    /// from outside. Off, BPMN's rule holds (EXT128: an executable process's message events
+    /// need an operationRef): the conformance harness.
+    public var messagesFromOutside: Bool
 
     public init(
         opaqueScripts: Bool = false, bareConditions: Dialect = .feel, strict: Bool = false,
-        readers: [any IntegrationReader] = []
+        readers: [any IntegrationReader] = [], messagesFromOutside: Bool = true
     ) {
         self.opaqueScripts = opaqueScripts
         self.bareConditions = bareConditions
         self.strict = strict
         self.readers = readers
+        self.messagesFromOutside = messagesFromOutside
     }
 }
 

@@ -17,6 +17,8 @@ struct ModelBuilder {
     private var escalationCodes: [String: String] = [:]
     private var signalNames: [String: String] = [:]
     private var messageNames: [String: String] = [:]
+    /// By message name: Zeebe's subscription correlation key.
+    private var correlationKeys: [String: FEELExpression] = [:]
     /// Global tasks (`globalScriptTask`, …) a call activity may call, by id.
     private var globalTasks: [String: XMLElement] = [:]
     /// Event definitions declared at the root of the file, by id (for `eventDefinitionRef`).
@@ -90,7 +92,10 @@ struct ModelBuilder {
             case "error": errorCodes[id] = child.attribute("errorCode") ?? child.attribute("name") ?? id
             case "escalation": escalationCodes[id] = child.attribute("escalationCode") ?? child.attribute("name") ?? id
             case "signal": signalNames[id] = child.attribute("name") ?? id
-            case "message": messageNames[id] = child.attribute("name") ?? id
+            case "message":
+                let name = child.attribute("name") ?? id
+                messageNames[id] = name
+                readCorrelationKey(child, message: name)
             case let name where name.hasPrefix("global") && name.hasSuffix("Task"): globalTasks[id] = child
             default: break
             }
@@ -122,7 +127,8 @@ struct ModelBuilder {
                 continue
             }
         }
-        var rules = StaticRules(index: index, stripPrefix: stripPrefix)
+        var rules = StaticRules(
+            index: index, stripPrefix: stripPrefix, messagesFromOutside: options.messagesFromOutside)
         rules.check(root: root, executable: Set(processes.filter(\.isExecutable).map(\.id)))
         diagnostics += rules.diagnostics
         let originals = processes
@@ -353,9 +359,27 @@ struct ModelBuilder {
                 &self, location, "process '\(id)' has no start event; BPMN needs a start event to start an instance")
         }
 
-        return ProcessDefinition(
+        var process = ProcessDefinition(
             id: id, name: element.attribute("name"), isExecutable: scan.executable, location: location, nodes: nodes,
             flows: flows, lanes: scan.lanes, participantName: nil, deferredErrors: deferred)
+        process.correlationKeys = correlationKeys
+        return process
+    }
+
+    /// `<zeebe:subscription correlationKey="=orderId"/>` of a message.
+    mutating func readCorrelationKey(_ message: XMLElement, message name: String) {
+        for child in message.children where child.isBPMN("extensionElements") {
+            for ext in child.children where ext.namespace == Namespaces.zeebe && ext.localName == "subscription" {
+                guard let text = ext.attribute("correlationKey"), !text.trimmingWhitespace().isEmpty else { continue }
+                do {
+                    correlationKeys[name] = try FEELExpression(text)
+                } catch {
+                    self.error(
+                        index.locateOnLine(ext),
+                        parseFailure("the correlation key of message '\(name)'", error, in: text))
+                }
+            }
+        }
     }
 
     /// Structural rules every node must meet.
@@ -1007,6 +1031,7 @@ struct ModelBuilder {
                     }
                     call = node(.subProcess(.call(calledElement: called)))
                 }
+                call.mappings = readMappings(element, connector: false)
                 (call.loop, call.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
                 call.isForCompensation = element.attribute("isForCompensation") == "true"
                 let index = addNode(call, into: &scan)
@@ -1054,6 +1079,8 @@ struct ModelBuilder {
                         }
                     }
                 }
+                taskNode.mappings = readMappings(
+                    element, connector: taskNode.integration?.config is RESTConnectorConfig)
                 (taskNode.loop, taskNode.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
                 if name == "scriptTask" {
                     readScript(element, into: &taskNode, scan: &scan)
@@ -1104,6 +1131,7 @@ struct ModelBuilder {
                     kind = .embedded
                 }
                 var subProcess = node(.subProcess(kind))
+                subProcess.mappings = readMappings(element, connector: false)
                 (subProcess.loop, subProcess.multiInstance) = checkLoop(element, id: nodeID, into: &scan)
                 subProcess.isForCompensation = element.attribute("isForCompensation") == "true"
                 let index = addNode(subProcess, into: &scan)

@@ -13,9 +13,13 @@ struct StaticRules {
     private var elements: [String: (element: XMLElement, process: String?)] = [:]
     private var stripPrefix: (String) -> String
 
-    init(index: LocationIndex, stripPrefix: @escaping (String) -> String) {
+    /// `LoadOptions.messagesFromOutside`.
+    private let messagesFromOutside: Bool
+
+    init(index: LocationIndex, stripPrefix: @escaping (String) -> String, messagesFromOutside: Bool = true) {
         self.index = index
         self.stripPrefix = stripPrefix
+        self.messagesFromOutside = messagesFromOutside
     }
 
     /// What a message flow may connect (besides pools).
@@ -445,7 +449,8 @@ struct StaticRules {
 
     /// In an executable process a message event needs an operationRef, unless procrun can route
     /// its message inside the file: a message flow touches it, or another process throws (or
-    /// catches) the same message.
+    /// catches) the same message. A catching message event without either is a warning (unless
+    /// `messagesFromOutside` is off): `procrun message` sends its message from outside.
     mutating func checkMessageRouting(_ event: XMLElement, process: String) {
         guard let definition = event.children.first(where: { $0.isBPMN("messageEventDefinition") }) else { return }
         if ref(definition, "operationRef") != nil { return }
@@ -471,6 +476,16 @@ struct StaticRules {
                 }
                 if otherMessage == message && otherThrows != throwing { return }
             }
+        }
+        if !throwing && messagesFromOutside {
+            let name = ref(definition, "messageRef").flatMap { roots[$0]?.attribute("name") ?? $0 } ?? "?"
+            let what = event.localName == "startEvent" ? "message start event" : "message event"
+            diagnostics.append(
+                .warning(
+                    at: index.locateOnLine(definition),
+                    "\(what) '\(id)' of executable process '\(process)' has no operationRef, and nothing in this file sends its message '\(name)': only `procrun message \(name)` sends it"
+                ))
+            return
         }
         error(
             definition,

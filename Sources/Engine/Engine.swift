@@ -409,11 +409,15 @@ struct Step {
         case .eventBasedGateway:
             waitAtEventGateway(token)
         case .task(let kind):
+            guard node.mappings.inputs.isEmpty || applyMappings(node.mappings.inputs, of: token.node, input: true)
+            else { return }
             executeTask(token, node: node, kind: kind)
         case .subProcess(.event):
             // Reached only by its start event's trigger, never by a flow.
             leave(token.id)
         case .subProcess:
+            guard node.mappings.inputs.isEmpty || applyMappings(node.mappings.inputs, of: token.node, input: true)
+            else { return }
             enterSubProcess(token)
         case .exclusiveGateway:
             exclusiveGateway(token)
@@ -437,6 +441,8 @@ struct Step {
     mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil, note: String? = nil) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
+        let outputs = process.nodes[token.node].mappings.outputs
+        if !outputs.isEmpty, !applyMappings(outputs, of: token.node, input: false) { return }
         if process.nodes[token.node].multiInstance != nil, isInnerInstance(token) {
             return completeInnerInstance(token, performer: performer)
         }
@@ -456,6 +462,31 @@ struct Step {
         }
         guard let selected = selectFlows(of: token, excluding: excluding) else { return }
         take(selected, from: tokenID, performer: performer, note: note)
+    }
+
+    /// Sets the variables of an activity's input mappings (as it is entered) or output mappings
+    /// (as it completes), in order, each evaluated against the variables as the ones before left
+    /// them. False, with the instance in an incident naming the mapping, when one cannot be evaluated.
+    mutating func applyMappings(_ mappings: [VariableMapping], of node: Int, input: Bool) -> Bool {
+        for mapping in mappings {
+            let value: JSONValue
+            switch mapping.source {
+            case .literal(let text):
+                value = text.map(JSONValue.string) ?? .null
+            case .expression(let expression):
+                do {
+                    value = try expression.evaluate(in: instance.context)
+                } catch {
+                    raiseIncident(
+                        at: node,
+                        "cannot evaluate the \(input ? "input" : "output") mapping of '\(mapping.target.joined(separator: "."))' on '\(process.nodes[node].id)': \(error.message) in '\(expression.source.trimmingWhitespace())'"
+                    )
+                    return false
+                }
+            }
+            instance.context.set(value, atPath: mapping.target[...])
+        }
+        return true
     }
 
     /// Whether a loop runs (again): its condition holds and its maximum is not reached. Nil when

@@ -151,3 +151,36 @@ extension OnErrorPolicy {
         outgoing.first { flows[$0].name == interrupt } ?? outgoing.first { flows[$0].id == interrupt }
     }
 }
+
+/// A variable an activity's input or output mapping sets (`camunda:inputParameter`,
+/// `camunda:outputParameter`, `zeebe:input`, `zeebe:output`).
+public struct VariableMapping: Sendable {
+    public enum Source: Sendable {
+        /// Text as written (Camunda 7 without `${…}`, Zeebe without `=`); nil: `null`.
+        case literal(String?)
+        case expression(FEELExpression)
+    }
+
+    /// The variable, or a path into one (`customer.address`).
+    public var target: [String]
+    public var source: Source
+
+    public init(target: [String], source: Source) {
+        self.target = target
+        self.source = source
+    }
+}
+
+/// An activity's input and output mappings: the inputs are set when it is entered, the outputs
+/// when it completes, each evaluated against the variables in order.
+public struct IOMappings: Sendable {
+    public var inputs: [VariableMapping] = []
+    public var outputs: [VariableMapping] = []
+
+    public init(inputs: [VariableMapping] = [], outputs: [VariableMapping] = []) {
+        self.inputs = inputs
+        self.outputs = outputs
+    }
+
+    public var isEmpty: Bool { inputs.isEmpty && outputs.isEmpty }
+}

@@ -82,6 +82,10 @@ public struct ProcessDefinition: Sendable {
         /// Problems that only matter when the process runs (unsupported elements in a process not
         /// marked executable). `validate` reports them as warnings; running the process refuses it.
         public var deferredErrors: [Diagnostic]
+        /// By message name: how an instance's key for it is computed (Zeebe's
+        /// `<zeebe:subscription correlationKey="=orderId">` on the message), for messages sent
+        /// from outside with a correlation key (`procrun message NAME --correlation-key K`).
+        public var correlationKeys: [String: FEELExpression] = [:]
 
         fileprivate var indexByID: [String: Int]
     }
@@ -337,6 +341,8 @@ public struct FlowNode: Sendable {
         public var assignee: String?
         public var candidateUsers: [String] = []
         public var candidateGroups: [String] = []
+        /// Input and output mappings (Camunda's `camunda:inputOutput`, Zeebe's `zeebe:ioMapping`).
+        public var mappings = IOMappings()
         /// An integration node's job type and settings (`procrun:webhook`, `procrun:email`, a REST connector, …).
         public var integration: IntegrationNode?
         /// A FEEL script (one `name = expression` per line) for script tasks.

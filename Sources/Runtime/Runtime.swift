@@ -255,6 +255,65 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         try apply(to: id) { _, _, _ in event }
     }
 
+    /// Where a message from outside went.
+    public enum MessageOutcome: Sendable, Equatable {
+        /// To this stored instance, which waited for it.
+        case correlated(String)
+        /// It started this instance.
+        case started(String)
+    }
+
+    /// A message from outside (`procrun message`), in one transaction: to the stored instance
+    /// that has waited longest for it, else it starts an instance of the first of `definitions`
+    /// whose process has a message start event for it; its variables go along. With a
+    /// `correlationKey`, only an instance whose key for the message is that one gets it: the
+    /// key its message's `zeebe:subscription correlationKey` computes from its variables, else
+    /// its id. nil: nobody waits for it and nothing starts with it.
+    public func correlate(
+        message name: String, correlationKey: String?, variables: JSONObject, initiator: String,
+        definitions: [Int64]
+    ) throws -> MessageOutcome? {
+        let now = scheduler.now
+        return try transact { db -> MessageOutcome? in
+            for id in try db.subscribers(kind: "message", name: name, except: "") {
+                guard let stored = try db.load(id) else { continue }
+                if let correlationKey {
+                    let process = try engine(for: stored.definitionID, in: db).process
+                    guard Self.key(of: name, in: process, instance: stored.instance) == correlationKey else { continue }
+                }
+                try deliver(.message(name: name, variables: variables), to: id, now: now, in: db, depth: 0)
+                return .correlated(id)
+            }
+            for definitionID in definitions {
+                let engine = Self.engine(try engine(for: definitionID, in: db), maxSteps: maxSteps)
+                guard let start = engine.startEvent(for: .message(name)) else { continue }
+                let id = UUID().uuidString.lowercased()
+                var budget = StepBudget(limit: engine.maxSteps)
+                var (instance, effects) = engine.start(
+                    id: id, context: variables, initiator: initiator, now: now, at: start, budget: &budget)
+                try commit(
+                    &instance, effects: effects, engine: engine, answers: nil, directory: nil, simulated: false,
+                    maxSteps: maxSteps, now: now, budget: &budget, insert: definitionID, in: db)
+                return .started(id)
+            }
+            return nil
+        }
+    }
+
+    /// An instance's correlation key for a message: what its subscription's expression gives,
+    /// as text, else the instance's id.
+    static func key(of message: String, in process: ProcessDefinition, instance: Instance) -> String? {
+        guard let expression = process.correlationKeys[message] else { return instance.id }
+        guard let value = try? expression.evaluate(in: instance.context) else { return nil }
+        switch value {
+        case .string(let text): return text
+        case .number(let number): return JSONWriter.number(number)
+        case .bool(let flag): return flag ? "true" : "false"
+        case .null: return nil
+        default: return JSONWriter.string(value)
+        }
+    }
+
     /// A person completes an open task: by task id (node id) or name.
     ///
     /// The task is looked up in the transaction that completes it, so of two commands completing

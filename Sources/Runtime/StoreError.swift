@@ -13,6 +13,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case ambiguousInstance(typed: String, store: String, matches: [String], more: Bool)
     /// The instance's process has no task of that id or name.
     case noSuchTask(task: String, instance: String)
+    /// A message from outside that no stored instance waits for (with that correlation key)
+    /// and no deployed process starts with.
+    case noReceiver(message: String, correlationKey: String?)
     /// The task was completed already (by another command, perhaps at the same moment).
     case taskAlreadyCompleted(task: String, instance: String, by: String?, at: Date)
     /// The task exists in the process but is not open in the instance now.
@@ -99,7 +102,7 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var kind: Kind {
         switch self {
-        case .noSuchInstance, .ambiguousInstance, .noSuchTask: .notFound
+        case .noSuchInstance, .ambiguousInstance, .noSuchTask, .noReceiver: .notFound
         case .taskAlreadyCompleted, .taskNotOpen, .taskCompletedMeanwhile, .instanceChangedMeanwhile, .instanceEnded,
             .notInIncident,
             .nothingToSkip:
@@ -130,6 +133,9 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
                 + (more ? ", …" : "")
         case .noSuchTask(let task, let instance):
             "no open task '\(task)' in instance '\(instance)'"
+        case .noReceiver(let message, let key):
+            "no instance waits for message '\(message)'\(key.map { " with correlation key '\($0)'" } ?? "") and no "
+                + "deployed process starts with it; nothing was changed"
         case .taskAlreadyCompleted(let task, let instance, let by, let at):
             "task '\(task)' of instance '\(instance)' is already completed\(by.map { " by \($0)" } ?? "") (at \(Timestamp.rfc3339(at))); "
                 + "nothing was changed"

@@ -145,6 +145,19 @@ public struct JSONObject: Sendable, Hashable, Sequence {
         }
     }
 
+    /// Sets the value at a path of keys (`["customer", "city"]`), making the objects on the way
+    /// (a value on the way that is not an object is replaced by one).
+    public mutating func set(_ value: JSONValue, atPath path: ArraySlice<String>) {
+        guard let key = path.first else { return }
+        if path.count == 1 {
+            self[key] = value
+            return
+        }
+        var inner = self[key]?.objectValue ?? JSONObject()
+        inner.set(value, atPath: path.dropFirst())
+        self[key] = .object(inner)
+    }
+
     /// Sets every key of `other`, overwriting existing ones (a shallow merge).
     public mutating func merge(_ other: JSONObject) {
         for (key, value) in other { self[key] = value }

@@ -177,3 +177,35 @@ struct InstanceInputs: ParsableArguments {
             initiator: Inputs.initiator(initiator, context: context))
     }
 }
+
+extension Inputs {
+    /// Variables a command sets: a JSON object file (`--variables`) and `--set name=value`
+    /// (value as JSON, else text); names starting with `__` are procrun's and refused.
+    static func variables(file: String?, assignments: [String]) throws -> JSONObject {
+        var values = JSONObject()
+        if let file {
+            guard case .object(let object) = try readJSON(file) else {
+                throw fail([
+                    .error(at: SourceLocation(file: file, line: 1, column: 1), "variables must be a JSON object")
+                ])
+            }
+            values = object
+        }
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw fail([.error(at: nil, "--set needs name=value, got '\(assignment)'")])
+            }
+            let text = String(assignment[assignment.index(after: equals)...])
+            values[String(assignment[..<equals])] = (try? JSONParser.parse(text)) ?? .string(text)
+        }
+        if let system = values.keys.first(where: { $0.hasPrefix("__") }) {
+            throw fail([
+                .error(
+                    at: nil,
+                    "variable '\(system)' is a system variable and read-only (names starting with __ are set by procrun)"
+                )
+            ])
+        }
+        return values
+    }
+}

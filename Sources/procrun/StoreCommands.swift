@@ -162,30 +162,7 @@ struct CompleteCommand: AsyncParsableCommand {
     @OptionGroup var notify: NotifyOptions
 
     func run() async throws {
-        var values = JSONObject()
-        if let variables {
-            guard case .object(let object) = try Inputs.readJSON(variables) else {
-                throw Inputs.fail([
-                    .error(at: SourceLocation(file: variables, line: 1, column: 1), "variables must be a JSON object")
-                ])
-            }
-            values = object
-        }
-        for assignment in assignments {
-            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
-                throw Inputs.fail([.error(at: nil, "--set needs name=value, got '\(assignment)'")])
-            }
-            let text = String(assignment[assignment.index(after: equals)...])
-            values[String(assignment[..<equals])] = (try? JSONParser.parse(text)) ?? .string(text)
-        }
-        if let system = values.keys.first(where: { $0.hasPrefix("__") }) {
-            throw Inputs.fail([
-                .error(
-                    at: nil,
-                    "variable '\(system)' is a system variable and read-only (names starting with __ are set by procrun)"
-                )
-            ])
-        }
+        let values = try Inputs.variables(file: variables, assignments: assignments)
         let runner = try storeOptions.runner()
         try notify.configure(runner, userAgent: "procrun/\(procrunVersion)", timeZone: runner.timeZone)
         let id = try runner.store.resolve(instance)
@@ -316,6 +293,48 @@ struct CheckCommand: AsyncParsableCommand {
         // A corrupt instance that ended (say, by `cancel --force`) needs nothing more.
         let ended = [InstanceStatus.completed.rawValue, InstanceStatus.terminated.rawValue]
         if corrupt.contains(where: { !ended.contains($0.status) }) { throw ExitWith(code: Exit.storeUnavailable) }
+    }
+}
+
+struct MessageCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "message",
+        abstract: "Send a message from outside: to the stored instance waiting for it, else start a process with it.",
+        discussion: """
+            The instance that has waited longest for the message (at a message catch event, receive task, boundary \
+            or event sub-process) gets it, with its variables; with --correlation-key only one whose key for the \
+            message is K: what the message's zeebe:subscription correlationKey computes from its variables, else \
+            its id. If none waits, the newest deployed version of a process whose message start event names it \
+            starts an instance. Then, as `complete`, prints the instance and its status. Exit 0 completed, 4 \
+            waiting, 3 incident, 2 when nobody takes the message (nothing is changed).
+            """)
+    @Argument(help: "The message name.") var name: String
+    @Option(help: "Only an instance whose correlation key for the message is this.") var correlationKey: String?
+    @Option(help: "A JSON object of variables the message carries.") var variables: String?
+    @Option(name: .customLong("set"), help: "A variable it carries: name=value (value as JSON, else text). Repeatable.")
+    var assignments: [String] = []
+    @Option(help: "The user id an instance the message starts is started by.") var initiator = "external"
+    @OptionGroup var storeOptions: StoreOptions
+    @OptionGroup var notify: NotifyOptions
+
+    func run() async throws {
+        let values = try Inputs.variables(file: variables, assignments: assignments)
+        let runner = try storeOptions.runner()
+        try notify.configure(runner, userAgent: "procrun/\(procrunVersion)", timeZone: runner.timeZone)
+        guard
+            let outcome = try runner.correlate(
+                message: name, correlationKey: correlationKey, variables: values, initiator: initiator,
+                definitions: try runner.store.latestDefinitionIDs())
+        else {
+            throw StoreError.noReceiver(message: name, correlationKey: correlationKey)
+        }
+        let id: String
+        switch outcome {
+        case .correlated(let instance): id = instance
+        case .started(let instance): id = instance
+        }
+        try await runner.runDueJobs(instance: id)
+        try finish(runner, id, json: storeOptions.json)
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BPMNLoader
 import Foundation
+import Values
 
 struct ValidateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,5 +36,57 @@ struct ValidateCommand: AsyncParsableCommand {
             }
         }
         if failed { throw ExitWith(code: Exit.invalidInput) }
+    }
+}
+
+struct DeployCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "deploy",
+        abstract: "Deploy every executable process of BPMN files to the store, for `message` (and `start`).",
+        discussion: """
+            A file's processes deploy by content: the same bytes deploy once, changed bytes deploy a new version. \
+            Prints one line per process: its id and version. Exit 2 when a file has an error (nothing of it is \
+            deployed), 6 when the store cannot be written.
+            """)
+
+    @Argument(help: "BPMN 2.0 XML files.")
+    var files: [String]
+
+    @Flag(help: "A task whose Camunda or Zeebe implementation procrun cannot run is an error (default: a warning).")
+    var strict = false
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func validate() throws {
+        if files.isEmpty { throw ValidationError("give at least one BPMN file") }
+    }
+
+    func run() async throws {
+        var loaded: [(file: String, bytes: [UInt8], processes: [String])] = []
+        for file in files {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw Inputs.fail([.error(at: nil, "\(file): cannot read file")])
+            }
+            let result = BPMNLoader.load(bytes: [UInt8](data), file: file, options: LoadOptions(strict: strict))
+            for diagnostic in result.diagnostics { printError(diagnostic.description) }
+            guard !result.hasErrors, let definitions = result.definitions else {
+                throw ExitWith(code: Exit.invalidInput)
+            }
+            let executable = definitions.processes.filter(\.isExecutable).map(\.id)
+            if executable.isEmpty { throw Inputs.fail([.error(at: nil, "\(file): no executable process to deploy")]) }
+            loaded.append((file, [UInt8](data), executable))
+        }
+        let store = try storeOptions.runner().store
+        var deployed: [JSONValue] = []
+        for (file, bytes, processes) in loaded {
+            for process in processes {
+                let definition = try store.deploy(file: file, xml: bytes, processID: process, now: Date())
+                deployed.append([
+                    "process": .string(process), "version": .number(Double(definition.version)), "file": .string(file),
+                ])
+                if !storeOptions.json { print("\(process) v\(definition.version) (\(file))") }
+            }
+        }
+        if storeOptions.json { print(JSONWriter.string(.array(deployed), pretty: true)) }
     }
 }
