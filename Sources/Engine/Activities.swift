@@ -129,6 +129,11 @@ extension Step {
         else { return }
         instance.status = .running
         instance.incident = nil
+        if incident.atOutputs == true {
+            // The node did its work; only its outputs failed: try them again, or leave without.
+            if skip { record(.error, node: node, note: "skipped after incident") }
+            return leave(token.id, excluding: process.interruptFlow(of: node), outputs: !skip)
+        }
         if let run = instance.jobRuns.lastIndex(where: { $0.token == token.id && $0.outcome == .incident }) {
             instance.jobRuns[run].outcome = skip ? .interrupted : .pending
         }
@@ -136,7 +141,7 @@ extension Step {
         if skip {
             let interrupt = process.interruptFlow(of: node)
             record(.error, node: node, note: "skipped after incident")
-            leave(token.id, excluding: interrupt)
+            leave(token.id, excluding: interrupt, outputs: false)
         } else if process.nodes[node].integration != nil, let run = runIndex(token: token.id) {
             instance.tokens[index].state = .waitingJob
             let attempt = instance.jobRuns[run].tries.count + 1

@@ -306,9 +306,9 @@ struct Step {
             HistoryEntry(time: now, event: event, node: node, flows: flows, performer: performer, note: note))
     }
 
-    mutating func raiseIncident(at node: Int, _ message: String) {
+    mutating func raiseIncident(at node: Int, atOutputs: Bool = false, _ message: String) {
         instance.status = .incident
-        instance.incident = Incident(node: process.nodes[node].id, message: message)
+        instance.incident = Incident(node: process.nodes[node].id, message: message, atOutputs: atOutputs ? true : nil)
         record(.incident, node: node, note: message)
     }
 
@@ -438,11 +438,21 @@ struct Step {
 
     /// Completes the token's node and moves it along every flow the node's outgoing rules
     /// select. `excluding` removes one flow from consideration (a webhook's interrupt flow on success).
-    mutating func leave(_ tokenID: Int, excluding: Int? = nil, performer: String? = nil, note: String? = nil) {
+    /// `outputs`: apply the node's output mappings (not when an operator skips the node).
+    mutating func leave(
+        _ tokenID: Int, excluding: Int? = nil, performer: String? = nil, note: String? = nil, outputs: Bool = true
+    ) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
-        let outputs = process.nodes[token.node].mappings.outputs
-        if !outputs.isEmpty, !applyMappings(outputs, of: token.node, input: false) { return }
+        let node = process.nodes[token.node]
+        // Each instance of a multi-instance activity applies the outputs, the whole activity
+        // not again; an event sub-process has none.
+        if outputs, !node.mappings.outputs.isEmpty, node.multiInstance == nil || isInnerInstance(token),
+            node.kind != .subProcess(.event),
+            !applyMappings(node.mappings.outputs, of: token.node, input: false)
+        {
+            return
+        }
         if process.nodes[token.node].multiInstance != nil, isInnerInstance(token) {
             return completeInnerInstance(token, performer: performer)
         }
@@ -478,7 +488,7 @@ struct Step {
                     value = try expression.evaluate(in: instance.context)
                 } catch {
                     raiseIncident(
-                        at: node,
+                        at: node, atOutputs: !input,
                         "cannot evaluate the \(input ? "input" : "output") mapping of '\(mapping.target.joined(separator: "."))' on '\(process.nodes[node].id)': \(error.message) in '\(expression.source.trimmingWhitespace())'"
                     )
                     return false

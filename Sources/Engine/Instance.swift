@@ -64,11 +64,15 @@ public struct Incident: Sendable, Hashable, Codable {
     /// reaching a wait state (a cycle that never waits). The tokens stay where they were:
     /// `retry` goes on for another budget's worth of steps; `skip` does not apply.
     public var stepBudget: Int?
+    /// Set (true) when the node did its work and an output mapping of it failed: `retry` applies
+    /// the outputs again and `skip` leaves without them; the node's work is not done again.
+    public var atOutputs: Bool?
 
-    public init(node: String, message: String, stepBudget: Int? = nil) {
+    public init(node: String, message: String, stepBudget: Int? = nil, atOutputs: Bool? = nil) {
         self.node = node
         self.message = message
         self.stepBudget = stepBudget
+        self.atOutputs = atOutputs
     }
 
     /// Whether the step budget stopped the instance (rather than a failed node).

@@ -263,6 +263,10 @@ struct StateWriter {
                 key("stepBudget", &inner)
                 int(budget)
             }
+            if incident.atOutputs == true {
+                key("atOutputs", &inner)
+                raw("true")
+            }
             bytes.append(UInt8(ascii: "}"))
         }
         key("initiator", &first)

@@ -5,6 +5,10 @@ import Values
 /// variable, a missing field, a type mismatch, a division by zero.
 struct Evaluator {
     let context: JSONObject
+    /// FEEL's own rule, as Camunda's connectors evaluate: an unknown variable, a missing field
+    /// and a field of something that is not a context are `null`, not errors (conditions keep
+    /// procrun's stricter rule).
+    var nullForMissing = false
 
     /// Recurses only into nested nodes: an operator chain is folded by a loop, a field path is
     /// followed by a loop, so the recursion is as deep as the parser's nesting limit allows.
@@ -13,7 +17,10 @@ struct Evaluator {
         case .literal(let value):
             return value
         case .variable(let path):
-            guard let value = context[path[0]] else { throw ExpressionError("unknown variable '\(path[0])'") }
+            guard let value = context[path[0]] else {
+                if nullForMissing { return .null }
+                throw ExpressionError("unknown variable '\(path[0])'")
+            }
             return try follow(path.dropFirst(), from: value, named: path[..<1])
         case .member(let base, let fields):
             return try follow(fields[...], from: try evaluate(base), named: nil)
@@ -56,9 +63,13 @@ struct Evaluator {
                 return (named + fields[fields.startIndex..<index]).joined(separator: ".")
             }
             guard case .object(let object) = value else {
+                if nullForMissing { return .null }
                 throw ExpressionError("'\(path())' is \(value.typeName), it has no field '\(field)'")
             }
-            guard let next = object[field] else { throw ExpressionError("'\(path())' has no field '\(field)'") }
+            guard let next = object[field] else {
+                if nullForMissing { return .null }
+                throw ExpressionError("'\(path())' has no field '\(field)'")
+            }
             value = next
         }
         return value

@@ -120,6 +120,14 @@ public struct FEELExpression: Sendable, CustomStringConvertible {
         try Evaluator(context: context).evaluate(root)
     }
 
+    /// Evaluates by FEEL's rule for what is missing: an unknown variable or field is `null`
+    /// (a Camunda connector's `resultExpression` and `errorExpression`).
+    public func evaluateNullForMissing(in context: JSONObject) throws(ExpressionError) -> JSONValue {
+        var evaluator = Evaluator(context: context)
+        evaluator.nullForMissing = true
+        return try evaluator.evaluate(root)
+    }
+
     /// Evaluates as a sequence-flow condition: the result must be a boolean.
     public func evaluateCondition(in context: JSONObject) throws(ExpressionError) -> Bool {
         let value = try evaluate(in: context)

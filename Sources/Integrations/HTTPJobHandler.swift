@@ -72,16 +72,19 @@ public struct HTTPJobHandler: JobHandler {
         }
         var scope = call.context
         scope["response"] = failure == nil ? response : .null
+        // As Camunda's connectors: `error.code` the status as text, the reply in
+        // `error.variables.response` (and, shorter, `error.response`).
         scope["error"] =
             failure.map { failure -> JSONValue in
                 [
                     "code": failure.status.map { .string(String($0)) } ?? "connection",
                     "message": .string(failure.message), "response": response,
+                    "variables": ["response": response],
                 ]
             } ?? .null
         if let errorExpression = connector.errorExpression {
             do {
-                let value = try errorExpression.evaluate(in: scope)
+                let value = try errorExpression.evaluateNullForMissing(in: scope)
                 if case .object(let error) = value, let kind = error["errorType"]?.stringValue {
                     let message = error["message"]?.stringValue ?? ""
                     if kind == "bpmnError", let code = error["code"]?.stringValue {
@@ -101,7 +104,7 @@ public struct HTTPJobHandler: JobHandler {
         if let name = connector.resultVariable { variables[name] = response }
         if let resultExpression = connector.resultExpression {
             do {
-                guard case .object(let computed) = try resultExpression.evaluate(in: scope) else {
+                guard case .object(let computed) = try resultExpression.evaluateNullForMissing(in: scope) else {
                     return .failed(
                         status: statusOf(response),
                         message: "resultExpression did not give a context ({name: value})", retryable: false)
@@ -126,16 +129,65 @@ func statusOf(_ response: JSONValue) -> Int? {
 
 /// Builds the request of a REST connector task from its inputs.
 enum RESTConnectorRequest {
+    /// Camunda replaces `{{secrets.NAME}}` in an input's text before it evaluates the input; so
+    /// does procrun, but with a marker that names the secret (its value is read at send time),
+    /// made of a random part no variable can hold: a variable whose value reads
+    /// `{{secrets.NAME}}` stays that text and reveals nothing.
+    struct SecretMarker {
+        let nonce = UUID().uuidString
+
+        /// The text with each `{{secrets.NAME}}` as a marker.
+        func mark(_ text: String) -> String {
+            var output = ""
+            var rest = Substring(text)
+            while let open = rest.range(of: "{{secrets."), let close = rest[open.upperBound...].range(of: "}}") {
+                let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
+                guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
+                    break
+                }
+                output += rest[..<open.lowerBound] + "\u{E000}\(nonce):\(name)\u{E001}"
+                rest = rest[close.upperBound...]
+            }
+            return output + rest
+        }
+
+        /// Text with its markers as secret pieces (`json`: inside a JSON string, escaped as JSON).
+        func pieces(_ text: String, percentEncoded: Bool = false, json: Bool = false) -> [WebhookRequestSnapshot.Piece]
+        {
+            var pieces: [WebhookRequestSnapshot.Piece] = []
+            var rest = Substring(text)
+            let opening = "\u{E000}\(nonce):"
+            func literal(_ text: Substring) {
+                guard !text.isEmpty else { return }
+                pieces.append(.text(percentEncoded ? RequestBuilder.formEncode(String(text)) : String(text)))
+            }
+            while let open = rest.range(of: opening), let close = rest[open.upperBound...].range(of: "\u{E001}") {
+                literal(rest[..<open.lowerBound])
+                let name = String(rest[open.upperBound..<close.lowerBound])
+                pieces.append(json ? .jsonSecret(name: name) : .secret(name: name, percentEncoded: percentEncoded))
+                rest = rest[close.upperBound...]
+            }
+            literal(rest)
+            if pieces.isEmpty { pieces.append(.text("")) }
+            return pieces
+        }
+    }
+
     static func snapshot(
         _ connector: RESTConnectorConfig, context: JSONObject, idempotencyKey: String, userAgent: String
     ) throws(RenderError) -> WebhookRequestSnapshot {
+        let marker = SecretMarker()
+        func secrets(_ text: String, percentEncoded: Bool = false) -> [WebhookRequestSnapshot.Piece] {
+            marker.pieces(text, percentEncoded: percentEncoded)
+        }
         func value(_ target: String) throws(RenderError) -> JSONValue? {
             switch connector.inputs[target] {
             case nil: return nil
-            case .text(let text)?: return .string(text)
+            case .text(let text)?: return .string(marker.mark(text))
             case .expression(let feel)?:
                 do {
-                    return try feel.evaluate(in: context)
+                    let marked = marker.mark(feel.source)
+                    return try (marked == feel.source ? feel : FEELExpression(marked)).evaluate(in: context)
                 } catch {
                     throw RenderError(message: "the REST connector's \(target): \(error.message)")
                 }
@@ -181,6 +233,11 @@ enum RESTConnectorRequest {
                     ]))
         case "apiKey":
             let name = try text("authentication.name") ?? ""
+            guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_".contains($0)) })
+            else {
+                throw RenderError(
+                    message: "the REST connector's authentication.name '\(name)' is not letters, digits and '-'")
+            }
             let key = try text("authentication.value") ?? ""
             if (try text("authentication.apiKeyLocation"))?.lowercased() == "query" {
                 query.append((name, key))
@@ -209,7 +266,7 @@ enum RESTConnectorRequest {
                 body = secrets(text)
                 contentType = "text/plain; charset=utf-8"
             } else {
-                body = secrets(JSONWriter.string(value))
+                body = marker.pieces(JSONWriter.string(value), json: true)
                 contentType = "application/json"
             }
         }
@@ -227,25 +284,4 @@ enum RESTConnectorRequest {
         return WebhookRequestSnapshot(method: method, url: urlPieces, headers: headers, body: body)
     }
 
-    /// Text with Camunda's `{{secrets.NAME}}` references as secret pieces (read at send time).
-    static func secrets(_ text: String, percentEncoded: Bool = false) -> [WebhookRequestSnapshot.Piece] {
-        var pieces: [WebhookRequestSnapshot.Piece] = []
-        var rest = Substring(text)
-        while let open = rest.range(of: "{{secrets."), let close = rest[open.upperBound...].range(of: "}}") {
-            let name = rest[open.upperBound..<close.lowerBound].trimmingCharacters(in: .whitespaces)
-            guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }) else {
-                break
-            }
-            let before = String(rest[..<open.lowerBound])
-            if !before.isEmpty {
-                pieces.append(.text(percentEncoded ? RequestBuilder.formEncode(before) : before))
-            }
-            pieces.append(.secret(name: name, percentEncoded: percentEncoded))
-            rest = rest[close.upperBound...]
-        }
-        if !rest.isEmpty || pieces.isEmpty {
-            pieces.append(.text(percentEncoded ? RequestBuilder.formEncode(String(rest)) : String(rest)))
-        }
-        return pieces
-    }
 }

@@ -192,6 +192,14 @@ public enum RequestBuilder {
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(snapshot.headers.count)
         for header in snapshot.headers {
+            // A header name is a token: no separators, spaces or control characters.
+            guard !header.name.isEmpty,
+                header.name.unicodeScalars.allSatisfy({
+                    $0.value > 32 && $0.value < 127 && !"()<>@,;:\\\"/[]?={}".unicodeScalars.contains($0)
+                })
+            else {
+                throw RenderError(message: "header name '\(header.name)' is not a valid header name")
+            }
             let value = try text(header.value, environment: environment, secrets: &secrets)
             if value.unicodeScalars.contains(where: { $0 == "\r" || $0 == "\n" }) {
                 throw RenderError(message: "header '\(header.name)' would contain a line break")
@@ -235,6 +243,9 @@ public enum RequestBuilder {
                     .string(secret), variable: ["secrets", name], format: format, locale: locale,
                     environment: environment)
                 output += percentEncoded ? percentEncode(text) : text
+            case .jsonSecret(let name):
+                let secret = try self.secret(name, environment: environment, secrets: &secrets)
+                output += String(JSONWriter.string(.string(secret)).dropFirst().dropLast())
             case .basic(let user, let password):
                 let credentials =
                     try text(user, environment: environment, secrets: &secrets) + ":"

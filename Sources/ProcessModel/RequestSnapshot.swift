@@ -17,6 +17,8 @@ public struct WebhookRequestSnapshot: Sendable, Equatable {
         /// HTTP Basic credentials, `base64(user:password)`, made at send time (either part may
         /// hold secrets): a REST connector's `authentication.type` basic.
         indirect case basic(user: [Piece], password: [Piece])
+        /// A secret inside a JSON string of a body: its value JSON-escaped.
+        case jsonSecret(name: String)
     }
 
     public struct Header: Sendable, Equatable {
@@ -89,6 +91,8 @@ extension WebhookPreparation {
                     return .object(object)
                 case .basic(let user, let password):
                     return ["basic": .array([encode(user), encode(password)])]
+                case .jsonSecret(let name):
+                    return ["secret": .string(name), "url": false, "json": true]
                 }
             })
     }
@@ -135,7 +139,9 @@ extension WebhookPreparation {
                     continue
                 }
                 guard case .bool(let percentEncoded)? = object["url"] else { return nil }
-                if case .string(let name)? = object["secret"] {
+                if case .string(let name)? = object["secret"], object["json"] == true {
+                    pieces.append(.jsonSecret(name: name))
+                } else if case .string(let name)? = object["secret"] {
                     pieces.append(.secret(name: name, percentEncoded: percentEncoded))
                 } else if case .string(let name)? = object["secretDate"], case .string(let format)? = object["format"] {
                     let locale = object["locale"]?.stringValue

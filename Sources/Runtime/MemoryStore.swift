@@ -82,6 +82,25 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
         }
     }
 
+    public func claimSchedule(owner: String, now: Date, lease: Double) throws -> ScheduledStart? {
+        lock.withLock {
+            let free = state.schedule.indices.filter {
+                state.schedule[$0].start.dueAt <= now
+                    && (state.schedule[$0].lockOwner == nil || (state.schedule[$0].lockExpiresAt ?? .distantPast) < now)
+            }
+            guard let index = free.min(by: { state.schedule[$0].start.dueAt < state.schedule[$1].start.dueAt }) else {
+                return nil
+            }
+            state.schedule[index].lockOwner = owner
+            state.schedule[index].lockExpiresAt = now.addingTimeInterval(lease)
+            return state.schedule[index].start
+        }
+    }
+
+    public func nextScheduleTime() throws -> Date? {
+        lock.withLock { state.schedule.map { max($0.start.dueAt, $0.lockExpiresAt ?? .distantPast) }.min() }
+    }
+
     public func claimNotification(owner: String, now: Date, lease: Double, instance: String? = nil) throws
         -> StoredNotification?
     {
@@ -174,6 +193,13 @@ struct MemoryState {
         var lockExpiresAt: Date?
     }
 
+    struct ScheduleRow {
+        var start: ScheduledStart
+        var processID: String
+        var lockOwner: String?
+        var lockExpiresAt: Date?
+    }
+
     /// Few: a run deploys a file's processes, a test a handful.
     var definitions: [Int64: DefinitionRow] = [:]
     var instances: [String: InstanceRow] = [:]
@@ -182,6 +208,8 @@ struct MemoryState {
     /// By instance: the (kind, name) pairs it waits for.
     var subscriptions: [String: [(kind: String, name: String)]] = [:]
     var outbox: [Int64: OutboxRow] = [:]
+    /// Timer start events of deployed processes.
+    var schedule: [ScheduleRow] = []
     var lastID: Int64 = 0
 
     mutating func nextID() -> Int64 {
@@ -199,6 +227,7 @@ struct MemoryState {
         case subscriptions(String, [(kind: String, name: String)]?)
         case outbox(Int64, OutboxRow?)
         case lastID(Int64)
+        case schedule([ScheduleRow])
     }
 
     mutating func undo(_ change: Change) {
@@ -210,6 +239,7 @@ struct MemoryState {
         case .subscriptions(let key, let row): subscriptions[key] = row
         case .outbox(let key, let row): outbox[key] = row
         case .lastID(let id): lastID = id
+        case .schedule(let rows): schedule = rows
         }
     }
 
@@ -300,18 +330,48 @@ public final class MemoryTransaction: StoreTransaction {
             if row.stored.xml == xml {
                 var known = row.stored
                 known.file = file
+                known.isNew = false
                 return known
             }
             version = max(version, row.stored.version + 1)
         }
-        let definition = StoredDefinition(
+        var definition = StoredDefinition(
             id: try newID(), processID: process.id, version: version, file: file, xml: xml)
         try setDefinition(definition.id, MemoryState.DefinitionRow(stored: definition, process: process))
+        definition.isNew = true
         return definition
     }
 
     public func definition(id: Int64) throws -> StoredDefinition? {
         store.state.definitions[id]?.stored
+    }
+
+    public func replaceSchedule(processID: String, with starts: [ScheduledStart]) throws {
+        try checkWriting()
+        store.undo.append(.schedule(store.state.schedule))
+        store.state.schedule.removeAll { $0.processID == processID }
+        store.state.schedule += starts.map { MemoryState.ScheduleRow(start: $0, processID: processID) }
+    }
+
+    public func advanceSchedule(definitionID: Int64, node: String, owner: String, next: (firing: Int, dueAt: Date)?)
+        throws -> Bool
+    {
+        try checkWriting()
+        guard
+            let index = store.state.schedule.firstIndex(where: {
+                $0.start.definitionID == definitionID && $0.start.node == node && $0.lockOwner == owner
+            })
+        else { return false }
+        store.undo.append(.schedule(store.state.schedule))
+        if let next {
+            store.state.schedule[index].start.firing = next.firing
+            store.state.schedule[index].start.dueAt = next.dueAt
+            store.state.schedule[index].lockOwner = nil
+            store.state.schedule[index].lockExpiresAt = nil
+        } else {
+            store.state.schedule.remove(at: index)
+        }
+        return true
     }
 
     public func process(of definitionID: Int64) throws -> ProcessDefinition {

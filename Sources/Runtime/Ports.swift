@@ -35,13 +35,36 @@ public struct StoredDefinition: Sendable {
     public var version: Int
     public var file: String
     public var xml: [UInt8]
+    /// Deployed by the call that returned it (not an earlier deployment of the same bytes).
+    public var isNew: Bool
 
-    public init(id: Int64, processID: String, version: Int, file: String, xml: [UInt8]) {
+    public init(id: Int64, processID: String, version: Int, file: String, xml: [UInt8], isNew: Bool = false) {
         self.id = id
         self.processID = processID
         self.version = version
         self.file = file
         self.xml = xml
+        self.isNew = isNew
+    }
+}
+
+/// A timer start event of a deployed process and its next firing (the `schedule` of the store).
+public struct ScheduledStart: Sendable, Equatable {
+    public var definitionID: Int64
+    /// The start event's element id.
+    public var node: String
+    /// Which firing is next, from 1.
+    public var firing: Int
+    /// When the timer began (the deployment): cycles count their firings from it.
+    public var startedAt: Date
+    public var dueAt: Date
+
+    public init(definitionID: Int64, node: String, firing: Int, startedAt: Date, dueAt: Date) {
+        self.definitionID = definitionID
+        self.node = node
+        self.firing = firing
+        self.startedAt = startedAt
+        self.dueAt = dueAt
     }
 }
 
@@ -154,6 +177,16 @@ public protocol StoreTransaction {
 
     /// Writes a notification, pending and due now, with the step that notifies.
     func insertNotification(_ notification: OutgoingNotification, now: Date) throws
+
+    // MARK: Timer start events
+
+    /// The timer start events of a newly deployed version of `processID`: they replace the
+    /// schedule of its earlier versions (a new version's timers take over, as in Camunda).
+    func replaceSchedule(processID: String, with starts: [ScheduledStart]) throws
+    /// Records that a claimed firing happened: the next one (or none: the row goes), if this
+    /// owner still holds the row; false when another worker took it over meanwhile.
+    func advanceSchedule(definitionID: Int64, node: String, owner: String, next: (firing: Int, dueAt: Date)?)
+        throws -> Bool
 }
 
 /// A store the runtime runs instances on. Each method not taking a transaction is atomic by itself.
@@ -179,6 +212,11 @@ public protocol RuntimeStore: AnyObject, Sendable {
     func claimJob(owner: String, now: Date, instance: String?, excluding: Set<Int64>) throws -> Job?
     /// When the next job falls due or its lock expires; nil when none is left.
     func nextJobTime(instance: String?, excluding: Set<Int64>) throws -> Date?
+
+    /// Claims the timer start event due first (by now), as `claimJob` claims a job.
+    func claimSchedule(owner: String, now: Date, lease: Double) throws -> ScheduledStart?
+    /// When the next timer start event falls due (or its lock expires); nil when none is scheduled.
+    func nextScheduleTime() throws -> Date?
 
     /// Claims the next pending notification that is due, as `claimJob` claims a job.
     func claimNotification(owner: String, now: Date, lease: Double, instance: String?) throws -> StoredNotification?

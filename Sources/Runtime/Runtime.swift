@@ -139,7 +139,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         let now = scheduler.now
         let id = id ?? UUID().uuidString.lowercased()
         let (budget, effects) = try transact { db in
-            let definition = try db.deploy(file: file, xml: xml, process: process, now: now)
+            let definition = try deploy(file: file, xml: xml, process: process, now: now, in: db)
             let cached: Engine
             if let known = engines[definition.id] {
                 cached = known
@@ -263,8 +263,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         case started(String)
     }
 
-    /// A message from outside (`procrun message`), in one transaction: to the stored instance
-    /// that has waited longest for it, else it starts an instance of the first of `definitions`
+    /// A message from outside (`procrun message`), in one transaction: to the oldest stored
+    /// instance (by start) that waits for it, else it starts an instance of the first of `definitions`
     /// whose process has a message start event for it; its variables go along. With a
     /// `correlationKey`, only an instance whose key for the message is that one gets it: the
     /// key its message's `zeebe:subscription correlationKey` computes from its variables, else
@@ -285,7 +285,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 return .correlated(id)
             }
             for definitionID in definitions {
-                let engine = Self.engine(try engine(for: definitionID, in: db), maxSteps: maxSteps)
+                // A definition that no longer loads starts nothing, and keeps no other from starting.
+                guard let prepared = try? engine(for: definitionID, in: db) else { continue }
+                let engine = Self.engine(prepared, maxSteps: maxSteps)
                 guard let start = engine.startEvent(for: .message(name)) else { continue }
                 let id = UUID().uuidString.lowercased()
                 var budget = StepBudget(limit: engine.maxSteps)
@@ -554,8 +556,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// completed elsewhere) are noticed. With `untilIdle`, returns once no job is left.
     public func work(untilIdle: Bool, poll: Double = 1) async throws {
         while true {
+            try await runDueSchedules()
             try await runDueJobs()
-            if let next = try nextWorkTime() {
+            // Timer starts due later do not keep `--until-idle` waiting.
+            let next = [try nextWorkTime(), untilIdle ? nil : try store.nextScheduleTime()].compactMap { $0 }.min()
+            if let next {
                 let wait = max(0.01, next.timeIntervalSince(scheduler.now))
                 await scheduler.sleep(seconds: min(wait, poll))
             } else if untilIdle {
@@ -564,6 +569,81 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 await scheduler.sleep(seconds: poll)
             }
         }
+    }
+
+    // MARK: Deployments and timer start events
+
+    /// Deploys a file's process (by content: the same bytes deploy once) in one transaction.
+    /// A new version's timer start events are scheduled, in place of the earlier versions'.
+    @discardableResult
+    public func deploy(file: String, xml: [UInt8], process: ProcessDefinition) throws -> StoredDefinition {
+        let now = scheduler.now
+        return try transact { db in try deploy(file: file, xml: xml, process: process, now: now, in: db) }
+    }
+
+    func deploy(file: String, xml: [UInt8], process: ProcessDefinition, now: Date, in db: Transaction) throws
+        -> StoredDefinition
+    {
+        let definition = try db.deploy(file: file, xml: xml, process: process, now: now)
+        if definition.isNew && process.isExecutable {
+            try db.replaceSchedule(
+                processID: process.id, with: Self.timerStarts(of: process, definition: definition.id, now: now))
+        }
+        return definition
+    }
+
+    /// A process's timer start events (of the process itself, not of its event sub-processes),
+    /// each with its first firing, counted from `now`.
+    static func timerStarts(of process: ProcessDefinition, definition: Int64, now: Date) -> [ScheduledStart] {
+        process.nodes.compactMap { node in
+            guard node.scope == nil, case .eventStart(let triggers, _) = node.kind else { return nil }
+            for case .timer(let timer) in triggers {
+                guard let due = timer.due(firing: 1, startedAt: now) else { return nil }
+                return ScheduledStart(definitionID: definition, node: node.id, firing: 1, startedAt: now, dueAt: due)
+            }
+            return nil
+        }
+    }
+
+    /// `worker`: starts an instance for every timer start event that is due, each firing once
+    /// across all workers (claimed with a lock; the instance is inserted and the timer moved on
+    /// to its next firing in one transaction that checks the lock); returns how many started.
+    @discardableResult
+    public func runDueSchedules() async throws -> Int {
+        var count = 0
+        while let claimed = try store.claimSchedule(owner: owner, now: scheduler.now, lease: 60) {
+            let now = scheduler.now
+            let id = UUID().uuidString.lowercased()
+            let fired = try transact { db -> Bool in
+                let engine = Self.engine(try engine(for: claimed.definitionID, in: db), maxSteps: maxSteps)
+                let process = engine.process
+                guard let start = process.nodeIndex(id: claimed.node),
+                    case .eventStart(let triggers, _) = process.nodes[start].kind,
+                    let timer = triggers.lazy.compactMap({ if case .timer(let t) = $0 { t } else { nil } }).first
+                else {
+                    // The definition no longer has the timer: the row goes.
+                    _ = try db.advanceSchedule(
+                        definitionID: claimed.definitionID, node: claimed.node, owner: owner, next: nil)
+                    return false
+                }
+                let firing = claimed.firing + 1
+                let next = timer.due(firing: firing, startedAt: claimed.startedAt).map { (firing, $0) }
+                guard
+                    try db.advanceSchedule(
+                        definitionID: claimed.definitionID, node: claimed.node, owner: owner, next: next)
+                else { return false }
+                if recordsStarted { started.append(id) }
+                var budget = StepBudget(limit: engine.maxSteps)
+                var (instance, effects) = engine.start(
+                    id: id, context: JSONObject(), initiator: "timer", now: now, at: start, budget: &budget)
+                try commit(
+                    &instance, effects: effects, engine: engine, answers: nil, directory: nil, simulated: false,
+                    maxSteps: maxSteps, now: now, budget: &budget, insert: claimed.definitionID, in: db)
+                return true
+            }
+            if fired { count += 1 }
+        }
+        return count
     }
 
     /// Runs a job. Its row is deleted in the transaction that applies its outcome; if it is
@@ -729,7 +809,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         for partner in partners {
             let process = partner.process
             guard let start = partner.startEvent(for: trigger) else { continue }
-            let deployed = try db.deploy(file: definition.file, xml: definition.xml, process: process, now: now)
+            let deployed = try deploy(file: definition.file, xml: definition.xml, process: process, now: now, in: db)
             engines[deployed.id] = engines[deployed.id] ?? partner
             if recordsStarted, let instanceLimit, started.count >= instanceLimit { return }
             let id = UUID().uuidString.lowercased()

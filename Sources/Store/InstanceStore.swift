@@ -126,7 +126,7 @@ public final class InstanceStore: Sendable {
                 // Switching a new file to WAL needs it to itself for a moment, and SQLite answers
                 // "busy" at once, without its busy timeout, while another process opens the same
                 // new store: try again for up to 30 s (only when stores are created at once).
-                var waited = 0.0
+                let deadline = Date().addingTimeInterval(30)
                 while true {
                     do {
                         try database.writeWithoutTransaction { db in
@@ -135,9 +135,8 @@ public final class InstanceStore: Sendable {
                             }
                         }
                         break
-                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && waited < 30 {
+                    } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && Date() < deadline {
                         usleep(5_000)
-                        waited += 0.005
                     }
                 }
             }
@@ -307,6 +306,23 @@ public final class InstanceStore: Sendable {
             UPDATE job SET kind = 'job' WHERE kind = 'webhook';
             """
         ),
+        (
+            // Timer start events of deployed processes: their next firing (see Schedule.swift).
+            "v7",
+            """
+            CREATE TABLE schedule (
+                definitionId INTEGER NOT NULL REFERENCES definition(id) ON DELETE CASCADE,
+                node TEXT NOT NULL,
+                firing INTEGER NOT NULL,
+                startedAt REAL NOT NULL,
+                dueAt REAL NOT NULL,
+                lockOwner TEXT,
+                lockExpiresAt REAL,
+                PRIMARY KEY (definitionId, node)
+            );
+            CREATE INDEX schedule_due ON schedule (dueAt);
+            """
+        ),
     ]
 
     /// Runs the migrations this store lacks, all in one `BEGIN IMMEDIATE` transaction: several
@@ -371,7 +387,7 @@ public final class InstanceStore: Sendable {
                     "INSERT INTO definition (hash, processId, version, file, xml, deployedAt) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [hash, processID, version, file, Data(xml), now.timeIntervalSince1970])
             return StoredDefinition(
-                id: db.lastInsertedRowID, processID: processID, version: version, file: file, xml: xml)
+                id: db.lastInsertedRowID, processID: processID, version: version, file: file, xml: xml, isNew: true)
         }
     }
 

@@ -149,7 +149,8 @@ struct InstanceInputs: ParsableArguments {
             let timer = start.triggers.contains { if case .timer = $0 { true } else { false } }
             printError(
                 "procrun: process «\(process.displayName)» starts only by its \(node.kind.elementName) «\(node.displayName)»; "
-                    + "started by hand, now\(timer ? " (timer starts are not scheduled yet)" : "")")
+                    + "started by hand, now\(timer ? " (on its timer, a worker starts it once it is deployed to the store)" : "")"
+            )
         }
         let engine: Engine
         do {

@@ -301,7 +301,7 @@ struct MessageCommand: AsyncParsableCommand {
         commandName: "message",
         abstract: "Send a message from outside: to the stored instance waiting for it, else start a process with it.",
         discussion: """
-            The instance that has waited longest for the message (at a message catch event, receive task, boundary \
+            The oldest instance (by start) that waits for the message (at a message catch event, receive task, boundary \
             or event sub-process) gets it, with its variables; with --correlation-key only one whose key for the \
             message is K: what the message's zeebe:subscription correlationKey computes from its variables, else \
             its id. If none waits, the newest deployed version of a process whose message start event names it \

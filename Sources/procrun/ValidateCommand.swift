@@ -1,6 +1,7 @@
 import ArgumentParser
 import BPMNLoader
 import Foundation
+import ProcessModel
 import Values
 
 struct ValidateCommand: AsyncParsableCommand {
@@ -62,7 +63,7 @@ struct DeployCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var loaded: [(file: String, bytes: [UInt8], processes: [String])] = []
+        var loaded: [(file: String, bytes: [UInt8], processes: [ProcessDefinition])] = []
         for file in files {
             guard let data = FileManager.default.contents(atPath: file) else {
                 throw Inputs.fail([.error(at: nil, "\(file): cannot read file")])
@@ -72,19 +73,20 @@ struct DeployCommand: AsyncParsableCommand {
             guard !result.hasErrors, let definitions = result.definitions else {
                 throw ExitWith(code: Exit.invalidInput)
             }
-            let executable = definitions.processes.filter(\.isExecutable).map(\.id)
+            let executable = definitions.processes.filter(\.isExecutable)
             if executable.isEmpty { throw Inputs.fail([.error(at: nil, "\(file): no executable process to deploy")]) }
             loaded.append((file, [UInt8](data), executable))
         }
-        let store = try storeOptions.runner().store
+        let runner = try storeOptions.runner()
         var deployed: [JSONValue] = []
         for (file, bytes, processes) in loaded {
             for process in processes {
-                let definition = try store.deploy(file: file, xml: bytes, processID: process, now: Date())
+                let definition = try runner.deploy(file: file, xml: bytes, process: process)
                 deployed.append([
-                    "process": .string(process), "version": .number(Double(definition.version)), "file": .string(file),
+                    "process": .string(process.id), "version": .number(Double(definition.version)),
+                    "file": .string(file),
                 ])
-                if !storeOptions.json { print("\(process) v\(definition.version) (\(file))") }
+                if !storeOptions.json { print("\(process.id) v\(definition.version) (\(file))") }
             }
         }
         if storeOptions.json { print(JSONWriter.string(.array(deployed), pretty: true)) }

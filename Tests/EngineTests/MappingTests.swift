@@ -83,4 +83,36 @@ import Values
                 "m.bpmn:5:54: warning: camunda:inputParameter 'l' holds a camunda:list, which procrun does not read; the mapping is skipped",
             ])
     }
+
+    /// An output that fails after the node did its work: `retry` applies the outputs again and
+    /// `skip` leaves without them; the node's work (here a script that counts) is not done again.
+    /// A multi-instance activity applies its outputs once per instance, not again for the whole.
+    @Test func aFailedOutputIsRetriedOrSkippedWithoutRedoingTheNode() async throws {
+        let xml = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:zeebe="http://camunda.org/schema/zeebe/1.0" id="D">
+            <process id="Z" isExecutable="true"><startEvent id="s"/>
+            <scriptTask id="count" scriptFormat="feel"><extensionElements><zeebe:ioMapping>
+              <zeebe:output source="=limit" target="copy"/></zeebe:ioMapping></extensionElements>
+              <script>count = count + 1</script></scriptTask>
+            <task id="each"><extensionElements><zeebe:ioMapping><zeebe:output source="=n + 1" target="n"/></zeebe:ioMapping></extensionElements>
+              <multiInstanceLoopCharacteristics isSequential="true"><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics></task>
+            <endEvent id="e"/><sequenceFlow id="f1" sourceRef="s" targetRef="count"/><sequenceFlow id="f2" sourceRef="count" targetRef="each"/>
+            <sequenceFlow id="f3" sourceRef="each" targetRef="e"/>
+            </process></definitions>
+            """
+        let e = try engines(xml)["Z"]!
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var (instance, _) = e.start(id: "i-1", context: ["count": 0, "n": 0], initiator: "u", now: now)
+        #expect(instance.status == .incident)
+        #expect(instance.incident?.atOutputs == true)
+        _ = e.handle(.retryIncident, in: &instance, now: now)
+        #expect(instance.status == .incident)
+        #expect(instance.context["count"] == 1)
+        _ = e.handle(.skipIncident, in: &instance, now: now)
+        #expect(instance.status == .completed)
+        #expect(instance.context["count"] == 1)
+        #expect(instance.context["copy"] == nil)
+        #expect(instance.context["n"] == 3)
+    }
 }

@@ -86,4 +86,33 @@ import Values
         #expect(report["context"]?.objectValue?["back"] == 42)
         #expect(report["path"]?.arrayValue?.first == "got")
     }
+
+    /// A deployed process's timer start event: `worker --until-idle` starts the instance of a
+    /// `timeDate` that has passed, once, and does not wait for a cycle's later firings.
+    @Test func aWorkerStartsADeployedTimerStart() throws {
+        let store = try temporaryStore()
+        let file = try CLI.temporaryFile(
+            "t.bpmn",
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D">
+            <process id="Nightly" isExecutable="true">
+            <startEvent id="at"><timerEventDefinition><timeDate xsi:type="tFormalExpression">2026-01-01T00:00:00Z</timeDate></timerEventDefinition></startEvent>
+            <scriptTask id="mark"><script>done = true</script></scriptTask><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="at" targetRef="mark"/><sequenceFlow id="f2" sourceRef="mark" targetRef="e"/></process>
+            <process id="Hourly" isExecutable="true">
+            <startEvent id="hourly"><timerEventDefinition><timeCycle xsi:type="tFormalExpression">R/PT1H</timeCycle></timerEventDefinition></startEvent>
+            <endEvent id="he"/><sequenceFlow id="h1" sourceRef="hourly" targetRef="he"/></process>
+            </definitions>
+            """)
+        #expect(try CLI.run(["deploy", file, "--store", store]).status == 0)
+        for _ in 0..<2 {
+            let worker = try CLI.run(["worker", "--until-idle", "--store", store])
+            #expect(worker.status == 0, "\(worker.stderr)")
+        }
+        let listed = try CLI.run(["instances", "--store", store, "--json"])
+        let instances = try JSONParser.parse(listed.stdout).arrayValue?.compactMap(\.objectValue) ?? []
+        #expect(instances.count == 1, "\(listed.stdout)")
+        #expect(instances.first?["status"] == "completed")
+    }
 }

@@ -19,7 +19,7 @@ import Testing
         #expect(ran.status == 0, "\(ran.stderr)")
         #expect(
             ran.stderr.contains(
-                "procrun: process «Сверка» starts only by its startEvent(timer) «Каждый час»; started by hand, now (timer starts are not scheduled yet)"
+                "procrun: process «Сверка» starts only by its startEvent(timer) «Каждый час»; started by hand, now (on its timer, a worker starts it once it is deployed to the store)"
             ), "\(ran.stderr)")
         #expect(ran.stdout.contains("completed at"))
 
