@@ -268,10 +268,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// whose process has a message start event for it; its variables go along. With a
     /// `correlationKey`, only an instance whose key for the message is that one gets it: the
     /// key its message's `zeebe:subscription correlationKey` computes from its variables, else
-    /// its id. nil: nobody waits for it and nothing starts with it.
+    /// its id. `directory`: kept with an instance it starts. nil: nobody waits for it and nothing
+    /// starts with it.
     public func correlate(
         message name: String, correlationKey: String?, variables: JSONObject, initiator: String,
-        definitions: [Int64]
+        directory: JSONValue? = nil, definitions: [Int64]
     ) throws -> MessageOutcome? {
         let now = scheduler.now
         return try transact { db -> MessageOutcome? in
@@ -294,7 +295,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 var (instance, effects) = engine.start(
                     id: id, context: variables, initiator: initiator, now: now, at: start, budget: &budget)
                 try commit(
-                    &instance, effects: effects, engine: engine, answers: nil, directory: nil, simulated: false,
+                    &instance, effects: effects, engine: engine, answers: nil, directory: directory, simulated: false,
                     maxSteps: maxSteps, now: now, budget: &budget, insert: definitionID, in: db)
                 return .started(id)
             }

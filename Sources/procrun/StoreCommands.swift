@@ -314,17 +314,27 @@ struct MessageCommand: AsyncParsableCommand {
     @Option(name: .customLong("set"), help: "A variable it carries: name=value (value as JSON, else text). Repeatable.")
     var assignments: [String] = []
     @Option(help: "The user id an instance the message starts is started by.") var initiator = "external"
+    @Option(help: "JSON directory of users, groups and org units, kept with an instance the message starts.")
+    var directory: String?
     @OptionGroup var storeOptions: StoreOptions
     @OptionGroup var notify: NotifyOptions
 
     func run() async throws {
         let values = try Inputs.variables(file: variables, assignments: assignments)
+        let directoryJSON = try directory.map { path throws(ExitWith) in try Inputs.readJSON(path) }
+        if let directoryJSON, let directory {
+            do {
+                _ = try Directory(json: directoryJSON, file: directory)
+            } catch {
+                throw Inputs.fail([error])
+            }
+        }
         let runner = try storeOptions.runner()
         try notify.configure(runner, userAgent: "procrun/\(procrunVersion)", timeZone: runner.timeZone)
         guard
             let outcome = try runner.correlate(
                 message: name, correlationKey: correlationKey, variables: values, initiator: initiator,
-                definitions: try runner.store.latestDefinitionIDs())
+                directory: directoryJSON, definitions: try runner.store.latestDefinitionIDs())
         else {
             throw StoreError.noReceiver(message: name, correlationKey: correlationKey)
         }
