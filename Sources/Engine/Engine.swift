@@ -444,15 +444,7 @@ struct Step {
     ) {
         guard let index = tokenIndex(tokenID) else { return }
         let token = instance.tokens[index]
-        let node = process.nodes[token.node]
-        // Each instance of a multi-instance activity applies the outputs, the whole activity
-        // not again; an event sub-process has none.
-        if outputs, !node.mappings.outputs.isEmpty, node.multiInstance == nil || isInnerInstance(token),
-            node.kind != .subProcess(.event),
-            !applyMappings(node.mappings.outputs, of: token.node, input: false)
-        {
-            return
-        }
+        if outputs, !process.nodes[token.node].mappings.outputs.isEmpty, !applyOutputs(of: token) { return }
         if process.nodes[token.node].multiInstance != nil, isInnerInstance(token) {
             return completeInnerInstance(token, performer: performer)
         }
@@ -472,6 +464,16 @@ struct Step {
         }
         guard let selected = selectFlows(of: token, excluding: excluding) else { return }
         take(selected, from: tokenID, performer: performer, note: note)
+    }
+
+    /// The output mappings of the node a token leaves; false (an incident) when one fails. Each
+    /// instance of a multi-instance activity applies them, the whole activity not again; an
+    /// event sub-process has none.
+    @inline(never)
+    mutating func applyOutputs(of token: Token) -> Bool {
+        let node = process.nodes[token.node]
+        guard node.multiInstance == nil || isInnerInstance(token), node.kind != .subProcess(.event) else { return true }
+        return applyMappings(node.mappings.outputs, of: token.node, input: false)
     }
 
     /// Sets the variables of an activity's input mappings (as it is entered) or output mappings

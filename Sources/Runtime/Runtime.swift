@@ -62,7 +62,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     public var onLeftJob: ((Job, String) -> Void)?
     private var announcedLeftJobs: Set<String> = []
     /// The jobs this runtime does not run: skipped and left.
-    var excludedJobs: Set<Int64> { Set(skippedJobs.keys).union(leftJobs.keys) }
+    var excludedJobs: Set<Int64> {
+        // Usually none: no set to build.
+        if skippedJobs.isEmpty && leftJobs.isEmpty { return [] }
+        return Set(skippedJobs.keys).union(leftJobs.keys)
+    }
     /// Builds the engine of a deployed process with a step budget: `Engine(process:maxSteps:)`,
     /// unless the caller runs scripts another way (the conformance harness).
     public var makeEngine: (ProcessDefinition, Int) throws -> Engine = { try Engine(process: $0, maxSteps: $1) }
@@ -443,7 +447,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         var count = 0
         // Left jobs (of the instances this pass runs) are tried again once per pass: a handler
         // may have become able meanwhile, and a row id may have been given to another job.
-        leftJobs = instance.map { id in leftJobs.filter { $0.value.instance != id } } ?? [:]
+        if !leftJobs.isEmpty { leftJobs = instance.map { id in leftJobs.filter { $0.value.instance != id } } ?? [:] }
         // Jobs this runner made and holds first (no claiming transaction), then any due job.
         while let job = try store.ownJob(
             owner: owner, now: scheduler.now, instance: instance, excluding: excludedJobs)
