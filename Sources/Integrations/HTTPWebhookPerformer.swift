@@ -84,7 +84,7 @@ public struct HTTPWebhookPerformer: WebhookPerformer {
     /// `{status, headers, body}`, the body parsed when it is JSON. A reply that echoes the
     /// request's secrets has them hidden, as does a credential header: the result goes into the
     /// context, which is stored and shown.
-    static func result(of response: HTTPResponse, redactor: Redactor = Redactor(secrets: [])) -> JSONValue {
+    public static func result(of response: HTTPResponse, redactor: Redactor = Redactor(secrets: [])) -> JSONValue {
         var headers = JSONObject()
         for header in response.headers {
             let name = header.name.lowercased()

@@ -82,6 +82,12 @@ public final class MemoryStore: RuntimeStore, @unchecked Sendable {
         }
     }
 
+    /// Every job, with its kind and due time (for `procrun test`, which moves its virtual clock
+    /// on to retries but not past timers).
+    public func pendingJobs() -> [(kind: Job.Kind, dueAt: Date)] {
+        lock.withLock { state.jobs.values.map { ($0.job.kind, $0.job.dueAt) } }
+    }
+
     public func claimSchedule(owner: String, now: Date, lease: Double) throws -> ScheduledStart? {
         lock.withLock {
             let free = state.schedule.indices.filter {

@@ -47,7 +47,7 @@ func parseOptions() -> Options {
         }
     }
     if options.figures.isEmpty {
-        options.figures = ["interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json"]
+        options.figures = ["interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json", "tests"]
     }
     return options
 }
@@ -487,6 +487,60 @@ func startup(_ options: Options) throws {
     report("startup", median(times), "ms", runs: times, target: "< 20 ms for procrun validate \(file)")
 }
 
+// MARK: 6b. Process tests
+
+/// `procrun test` on 1,000 test cases of the order process (the first case of
+/// Processes/order.test.json, repeated): the whole command, process start to exit.
+func processTests(_ options: Options) throws {
+    let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
+        "procrun"
+    ).path
+    guard FileManager.default.isExecutableFile(atPath: binary) else {
+        throw BenchError("\(binary) is missing: swift build -c release first")
+    }
+    let root = FileManager.default.currentDirectoryPath
+    guard
+        case .object(var file)? = try? JSONParser.parse(
+            Array(try Data(contentsOf: URL(fileURLWithPath: "Processes/order.test.json"))), file: "order.test.json"),
+        case .array(let cases)? = file["testCases"], case .object(let first)? = cases.first
+    else { throw BenchError("Processes/order.test.json is missing or not a test file") }
+    file["process"] = .string(root + "/Processes/order.bpmn")
+    file["directory"] = .string(root + "/Samples/org.json")
+    file["testCases"] = .array(
+        (0..<1_000).map { number in
+            var copy = first
+            copy["name"] = .string("case \(number)")
+            return .object(copy)
+        })
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-bench-\(getpid()).test.json").path
+    try Data(JSONWriter.string(.object(file)).utf8).write(to: URL(fileURLWithPath: path))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    func spawn() throws -> Int32 {
+        var pid: pid_t = 0
+        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv: [UnsafeMutablePointer<CChar>?] =
+            [binary, "test", path].map { (text: String) in strdup(text) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        guard posix_spawn(&pid, binary, &actions, nil, argv, environ) == 0 else {
+            throw BenchError("cannot start \(binary)")
+        }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        return status
+    }
+    var times: [Double] = []
+    for _ in 0..<max(options.rounds, 5) {
+        var status: Int32 = 0
+        times.append(try seconds { status = try spawn() } * 1000)
+        precondition(status == 0, "procrun test failed")
+    }
+    report("tests", median(times), "ms", runs: times, target: "< 1000 ms for 1,000 test cases of the order process")
+}
+
 // MARK: 7. JSON
 
 /// One JSON object of `keys` keys, as a large webhook reply is: `{"key0":"Значение 0",…}`.
@@ -551,9 +605,11 @@ do {
         case "memory": try memory(options)
         case "startup": try startup(options)
         case "json": try json(options)
+        case "tests": try processTests(options)
         default:
             throw BenchError(
-                "unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json)")
+                "unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json, tests)"
+            )
         }
     }
 } catch {

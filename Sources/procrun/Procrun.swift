@@ -45,7 +45,7 @@ struct Procrun: AsyncParsableCommand {
             CompleteCommand.self,
             InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self,
             CancelCommand.self,
-            CheckCommand.self, NotificationsCommand.self, DeployCommand.self, MessageCommand.self,
+            CheckCommand.self, NotificationsCommand.self, DeployCommand.self, MessageCommand.self, TestCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )
