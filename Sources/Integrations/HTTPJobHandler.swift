@@ -54,15 +54,31 @@ public struct HTTPJobHandler: JobHandler {
         } catch {
             return .failed(status: nil, message: error.message, retryable: false)
         }
+        let reply: Result<HTTPResponse, TransportError>
+        do {
+            reply = .success(try await performer.transport.send(request.http))
+        } catch {
+            reply = .failure(error)
+        }
+        return Self.outcome(of: reply, connector: connector, request: request, context: call.context)
+    }
+
+    /// What a REST connector's try came to, from the reply (or the transport's error): its
+    /// `errorExpression`, `resultVariable` and `resultExpression` applied as Camunda's connector
+    /// applies them (also to a test's mocked reply).
+    public static func outcome(
+        of reply: Result<HTTPResponse, TransportError>, connector: RESTConnectorConfig, request: WebhookRequest,
+        context: JSONObject
+    ) -> JobOutcome {
         var response: JSONValue = .null
         var failure: (status: Int?, message: String)?
-        do {
-            let reply = try await performer.transport.send(request.http)
+        switch reply {
+        case .success(let reply):
             response = HTTPWebhookPerformer.result(of: reply, redactor: request.redactor)
             if !(200..<300).contains(reply.status) {
                 failure = (reply.status, "HTTP \(reply.status) from \(request.displayURL)")
             }
-        } catch {
+        case .failure(let error):
             failure = (
                 error.status,
                 request.redact(
@@ -70,7 +86,7 @@ public struct HTTPJobHandler: JobHandler {
                         ?? "\(error.message) (\(request.displayURL))")
             )
         }
-        var scope = call.context
+        var scope = context
         scope["response"] = failure == nil ? response : .null
         // As Camunda's connectors: `error.code` the status as text, the reply in
         // `error.variables.response` (and, shorter, `error.response`).

@@ -58,6 +58,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// cannot work here (`JobHandler.unavailableReason`: an e-mail without an SMTP server), with
     /// the reason. They stay pending in the store, unlocked: another worker may take them at once.
     public private(set) var leftJobs: [Int64: (instance: String, reason: String)] = [:]
+    /// At most this many jobs per `runDueJobs` (nil: until none is due): `procrun test` bounds a
+    /// process that loops through timers or mocked jobs without time passing.
+    public var maxJobsPerPass: Int?
+    /// Jobs run so far by this runtime.
+    public private(set) var jobsRun = 0
     /// Called for each job left so (once per job).
     public var onLeftJob: ((Job, String) -> Void)?
     private var announcedLeftJobs: Set<String> = []
@@ -445,6 +450,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     @discardableResult
     public func runDueJobs(instance: String? = nil) async throws -> Int {
         var count = 0
+        defer { jobsRun += count }
         // Left jobs (of the instances this pass runs) are tried again once per pass: a handler
         // may have become able meanwhile, and a row id may have been given to another job.
         if !leftJobs.isEmpty { leftJobs = instance.map { id in leftJobs.filter { $0.value.instance != id } } ?? [:] }
@@ -453,6 +459,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             owner: owner, now: scheduler.now, instance: instance, excluding: excludedJobs)
             ?? store.claimJob(owner: owner, now: scheduler.now, instance: instance, excluding: excludedJobs)
         {
+            if let maxJobsPerPass, count >= maxJobsPerPass { break }
             do {
                 try await run(job)
             } catch let left as JobLeft {

@@ -36,18 +36,18 @@ struct ProcessTestAssertions {
                 if actualEnd != end { throw TestFailure("expected end element '\(end)', actual '\(actualEnd)'") }
             }
         case "ASSERT_ELEMENT_INSTANCES":
-            let key = instruction["elementNames"] != nil ? "elementNames" : "elementIds"
-            guard case .array(let list)? = instruction[key] else {
-                throw TestFailure("give elementIds or elementNames")
-            }
             var nodes: [Int] = []
-            for item in list {
-                guard let text = item.stringValue,
-                    let node = ProcessTestFile.node(
-                        text, key: key == "elementNames" ? "elementName" : "elementId", in: process)
-                else { throw TestFailure("'\(JSONWriter.string(item))' is not an element of process '\(process.id)'") }
-                nodes.append(node)
+            for (key, single) in [("elementIds", "elementId"), ("elementNames", "elementName")] {
+                guard case .array(let list)? = instruction[key] else { continue }
+                for item in list {
+                    guard let text = item.stringValue, let node = ProcessTestFile.node(text, key: single, in: process)
+                    else {
+                        throw TestFailure("'\(JSONWriter.string(item))' is not an element of process '\(process.id)'")
+                    }
+                    nodes.append(node)
+                }
             }
+            if nodes.isEmpty { throw TestFailure("give elementIds or elementNames") }
             let state = instruction["state"]?.stringValue?.uppercased() ?? "COMPLETED"
             let completed = instance.path
             let touched = Set(instance.history.map(\.node)).union(instance.tokens.map(\.node))
@@ -73,13 +73,23 @@ struct ProcessTestAssertions {
                 default:
                     throw TestFailure("state '\(state)' is not ACTIVE, COMPLETED or NOT_ACTIVATED")
                 }
-                if case .number(let expected)? = instruction["times"], Int(expected) != times {
-                    throw TestFailure("expected '\(id)' completed \(Int(expected)) times, actual \(times)")
+                if case .number(let expected)? = instruction["times"], expected != Double(times) {
+                    throw TestFailure(
+                        "expected '\(id)' completed \(JSONWriter.number(expected)) times, actual \(times)")
                 }
             }
             if instruction["inOrder"] == true {
-                let positions = nodes.map { node in completed.firstIndex(of: node) ?? Int.max }
-                if positions != positions.sorted() {
+                // The nodes, in this order, as a subsequence of the path (others may come between).
+                var position = completed.startIndex
+                var inOrder = true
+                for node in nodes {
+                    guard let found = completed[position...].firstIndex(of: node) else {
+                        inOrder = false
+                        break
+                    }
+                    position = found + 1
+                }
+                if !inOrder {
                     throw TestFailure(
                         "expected in order \(nodes.map { "'\(process.nodes[$0].id)'" }.joined(separator: ", ")), actual order \(completed.filter(nodes.contains).map { "'\(process.nodes[$0].id)'" }.joined(separator: ", "))"
                     )
@@ -112,8 +122,8 @@ struct ProcessTestAssertions {
             for (name, value) in expected {
                 let actual = instance.context[name]
                 if value == .null {
-                    if actual != nil {
-                        throw TestFailure("expected '\(name)' not set, actual \(JSONWriter.string(actual!))")
+                    if let actual, actual != .null {
+                        throw TestFailure("expected '\(name)' not set, actual \(JSONWriter.string(actual))")
                     }
                 } else if actual.map({ Self.matches($0, value) }) != true {
                     throw TestFailure(
@@ -140,9 +150,10 @@ struct ProcessTestAssertions {
         case "ASSERT_JOB_REQUESTS":
             let node = try run.node(instruction)
             let requests = run.book.requests(of: process.nodes[node].id)
-            if case .number(let count)? = instruction["count"], Int(count) != requests.count {
+            if case .number(let count)? = instruction["count"], count != Double(requests.count) {
                 throw TestFailure(
-                    "expected \(Int(count)) requests of '\(process.nodes[node].id)', actual \(requests.count)")
+                    "expected \(JSONWriter.number(count)) requests of '\(process.nodes[node].id)', actual \(requests.count)"
+                )
             }
             guard let last = requests.last else {
                 if instruction["count"] == nil || instruction["count"] != 0 {

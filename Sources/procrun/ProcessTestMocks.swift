@@ -59,30 +59,51 @@ struct MockJobHandler: JobHandler {
     let environment: RenderEnvironment
 
     func prepare(_ call: JobCall) -> [UInt8]? {
-        type == "webhook" ? http.prepare(call) : nil
+        switch type {
+        case "webhook": http.prepare(call)
+        // The letter as the real handler fixes it (a variable that is not set fails it alike).
+        case "email": SMTPEmailHandler(url: nil, from: "procrun@localhost").prepare(call)
+        default: nil
+        }
     }
 
     func perform(_ call: JobCall) async -> JobOutcome {
         var url = ""
+        var request: WebhookRequest?
         if type == "webhook", let bytes = call.prepared {
             switch WebhookPreparation(encoded: bytes) {
             case .request(let snapshot)?:
                 let timeout = call.integration.config.timeout
-                if let request = try? RequestBuilder.resolve(
+                if let resolved = try? RequestBuilder.resolve(
                     snapshot, timeout: timeout, maxResponseBytes: 1 << 20, environment: environment)
                 {
-                    url = request.displayURL
+                    request = resolved
+                    url = resolved.displayURL
+                    // Recorded with the secrets hidden: a failed assertion prints what it saw.
                     book.record(
                         call.node.id,
                         .init(
-                            method: request.http.method, url: request.http.url, headers: request.http.headers,
-                            body: request.http.body))
+                            method: resolved.http.method, url: resolved.redact(resolved.http.url),
+                            headers: resolved.http.headers.map { ($0.name, resolved.redact($0.value)) },
+                            body: resolved.http.body.map {
+                                Array(resolved.redact(String(decoding: $0, as: UTF8.self)).utf8)
+                            }))
                 }
             case .failed(let message)?:
                 return .failed(status: nil, message: message, retryable: false)
             case nil:
                 break
             }
+        } else if type == "email", let bytes = call.prepared {
+            guard case .object(let letter)? = try? JSONParser.parse(bytes) else {
+                return .failed(status: nil, message: "the e-mail of this try cannot be read", retryable: false)
+            }
+            if case .string(let message)? = letter["failed"] {
+                return .failed(status: nil, message: message, retryable: false)
+            }
+            let to = letter["to"]?.arrayValue?.compactMap(\.stringValue) ?? []
+            url = "mailto:" + to.joined(separator: ",")
+            book.record(call.node.id, .init(method: "SMTP", url: url, headers: [], body: bytes))
         } else {
             book.record(call.node.id, .init(method: "", url: "", headers: [], body: nil))
         }
@@ -96,11 +117,36 @@ struct MockJobHandler: JobHandler {
             if type == "task" {
                 return .bpmnError(status: nil, code: error, message: "thrown by the test's MOCK_TASK")
             }
+            if let connector = call.integration.config as? RESTConnectorConfig, let request {
+                return HTTPJobHandler.outcome(
+                    of: .failure(TransportError(message: error)), connector: connector, request: request,
+                    context: call.context)
+            }
             return .failed(
                 status: nil, message: "\(error) (\(url.isEmpty ? call.node.id : url)), by the test's mock",
                 retryable: true)
         }
-        let status = response["status"].flatMap { if case .number(let n) = $0 { Int(n) } else { nil } } ?? 200
+        var status = 200
+        if case .number(let number)? = response["status"], number >= 100, number < 600 { status = Int(number) }
+        var headers: [(name: String, value: String)] = []
+        if case .object(let given)? = response["headers"] {
+            for (name, value) in given { headers.append((name, RequestText.scalar(value))) }
+        }
+        let body: [UInt8]
+        switch response["body"] {
+        case nil, .null?: body = []
+        case .string(let text)?: body = Array(text.utf8)
+        case let other?:
+            body = Array(JSONWriter.string(other).utf8)
+            if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
+                headers.append(("Content-Type", "application/json"))
+            }
+        }
+        let reply = HTTPResponse(status: status, headers: headers, body: body)
+        if let connector = call.integration.config as? RESTConnectorConfig, let request {
+            return HTTPJobHandler.outcome(
+                of: .success(reply), connector: connector, request: request, context: call.context)
+        }
         guard (200..<300).contains(status) else {
             return .failed(
                 status: status, message: "HTTP \(status) from \(url.isEmpty ? call.node.id : url)", retryable: true)
@@ -108,22 +154,7 @@ struct MockJobHandler: JobHandler {
         var variables = JSONObject()
         if case .object(let set)? = response["variables"] { variables = set }
         if let webhook = call.integration.config as? WebhookConfig, let name = webhook.resultVariable {
-            var headers: [(name: String, value: String)] = []
-            if case .object(let given)? = response["headers"] {
-                for (name, value) in given { headers.append((name, RequestText.scalar(value))) }
-            }
-            let body: [UInt8]
-            switch response["body"] {
-            case nil, .null?: body = []
-            case .string(let text)?: body = Array(text.utf8)
-            case let other?:
-                body = Array(JSONWriter.string(other).utf8)
-                if !headers.contains(where: { $0.name.lowercased() == "content-type" }) {
-                    headers.append(("Content-Type", "application/json"))
-                }
-            }
-            variables[name] = HTTPWebhookPerformer.result(
-                of: HTTPResponse(status: status, headers: headers, body: body))
+            variables[name] = HTTPWebhookPerformer.result(of: reply)
         }
         return .succeeded(
             status: type == "webhook" ? status : nil,

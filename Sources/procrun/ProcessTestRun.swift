@@ -151,11 +151,68 @@ struct ProcessTestFile {
                         )
                     }
                 }
+                if let problem = Self.problem(of: instruction, type: canonical, in: process) {
+                    throw fail("testCases[\(index)] «\(name)», instruction \(number + 1) (\(canonical)): \(problem)")
+                }
                 instructions.append(instruction)
             }
             cases.append(Case(name: name, instructions: instructions, live: testCase["live"] == true))
         }
         self.cases = cases
+    }
+
+    /// What is wrong with an instruction that can be told before it runs, or nil.
+    static func problem(of instruction: JSONObject, type: String, in process: ProcessDefinition) -> String? {
+        switch type {
+        case "INCREASE_TIME":
+            guard let text = instruction["duration"]?.stringValue, let seconds = parseDuration(text), seconds >= 0
+            else {
+                return "duration must be an ISO-8601 duration (PT10M)"
+            }
+        case "PUBLISH_MESSAGE", "BROADCAST_SIGNAL":
+            if instruction["name"]?.stringValue == nil {
+                return "give the \(type == "BROADCAST_SIGNAL" ? "signal" : "message")'s name"
+            }
+        case "MOCK_WEBHOOK", "MOCK_JOB":
+            if let responses = instruction["responses"] {
+                guard case .array(let list) = responses, !list.isEmpty else {
+                    return "responses must be a non-empty list"
+                }
+                for response in list {
+                    guard case .object(let object) = response else { return "each response is an object" }
+                    if let status = object["status"] {
+                        guard case .number(let code) = status, code >= 100, code < 600, code == code.rounded() else {
+                            return
+                                "status \(JSONWriter.string(status)) is not an HTTP status (a number from 100 to 599)"
+                        }
+                    }
+                    if let error = object["error"], error.stringValue == nil { return "error must be a string" }
+                }
+            }
+        case "ASSERT_PROCESS_INSTANCE":
+            if let state = instruction["state"]?.stringValue,
+                !["ACTIVE", "COMPLETED", "TERMINATED", "INCIDENT"].contains(state.uppercased())
+            {
+                return "state '\(state)' is not ACTIVE, COMPLETED, TERMINATED or INCIDENT"
+            }
+        case "ASSERT_ELEMENT_INSTANCES":
+            if let state = instruction["state"]?.stringValue,
+                !["ACTIVE", "COMPLETED", "NOT_ACTIVATED"].contains(state.uppercased())
+            {
+                return "state '\(state)' is not ACTIVE, COMPLETED or NOT_ACTIVATED"
+            }
+            for (key, single) in [("elementIds", "elementId"), ("elementNames", "elementName")] {
+                guard let value = instruction[key] else { continue }
+                guard case .array(let list) = value else { return "\(key) must be a list" }
+                for item in list where item.stringValue.flatMap({ node($0, key: single, in: process) }) == nil {
+                    return
+                        "\(single) '\(item.stringValue ?? JSONWriter.string(item))' is not an element of process '\(process.id)'"
+                }
+            }
+        default:
+            break
+        }
+        return nil
     }
 
     /// A node by id (`elementId`) or name (`elementName`).
@@ -182,12 +239,11 @@ final class ProcessTestRun {
         clock = ManualScheduler(start: Date(timeIntervalSince1970: 1_767_261_600))
         book = MockBook()
         var process = suite.process
-        // MOCK_TASK makes a task procrun cannot run a job the test answers.
-        for instruction in testCase.instructions where instruction["type"] == "MOCK_TASK" {
-            if let node = Self.element(instruction, in: process) {
-                process.nodes[node].integration = IntegrationNode(
-                    type: "task", config: MockTaskConfig(), onError: nil, location: process.nodes[node].location)
-            }
+        // A task procrun cannot run (`camunda:class`, a Zeebe job type) is a job the test answers
+        // with MOCK_TASK; one the test does not mock fails the case, as an unmocked webhook does.
+        for node in process.nodes.indices where process.nodes[node].skippedImplementation != nil {
+            process.nodes[node].integration = IntegrationNode(
+                type: "task", config: MockTaskConfig(), onError: nil, location: process.nodes[node].location)
         }
         self.process = process
         let virtual = clock
@@ -208,6 +264,7 @@ final class ProcessTestRun {
         runtime = ProcessRuntime(store: store, handlers: handlers, scheduler: clock)
         runtime.recordsStarted = true
         runtime.instanceLimit = 100
+        runtime.maxJobsPerPass = 500
         for other in suite.definitions.processes where other.isExecutable {
             let definition = try runtime.deploy(
                 file: suite.processFile, xml: suite.xml, process: other.id == process.id ? process : other)
@@ -221,11 +278,15 @@ final class ProcessTestRun {
         return nil
     }
 
-    var instances: [Instance] { runtime.started.compactMap { try? store.instance($0)?.instance } }
+    /// The instances of the tested process this case ran (not those of other processes of the
+    /// file that its messages or signals started).
+    var instances: [Instance] {
+        runtime.started.compactMap { try? store.instance($0)?.instance }.filter { $0.processID == process.id }
+    }
     var instance: Instance? { instanceID.flatMap { try? store.instance($0)?.instance } }
 
     var pathText: String {
-        guard let instance else { return "" }
+        guard let instance, instance.processID == process.id else { return "" }
         return instance.path.map { process.nodes[$0].id }.joined(separator: " → ")
     }
 
@@ -235,6 +296,11 @@ final class ProcessTestRun {
             let type = instruction["type"]?.stringValue ?? ""
             do {
                 try await perform(instruction, type: type)
+                if runtime.jobsRun > Self.jobBudget {
+                    throw TestFailure(
+                        "stopped after \(runtime.jobsRun) jobs and timer firings: the process loops without time passing (a case may run \(Self.jobBudget))"
+                    )
+                }
                 if let node = book.unmockedNodes.first {
                     throw TestFailure(
                         "'\(node)' is an integration node this test does not mock: add a MOCK_WEBHOOK or MOCK_JOB for it (or \"live\": true)"
@@ -250,6 +316,9 @@ final class ProcessTestRun {
         }
         return nil
     }
+
+    /// The jobs and timer firings one case may run.
+    static let jobBudget = 2_000
 
     struct TestFailure: Error {
         var message: String
@@ -271,7 +340,13 @@ final class ProcessTestRun {
     func perform(_ instruction: JSONObject, type: String) async throws {
         switch type {
         case "MOCK_WEBHOOK", "MOCK_JOB", "MOCK_TASK":
-            let node = try node(instruction)
+            var nodes = [Int]()
+            if case .string(let jobType)? = instruction["jobType"] {
+                nodes = process.nodes.indices.filter {
+                    process.nodes[$0].skippedImplementation == "zeebe:taskDefinition type '\(jobType)'"
+                }
+            }
+            if nodes.isEmpty { nodes = [try node(instruction)] }
             var responses: [JSONObject] = []
             if case .array(let list)? = instruction["responses"] {
                 responses = list.compactMap(\.objectValue)
@@ -283,7 +358,7 @@ final class ProcessTestRun {
             } else {
                 responses = [[:]]
             }
-            book.mock(process.nodes[node].id, responses: responses)
+            for node in nodes { book.mock(process.nodes[node].id, responses: responses) }
         case "CREATE_PROCESS_INSTANCE":
             let variables = instruction["variables"]?.objectValue ?? JSONObject()
             let initiator = instruction["initiator"]?.stringValue ?? "test"
@@ -316,7 +391,11 @@ final class ProcessTestRun {
             let outcome = try runtime.correlate(
                 message: name, correlationKey: key, variables: instruction["variables"]?.objectValue ?? JSONObject(),
                 initiator: "test", directory: suite.directory, definitions: definitionIDs)
-            if case .started(let id)? = outcome, instanceID == nil { instanceID = id }
+            if case .started(let id)? = outcome, instanceID == nil,
+                (try? store.instance(id))??.instance.processID == process.id
+            {
+                instanceID = id
+            }
             guard outcome != nil else { throw TestFailure("no instance waits for message '\(name)'") }
             try await settle()
         case "BROADCAST_SIGNAL":
@@ -333,7 +412,7 @@ final class ProcessTestRun {
                 throw TestFailure("duration must be an ISO-8601 duration (PT10M)")
             }
             let target = clock.now.addingTimeInterval(seconds)
-            while let next = store.pendingJobs().map(\.dueAt).min(), next <= target {
+            while let next = store.pendingJobs().map(\.dueAt).min(), next <= target, runtime.jobsRun <= Self.jobBudget {
                 if next > clock.now { await clock.sleep(seconds: next.timeIntervalSince(clock.now)) }
                 if try await runtime.runDueJobs() == 0 && next <= clock.now { break }
             }
@@ -347,7 +426,7 @@ final class ProcessTestRun {
     /// Runs what is due now, and moves the clock on to retries of integration jobs (their
     /// delays take no wall time) as long as no timer falls due before them.
     func settle() async throws {
-        for _ in 0..<10_000 {
+        while runtime.jobsRun <= Self.jobBudget {
             let ran = try await runtime.runDueJobs()
             let jobs = store.pendingJobs()
             guard let next = jobs.min(by: { $0.dueAt < $1.dueAt }) else { return }

@@ -59,6 +59,9 @@ struct TestCommand: AsyncParsableCommand {
                 covered[key] = entry
             }
         }
+        if results.isEmpty, let filter {
+            throw Inputs.fail([.error(at: nil, "no test case's name contains '\(filter)'")])
+        }
         let failed = results.filter { $0.failure != nil }.count
         var belowMinimum = false
         if json {
@@ -150,7 +153,7 @@ struct ProcessTestResult {
             case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "\n", "\t", "\r": out.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20: out += " "
+            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: out += " "
             default: out.unicodeScalars.append(scalar)
             }
         }

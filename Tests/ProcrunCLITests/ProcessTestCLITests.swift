@@ -235,6 +235,74 @@ import Values
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
     }
 
+    /// Mocks answer the REST connector through its own result and error expressions and the
+    /// e-mail node with the letter it would send; a task procrun cannot run needs a MOCK_TASK;
+    /// a process that loops without time passing is stopped, and the case fails saying so.
+    @Test func connectorsEmailsForeignTasksAndEndlessLoops() throws {
+        let rest = CLI.packageRoot.appendingPathComponent("Tests/ProcrunCLITests/Fixtures/camunda8/rest-connector.bpmn")
+            .path
+        let mail = try emailBPMN()
+        let loop = try CLI.temporaryFile(
+            "loop.bpmn",
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:procrun="urn:procrun:bpmn:1" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="D">
+            <process id="L" isExecutable="true"><startEvent id="s"/>
+            <serviceTask id="poll"><extensionElements><procrun:webhook url="http://status.example/ready"/></extensionElements></serviceTask>
+            <exclusiveGateway id="again" default="f3"/><serviceTask id="java" camunda:class="com.acme.Bill"/><endEvent id="e"/>
+            <sequenceFlow id="f1" sourceRef="s" targetRef="poll"/><sequenceFlow id="f2" sourceRef="poll" targetRef="again"/>
+            <sequenceFlow id="f3" sourceRef="again" targetRef="poll"/>
+            <sequenceFlow id="f4" sourceRef="again" targetRef="java"><conditionExpression>= done = true</conditionExpression></sequenceFlow>
+            <sequenceFlow id="f5" sourceRef="java" targetRef="e"/>
+            </process></definitions>
+            """)
+        let file = try CLI.temporaryFile(
+            "mixed.test.json",
+            """
+            {"process": "\(rest)", "testCases": [
+              {"name": "404 becomes not-found", "instructions": [
+                {"type": "MOCK_WEBHOOK", "elementId": "Task_rest", "responses": [{"status": 404}]},
+                {"type": "CREATE_PROCESS_INSTANCE", "variables": {"baseUrl": "http://w.example", "orderId": "A-1", "total": 1}},
+                {"type": "ASSERT_PROCESS_INSTANCE", "state": "COMPLETED", "endElementId": "End_missing"}]},
+              {"name": "the reply's expressions", "instructions": [
+                {"type": "MOCK_WEBHOOK", "elementId": "Task_rest", "responses": [{"status": 200, "body": {"ok": true, "request": 9}}]},
+                {"type": "CREATE_PROCESS_INSTANCE", "variables": {"baseUrl": "http://w.example", "orderId": "A-1", "total": 1}},
+                {"type": "ASSERT_VARIABLES", "variables": {"accepted": true, "requestNumber": 9}},
+                {"type": "ASSERT_JOB_REQUESTS", "elementId": "Task_rest", "headers": {"Authorization": "***"}}]}
+            ]}
+            """)
+        let connector = try CLI.run(["test", file], environment: ["PROCRUN_SECRET_WAREHOUSE_TOKEN": "tok-1"])
+        #expect(connector.status == 0, "\(connector.stdout) \(connector.stderr)")
+
+        let letters = try CLI.temporaryFile(
+            "mail.test.json",
+            """
+            {"process": "\(mail)", "directory": "\(try mailDirectory())", "testCases": [{"name": "the letter", "instructions": [
+              {"type": "MOCK_JOB", "elementId": "Task_mail"},
+              {"type": "CREATE_PROCESS_INSTANCE", "variables": {"orderId": "З-1", "customer": {"name": "Анна", "email": "anna@example.com"}}},
+              {"type": "ASSERT_JOB_REQUESTS", "elementId": "Task_mail", "count": 1, "body": {"subject": "Заказ З-1 готов", "to": ["anna@example.com", "sidorov@example.ru"]}},
+              {"type": "ASSERT_PROCESS_INSTANCE", "state": "COMPLETED"}]}]}
+            """)
+        let mailed = try CLI.run(["test", letters])
+        #expect(mailed.status == 0, "\(mailed.stdout) \(mailed.stderr)")
+
+        let loops = try CLI.temporaryFile(
+            "loop.test.json",
+            """
+            {"process": "\(loop)", "testCases": [
+              {"name": "polls for ever", "instructions": [
+                {"type": "MOCK_WEBHOOK", "elementId": "poll"}, {"type": "CREATE_PROCESS_INSTANCE", "variables": {"done": false}}]},
+              {"name": "a foreign task without a mock", "instructions": [
+                {"type": "MOCK_WEBHOOK", "elementId": "poll"}, {"type": "CREATE_PROCESS_INSTANCE", "variables": {"done": true}}]}
+            ]}
+            """)
+        let stopped = try CLI.run(["test", loops])
+        #expect(stopped.status == 1)
+        #expect(stopped.stdout.contains("the process loops without time passing"), "\(stopped.stdout)")
+        #expect(
+            stopped.stdout.contains("'java' is an integration node this test does not mock"), "\(stopped.stdout)")
+    }
+
     /// An invalid test file is refused before anything runs: FILE:LINE:COL and exit 2.
     @Test func anInvalidTestFileIsRefused() throws {
         let unknown = try orderTest(#"{"type": "CLICK_BUTTON"}"#)
@@ -250,5 +318,19 @@ import Values
             refused.stderr.contains("elementId 'Task_nope' is not an element of process 'order'"), "\(refused.stderr)")
         let missing = try CLI.run(["test", "/nonexistent/x.test.json"])
         #expect(missing.status == 2)
+        for (instruction, message) in [
+            (#"{"type": "INCREASE_TIME", "duration": "soon"}"#, "duration must be an ISO-8601 duration"),
+            (
+                #"{"type": "MOCK_WEBHOOK", "elementId": "Task_webhook", "responses": [{"status": "503"}]}"#,
+                #"status "503" is not an HTTP status"#
+            ),
+            (#"{"type": "ASSERT_PROCESS_INSTANCE", "state": "DONE"}"#, "state 'DONE' is not ACTIVE, COMPLETED"),
+        ] {
+            let result = try CLI.run(["test", try orderTest(instruction)])
+            #expect(result.status == 2, "\(instruction)")
+            #expect(result.stderr.contains(message), "\(result.stderr)")
+        }
+        let none = try CLI.run(["test", "Processes", "--filter", "no such case"])
+        #expect(none.status == 2)
     }
 }
