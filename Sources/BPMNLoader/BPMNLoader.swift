@@ -8,6 +8,8 @@ import Values
 public struct LoadResult: Sendable {
     public var definitions: Definitions?
     public var diagnostics: [Diagnostic]
+    /// The file's BPMNDI, with `LoadOptions.readDiagram`.
+    public var diagram: Diagram?
 
     public var errors: [Diagnostic] { diagnostics.filter { $0.severity == .error } }
     public var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
@@ -32,6 +34,8 @@ public struct LoadOptions: Sendable {
     /// from outside. Off, BPMN's rule holds (EXT128: an executable process's message events
     /// need an operationRef): the conformance harness.
     public var messagesFromOutside: Bool
+    /// Also read the file's BPMNDI (`LoadResult.diagram`), for drawing it.
+    public var readDiagram = false
 
     public init(
         opaqueScripts: Bool = false, bareConditions: Dialect = .feel, strict: Bool = false,
@@ -124,6 +128,7 @@ public enum BPMNLoader {
         let definitions = builder.build(root: XMLElement(node: root))
         let diagnostics = builder.diagnostics
         return LoadResult(
-            definitions: diagnostics.contains { $0.severity == .error } ? nil : definitions, diagnostics: diagnostics)
+            definitions: diagnostics.contains { $0.severity == .error } ? nil : definitions, diagnostics: diagnostics,
+            diagram: options.readDiagram ? Diagram.read(XMLElement(node: root)) : nil)
     }
 }

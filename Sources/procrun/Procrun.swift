@@ -46,6 +46,7 @@ struct Procrun: AsyncParsableCommand {
             InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self,
             CancelCommand.self,
             CheckCommand.self, NotificationsCommand.self, DeployCommand.self, MessageCommand.self, TestCommand.self,
+            RenderCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

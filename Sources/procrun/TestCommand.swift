@@ -23,6 +23,8 @@ struct TestCommand: AsyncParsableCommand {
     @Option(help: "Fail when the sequence flows covered are below this percentage.") var coverageMin: Double?
     @Flag(help: "Print the results as JSON.") var json = false
     @Option(help: "Only the test cases whose name contains this.") var filter: String?
+    @Option(help: "Write DIR/index.html: each process drawn with what the cases covered, and each case's path.")
+    var coverageReport: String?
 
     func run() async throws {
         let files = try Self.testFiles(paths.isEmpty ? ["."] : paths)
@@ -35,6 +37,8 @@ struct TestCommand: AsyncParsableCommand {
         for file in files { suites.append(try ProcessTestFile(path: file)) }
         var results: [ProcessTestResult] = []
         var covered: [String: (process: ProcessDefinition, nodes: Set<Int>, flows: Set<Int>)] = [:]
+        // For the report: by process, each case's nodes and flows (ids), in the order run.
+        var paths: [String: [(name: String, file: String, nodes: Set<String>, flows: Set<String>)]] = [:]
         for suite in suites {
             for testCase in suite.cases where filter.map({ testCase.name.contains($0) }) ?? true {
                 let started = Date()
@@ -50,13 +54,22 @@ struct TestCommand: AsyncParsableCommand {
                 }
                 let key = "\(suite.processFile)#\(suite.process.id)"
                 var entry = covered[key] ?? (suite.process, [], [])
+                var caseNodes: Set<Int> = []
+                var caseFlows: Set<Int> = []
                 for instance in run.instances {
                     for item in instance.history {
-                        entry.nodes.insert(item.node)
-                        entry.flows.formUnion(item.flows)
+                        caseNodes.insert(item.node)
+                        caseFlows.formUnion(item.flows)
                     }
                 }
+                entry.nodes.formUnion(caseNodes)
+                entry.flows.formUnion(caseFlows)
                 covered[key] = entry
+                paths[key, default: []].append(
+                    (
+                        testCase.name, suite.path, Set(caseNodes.map { suite.process.nodes[$0].id }),
+                        Set(caseFlows.map { suite.process.flows[$0].id })
+                    ))
             }
         }
         if results.isEmpty, let filter {
@@ -92,6 +105,9 @@ struct TestCommand: AsyncParsableCommand {
                 printError("procrun: sequence flow coverage is below --coverage-min \(JSONWriter.number(coverageMin))%")
             }
         }
+        if let coverageReport {
+            try Self.writeReport(coverageReport, covered: covered, paths: paths)
+        }
         if let junit {
             do {
                 try Data(ProcessTestResult.junit(results).utf8).write(to: URL(fileURLWithPath: junit))
@@ -102,6 +118,64 @@ struct TestCommand: AsyncParsableCommand {
             }
         }
         if failed > 0 || belowMinimum { throw ExitWith(code: 1) }
+    }
+
+    /// `DIR/index.html`: per process, its diagram with the nodes and flows all cases covered
+    /// (the others dimmed), and a selector that shows one case's path instead.
+    static func writeReport(
+        _ folder: String, covered: [String: (process: ProcessDefinition, nodes: Set<Int>, flows: Set<Int>)],
+        paths: [String: [(name: String, file: String, nodes: Set<String>, flows: Set<String>)]]
+    ) throws {
+        var html = """
+            <!DOCTYPE html>
+            <html lang="ru"><head><meta charset="utf-8"><title>procrun test coverage</title>
+            <style>body{font-family:sans-serif;margin:20px} .view{display:none} .view.shown{display:block} svg{max-width:100%;height:auto;border:1px solid #ddd}</style>
+            </head><body><h1>procrun test coverage</h1>
+
+            """
+        for (number, key) in covered.keys.sorted().enumerated() {
+            let (process, nodes, flows) = covered[key]!
+            let file = String(key[..<(key.lastIndex(of: "#") ?? key.endIndex)])
+            var options = LoadOptions()
+            options.readDiagram = true
+            let diagram = BPMNLoader.load(path: file, options: options).diagram ?? Diagram()
+            html +=
+                "<h2>\(DiagramSVG.escape(process.displayName)) (\(DiagramSVG.escape(process.id))): flow nodes \(nodes.count)/\(process.nodes.count), sequence flows \(flows.count)/\(process.flows.count)</h2>\n"
+            guard !diagram.isEmpty else {
+                html += "<p>\(DiagramSVG.escape(file)) has no diagram (BPMNDI) to draw.</p>\n"
+                continue
+            }
+            html +=
+                "<select onchange=\"for(const v of document.querySelectorAll('.p\(number)'))v.classList.toggle('shown',v.id===this.value)\">"
+            html += "<option value=\"p\(number)-all\">all cases</option>"
+            let cases = paths[key] ?? []
+            for (index, item) in cases.enumerated() {
+                html += "<option value=\"p\(number)-\(index)\">\(DiagramSVG.escape(item.name))</option>"
+            }
+            html += "</select>\n"
+            func view(_ id: String, _ marks: DiagramSVG.Highlight, shown: Bool) -> String {
+                var svg = DiagramSVG.render(diagram, highlight: marks)
+                if let start = svg.range(of: "<svg ") { svg = String(svg[start.lowerBound...]) }
+                return "<div class=\"view p\(number)\(shown ? " shown" : "")\" id=\"\(id)\">\(svg)</div>\n"
+            }
+            var all = DiagramSVG.Highlight()
+            all.nodes = Set(nodes.map { process.nodes[$0].id })
+            all.flows = Set(flows.map { process.flows[$0].id })
+            html += view("p\(number)-all", all, shown: true)
+            for (index, item) in cases.enumerated() {
+                html += view(
+                    "p\(number)-\(index)", DiagramSVG.Highlight(nodes: item.nodes, flows: item.flows), shown: false)
+            }
+        }
+        html += "</body></html>\n"
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            try Data(html.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("index.html"))
+        } catch {
+            throw Inputs.fail([
+                .error(at: nil, "cannot write the coverage report to '\(folder)': \(error.localizedDescription)")
+            ])
+        }
     }
 
     static func percent(_ part: Int, _ whole: Int) -> Double {
