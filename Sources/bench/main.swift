@@ -459,24 +459,7 @@ func startup(_ options: Options) throws {
         throw BenchError("\(binary) is missing: swift build -c release first")
     }
     let file = "Processes/order.bpmn"
-    // posix_spawn and waitpid: Foundation's Process adds tens of milliseconds of its own.
-    func spawn() throws -> Int32 {
-        var pid: pid_t = 0
-        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] =
-            [binary, "validate", file].map { (text: String) in strdup(text) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        guard posix_spawn(&pid, binary, &actions, nil, argv, environ) == 0 else {
-            throw BenchError("cannot start \(binary)")
-        }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return status
-    }
+    func spawn() throws -> Int32 { try spawnQuietly(binary, ["validate", file]) }
     var times: [Double] = []
     _ = try spawn()
     for _ in 0..<max(options.rounds, 21) {
@@ -485,6 +468,25 @@ func startup(_ options: Options) throws {
         precondition(status == 0, "procrun validate \(file) failed")
     }
     report("startup", median(times), "ms", runs: times, target: "< 20 ms for procrun validate \(file)")
+}
+
+/// Runs `binary` with `arguments`, its output to /dev/null, and waits for it: posix_spawn and
+/// waitpid (Foundation's Process adds tens of milliseconds of its own). Returns the wait status.
+func spawnQuietly(_ binary: String, _ arguments: [String]) throws -> Int32 {
+    var pid: pid_t = 0
+    var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    let argv: [UnsafeMutablePointer<CChar>?] = ([binary] + arguments).map { (text: String) in strdup(text) } + [nil]
+    defer { for pointer in argv { free(pointer) } }
+    guard posix_spawn(&pid, binary, &actions, nil, argv, environ) == 0 else {
+        throw BenchError("cannot start \(binary)")
+    }
+    var status: Int32 = 0
+    waitpid(pid, &status, 0)
+    return status
 }
 
 // MARK: 6b. Process tests
@@ -515,23 +517,7 @@ func processTests(_ options: Options) throws {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-bench-\(getpid()).test.json").path
     try Data(JSONWriter.string(.object(file)).utf8).write(to: URL(fileURLWithPath: path))
     defer { try? FileManager.default.removeItem(atPath: path) }
-    func spawn() throws -> Int32 {
-        var pid: pid_t = 0
-        var actions: posix_spawn_file_actions_t = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let argv: [UnsafeMutablePointer<CChar>?] =
-            [binary, "test", path].map { (text: String) in strdup(text) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        guard posix_spawn(&pid, binary, &actions, nil, argv, environ) == 0 else {
-            throw BenchError("cannot start \(binary)")
-        }
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        return status
-    }
+    func spawn() throws -> Int32 { try spawnQuietly(binary, ["test", path]) }
     var times: [Double] = []
     for _ in 0..<max(options.rounds, 5) {
         var status: Int32 = 0

@@ -218,21 +218,8 @@ struct ProcessTestResult {
         ]
     }
 
-    static func xml(_ text: String) -> String {
-        var out = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "\n", "\t", "\r": out.unicodeScalars.append(scalar)
-            case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF: out += " "
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out
-    }
+    /// Text for XML: the same escaping as the drawings'.
+    static func xml(_ text: String) -> String { DiagramSVG.escape(text) }
 
     static func junit(_ results: [ProcessTestResult]) -> String {
         var text = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
