@@ -30,6 +30,62 @@ public struct JSONParser {
         try parse(Array(text.utf8), file: file)
     }
 
+    /// One step of a path into a JSON document: a key of an object or an index of a list.
+    public enum PathStep: Sendable, Equatable, ExpressibleByStringLiteral, ExpressibleByIntegerLiteral {
+        case key(String)
+        case index(Int)
+        public init(stringLiteral value: String) { self = .key(value) }
+        public init(integerLiteral value: Int) { self = .index(value) }
+    }
+
+    /// Where the value at `path` starts in a document, for messages about what a valid document
+    /// says (`FILE:LINE:COL`). When the path goes further than the document, the location of the
+    /// deepest value it reaches; nil (or a location near the fault) when the document does not
+    /// parse.
+    public static func location(of path: [PathStep], in bytes: [UInt8], file: String) -> SourceLocation? {
+        var parser = JSONParser(bytes: bytes, file: file)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { parser.index = 3 }
+        parser.skipWhitespace()
+        var found = parser.index
+        steps: for step in path {
+            guard parser.index < bytes.count else { return nil }
+            switch (step, bytes[parser.index]) {
+            case (.key(let wanted), UInt8(ascii: "{")):
+                parser.index += 1
+                while true {
+                    parser.skipWhitespace()
+                    guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: "\""),
+                        let key = try? parser.parseString()
+                    else { break steps }
+                    parser.skipWhitespace()
+                    guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ":") else { return nil }
+                    parser.index += 1
+                    parser.skipWhitespace()
+                    if key == wanted { break }
+                    guard (try? parser.parseValue()) != nil else { return nil }
+                    parser.skipWhitespace()
+                    guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ",") else { break steps }
+                    parser.index += 1
+                }
+            case (.index(let wanted), UInt8(ascii: "[")):
+                parser.index += 1
+                for _ in 0..<wanted {
+                    parser.skipWhitespace()
+                    guard (try? parser.parseValue()) != nil else { return nil }
+                    parser.skipWhitespace()
+                    guard parser.index < bytes.count, bytes[parser.index] == UInt8(ascii: ",") else { break steps }
+                    parser.index += 1
+                }
+                parser.skipWhitespace()
+                guard parser.index < bytes.count, bytes[parser.index] != UInt8(ascii: "]") else { break steps }
+            default:
+                break steps
+            }
+            found = parser.index
+        }
+        return parser.location(of: found)
+    }
+
     /// The 1-based line and column (in characters) of a byte offset.
     private func location(of offset: Int) -> SourceLocation {
         var line = 1

@@ -99,8 +99,16 @@ struct ProcessTestAssertions {
             let node = try run.node(instruction)
             let flowNode = process.nodes[node]
             let open = try run.store.read { try $0.openTasks(instance: instance.id) }
-            guard open.contains(where: { $0.nodeID == flowNode.id }) else {
+            guard let task = open.first(where: { $0.nodeID == flowNode.id }) else {
                 throw TestFailure("task '\(flowNode.id)' is not waiting")
+            }
+            // Who may perform it: the assignee, candidate users, and the members of its candidate
+            // groups and of the org unit or group named after its lane, from the directory.
+            if case .array(let list)? = instruction["candidates"] {
+                let expected = list.compactMap(\.stringValue)
+                if Set(expected) != Set(task.candidates) {
+                    throw TestFailure("expected candidates \(expected.sorted()), actual \(task.candidates.sorted())")
+                }
             }
             if let assignee = instruction["assignee"]?.stringValue, assignee != flowNode.assignee {
                 throw TestFailure("expected assignee '\(assignee)', actual '\(flowNode.assignee ?? "none")'")

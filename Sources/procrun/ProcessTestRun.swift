@@ -7,19 +7,27 @@ import ProcessModel
 import Runtime
 import Values
 
+/// A BPMN file that test cases run, read and loaded once per test file.
+struct ProcessTestModel {
+    let file: String
+    let xml: [UInt8]
+    let definitions: Definitions
+}
+
 /// A `*.test.json` file, read and checked: its process, directory and test cases.
 struct ProcessTestFile {
     struct Case {
         var name: String
         var instructions: [JSONObject]
         var live: Bool
+        /// The BPMN file the case runs: the file's `process`, or the case's own.
+        var model: ProcessTestModel
+        /// The process the case's instructions name elements of until a CREATE_PROCESS_INSTANCE
+        /// names another (`processId` of the case, of the file, or the first executable one).
+        var process: ProcessDefinition
     }
 
     let path: String
-    let processFile: String
-    let xml: [UInt8]
-    let definitions: Definitions
-    let process: ProcessDefinition
     let directory: JSONValue?
     let cases: [Case]
 
@@ -82,35 +90,73 @@ struct ProcessTestFile {
 
     init(path: String) throws {
         self.path = path
-        let location = SourceLocation(file: path, line: 1, column: 1)
-        func fail(_ message: String) -> ExitWith { Inputs.fail([.error(at: location, message)]) }
-        guard case .object(let root) = try Inputs.readJSON(path) else {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot read file" : "no such file"
+            throw Inputs.fail([.error(at: nil, "\(path): \(reason)")])
+        }
+        let bytes = [UInt8](data)
+        let document: JSONValue
+        do {
+            document = try JSONParser.parse(bytes, file: path)
+        } catch {
+            throw Inputs.fail([error])
+        }
+        /// A refusal at the value the path leads to (`FILE:LINE:COL`).
+        func fail(_ message: String, at steps: [JSONParser.PathStep] = []) -> ExitWith {
+            let location =
+                JSONParser.location(of: steps, in: bytes, file: path)
+                ?? SourceLocation(file: path, line: 1, column: 1)
+            return Inputs.fail([.error(at: location, message)])
+        }
+        guard case .object(let root) = document else {
             throw fail("a test file is a JSON object with \"process\" and \"testCases\"")
         }
         let folder = (path as NSString).deletingLastPathComponent
         func relative(_ file: String) -> String {
             file.hasPrefix("/") || folder.isEmpty ? file : (folder as NSString).appendingPathComponent(file)
         }
-        guard case .string(let processName)? = root["process"] else {
-            throw fail("\"process\" (the BPMN file) is missing")
+        var models: [String: ProcessTestModel] = [:]
+        /// The BPMN file a `process` key names, loaded once; its errors refuse the test file.
+        func model(_ value: JSONValue?, at steps: [JSONParser.PathStep]) throws -> ProcessTestModel {
+            guard case .string(let name)? = value else {
+                throw fail("\"process\" (the BPMN file, relative to the test file) is missing", at: steps)
+            }
+            let file = relative(name)
+            if let known = models[file] { return known }
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw fail("\"process\": cannot read '\(file)'", at: steps + ["process"])
+            }
+            let xml = [UInt8](data)
+            let result = BPMNLoader.load(bytes: xml, file: file)
+            for diagnostic in result.diagnostics where diagnostic.severity == .error {
+                printError(diagnostic.description)
+            }
+            guard !result.hasErrors, let definitions = result.definitions else {
+                throw ExitWith(code: Exit.invalidInput)
+            }
+            let loaded = ProcessTestModel(file: file, xml: xml, definitions: definitions)
+            models[file] = loaded
+            return loaded
         }
-        processFile = relative(processName)
-        guard let data = FileManager.default.contents(atPath: processFile) else {
-            throw fail("\"process\": cannot read '\(processFile)'")
+        /// A process of a file by `processId` (at `steps`), or its first executable process.
+        func process(_ id: JSONValue?, of model: ProcessTestModel, at steps: [JSONParser.PathStep]) throws
+            -> ProcessDefinition
+        {
+            guard let id else {
+                guard
+                    let first = model.definitions.processes.first(where: \.isExecutable)
+                        ?? model.definitions.processes.first
+                else { throw fail("'\(model.file)' has no process") }
+                return first
+            }
+            guard let text = id.stringValue, let found = model.definitions.process(id: text) else {
+                throw fail(
+                    "\"processId\": \(id.stringValue.map { "'\($0)'" } ?? JSONWriter.string(id)) is not a process of '\(model.file)' (its processes: \(model.definitions.processes.map(\.id).joined(separator: ", ")))",
+                    at: steps)
+            }
+            return found
         }
-        xml = [UInt8](data)
-        let result = BPMNLoader.load(bytes: xml, file: processFile)
-        for diagnostic in result.diagnostics where diagnostic.severity == .error { printError(diagnostic.description) }
-        guard !result.hasErrors, let definitions = result.definitions else { throw ExitWith(code: Exit.invalidInput) }
-        self.definitions = definitions
-        let wanted = root["processId"]?.stringValue
-        guard
-            let process = wanted.map({ definitions.process(id: $0) })
-                ?? definitions.processes.first(where: \.isExecutable) ?? definitions.processes.first
-        else {
-            throw fail("\"processId\": '\(wanted ?? "")' is not a process of '\(processFile)'")
-        }
-        self.process = process
+        let fileModel = root["process"] == nil ? nil : try model(root["process"], at: [])
         if case .string(let file)? = root["directory"] {
             let json = try Inputs.readJSON(relative(file))
             do {
@@ -123,90 +169,138 @@ struct ProcessTestFile {
             directory = nil
         }
         guard case .array(let list)? = root["testCases"], !list.isEmpty else {
-            throw fail("\"testCases\" must be a non-empty list")
+            throw fail("\"testCases\" must be a non-empty list", at: ["testCases"])
         }
         var cases: [Case] = []
         for (index, item) in list.enumerated() {
+            let at: [JSONParser.PathStep] = ["testCases", .index(index)]
             guard case .object(let testCase) = item, case .string(let name)? = testCase["name"],
                 case .array(let steps)? = testCase["instructions"]
-            else { throw fail("testCases[\(index)] needs a \"name\" and a list of \"instructions\"") }
+            else { throw fail("testCases[\(index)] needs a \"name\" and a list of \"instructions\"", at: at) }
+            let caseModel: ProcessTestModel
+            if testCase["process"] != nil {
+                caseModel = try model(testCase["process"], at: at)
+            } else if let fileModel {
+                caseModel = fileModel
+            } else {
+                throw fail(
+                    "\"process\" (the BPMN file, relative to the test file) is missing, for the file or the case",
+                    at: at)
+            }
+            // The case's process: its processId, else that of its first CREATE_PROCESS_INSTANCE,
+            // else the file's.
+            let firstCreate = steps.firstIndex {
+                let type = $0.objectValue?["type"]?.stringValue
+                return type == "CREATE_PROCESS_INSTANCE" && $0.objectValue?["processId"] != nil
+            }
+            let caseProcess =
+                if testCase["processId"] != nil {
+                    try process(testCase["processId"], of: caseModel, at: at + ["processId"])
+                } else if let firstCreate {
+                    try process(
+                        steps[firstCreate].objectValue?["processId"], of: caseModel,
+                        at: at + ["instructions", .index(firstCreate), "processId"])
+                } else {
+                    try process(
+                        caseModel.file == fileModel?.file ? root["processId"] : nil, of: caseModel, at: ["processId"])
+                }
+            var current = caseProcess
             var instructions: [JSONObject] = []
             for (number, step) in steps.enumerated() {
+                let here = at + ["instructions", .index(number)]
                 guard case .object(var instruction) = step, case .string(let type)? = instruction["type"] else {
-                    throw fail("testCases[\(index)].instructions[\(number)] needs a \"type\"")
+                    throw fail("testCases[\(index)].instructions[\(number)] needs a \"type\"", at: here)
                 }
                 let canonical = Self.aliases[type] ?? type
                 guard Self.actions.contains(canonical) || Self.assertions.contains(canonical) else {
                     throw fail(
-                        "testCases[\(index)] «\(name)», instruction \(number + 1): unknown type '\(type)' (known: \((Self.actions.union(Self.assertions)).sorted().joined(separator: ", ")))"
-                    )
+                        "testCases[\(index)] «\(name)», instruction \(number + 1): unknown type '\(type)' (known: \((Self.actions.union(Self.assertions)).sorted().joined(separator: ", ")))",
+                        at: here + ["type"])
                 }
-                instruction = Self.normalized(instruction, in: process)
+                if canonical == "CREATE_PROCESS_INSTANCE", instruction["processId"] != nil {
+                    current = try process(instruction["processId"], of: caseModel, at: here + ["processId"])
+                }
+                instruction = Self.normalized(instruction, in: current)
                 instruction["type"] = .string(canonical)
+                let label = "testCases[\(index)] «\(name)», instruction \(number + 1) (\(canonical))"
                 for key in ["elementId", "elementName"] where instruction[key] != nil {
-                    guard let element = instruction[key]?.stringValue, Self.node(element, key: key, in: process) != nil
+                    guard let element = instruction[key]?.stringValue, Self.node(element, key: key, in: current) != nil
                     else {
                         throw fail(
-                            "testCases[\(index)] «\(name)», instruction \(number + 1) (\(canonical)): \(key) '\(instruction[key].map { $0.stringValue ?? JSONWriter.string($0) } ?? "")' is not an element of process '\(process.id)'"
-                        )
+                            "\(label): \(key) '\(instruction[key].map { $0.stringValue ?? JSONWriter.string($0) } ?? "")' is not an element of process '\(current.id)'",
+                            at: here + [.key(key)])
                     }
                 }
-                if let problem = Self.problem(of: instruction, type: canonical, in: process) {
-                    throw fail("testCases[\(index)] «\(name)», instruction \(number + 1) (\(canonical)): \(problem)")
+                if let (field, problem) = Self.problem(of: instruction, type: canonical, in: current) {
+                    throw fail("\(label): \(problem)", at: here + field)
                 }
                 instructions.append(instruction)
             }
-            cases.append(Case(name: name, instructions: instructions, live: testCase["live"] == true))
+            cases.append(
+                Case(
+                    name: name, instructions: instructions, live: testCase["live"] == true, model: caseModel,
+                    process: caseProcess))
         }
         self.cases = cases
     }
 
-    /// What is wrong with an instruction that can be told before it runs, or nil.
-    static func problem(of instruction: JSONObject, type: String, in process: ProcessDefinition) -> String? {
+    /// What is wrong with an instruction that can be told before it runs (and the path to the
+    /// field at fault, within the instruction), or nil.
+    static func problem(of instruction: JSONObject, type: String, in process: ProcessDefinition) -> (
+        [JSONParser.PathStep], String
+    )? {
         switch type {
         case "INCREASE_TIME":
             guard let text = instruction["duration"]?.stringValue, let seconds = parseDuration(text), seconds >= 0
             else {
-                return "duration must be an ISO-8601 duration (PT10M)"
+                return (["duration"], "duration must be an ISO-8601 duration (PT10M)")
             }
         case "PUBLISH_MESSAGE", "BROADCAST_SIGNAL":
             if instruction["name"]?.stringValue == nil {
-                return "give the \(type == "BROADCAST_SIGNAL" ? "signal" : "message")'s name"
+                return ([], "give the \(type == "BROADCAST_SIGNAL" ? "signal" : "message")'s name")
             }
         case "MOCK_WEBHOOK", "MOCK_JOB":
             if let responses = instruction["responses"] {
                 guard case .array(let list) = responses, !list.isEmpty else {
-                    return "responses must be a non-empty list"
+                    return (["responses"], "responses must be a non-empty list")
                 }
-                for response in list {
-                    guard case .object(let object) = response else { return "each response is an object" }
+                for (index, response) in list.enumerated() {
+                    let at: [JSONParser.PathStep] = ["responses", .index(index)]
+                    guard case .object(let object) = response else { return (at, "each response is an object") }
                     if let status = object["status"] {
                         guard case .number(let code) = status, code >= 100, code < 600, code == code.rounded() else {
-                            return
+                            return (
+                                at + ["status"],
                                 "status \(JSONWriter.string(status)) is not an HTTP status (a number from 100 to 599)"
+                            )
                         }
                     }
-                    if let error = object["error"], error.stringValue == nil { return "error must be a string" }
+                    if let error = object["error"], error.stringValue == nil {
+                        return (at + ["error"], "error must be a string")
+                    }
                 }
             }
         case "ASSERT_PROCESS_INSTANCE":
             if let state = instruction["state"]?.stringValue,
                 !["ACTIVE", "COMPLETED", "TERMINATED", "INCIDENT"].contains(state.uppercased())
             {
-                return "state '\(state)' is not ACTIVE, COMPLETED, TERMINATED or INCIDENT"
+                return (["state"], "state '\(state)' is not ACTIVE, COMPLETED, TERMINATED or INCIDENT")
             }
         case "ASSERT_ELEMENT_INSTANCES":
             if let state = instruction["state"]?.stringValue,
                 !["ACTIVE", "COMPLETED", "NOT_ACTIVATED"].contains(state.uppercased())
             {
-                return "state '\(state)' is not ACTIVE, COMPLETED or NOT_ACTIVATED"
+                return (["state"], "state '\(state)' is not ACTIVE, COMPLETED or NOT_ACTIVATED")
             }
             for (key, single) in [("elementIds", "elementId"), ("elementNames", "elementName")] {
                 guard let value = instruction[key] else { continue }
-                guard case .array(let list) = value else { return "\(key) must be a list" }
-                for item in list where item.stringValue.flatMap({ node($0, key: single, in: process) }) == nil {
-                    return
+                guard case .array(let list) = value else { return ([.key(key)], "\(key) must be a list") }
+                for (index, item) in list.enumerated()
+                where item.stringValue.flatMap({ node($0, key: single, in: process) }) == nil {
+                    return (
+                        [.key(key), .index(index)],
                         "\(single) '\(item.stringValue ?? JSONWriter.string(item))' is not an element of process '\(process.id)'"
+                    )
                 }
             }
         default:
@@ -229,7 +323,11 @@ final class ProcessTestRun {
     let store = MemoryStore()
     let book: MockBook
     let runtime: ProcessRuntime<MemoryStore>
-    let process: ProcessDefinition
+    /// The processes of the case's file as the case runs them (tasks procrun cannot run mocked), by id.
+    let processes: [String: ProcessDefinition]
+    /// The process whose elements the instructions name: the case's, then that of the last
+    /// CREATE_PROCESS_INSTANCE.
+    private(set) var process: ProcessDefinition
     var instanceID: String?
     var definitionIDs: [Int64] = []
 
@@ -238,14 +336,18 @@ final class ProcessTestRun {
         self.testCase = testCase
         clock = ManualScheduler(start: Date(timeIntervalSince1970: 1_767_261_600))
         book = MockBook()
-        var process = suite.process
         // A task procrun cannot run (`camunda:class`, a Zeebe job type) is a job the test answers
         // with MOCK_TASK; one the test does not mock fails the case, as an unmocked webhook does.
-        for node in process.nodes.indices where process.nodes[node].skippedImplementation != nil {
-            process.nodes[node].integration = IntegrationNode(
-                type: "task", config: MockTaskConfig(), onError: nil, location: process.nodes[node].location)
+        var processes: [String: ProcessDefinition] = [:]
+        for var process in testCase.model.definitions.processes {
+            for node in process.nodes.indices where process.nodes[node].skippedImplementation != nil {
+                process.nodes[node].integration = IntegrationNode(
+                    type: "task", config: MockTaskConfig(), onError: nil, location: process.nodes[node].location)
+            }
+            processes[process.id] = process
         }
-        self.process = process
+        self.processes = processes
+        process = processes[testCase.process.id] ?? testCase.process
         let virtual = clock
         let environment = RenderEnvironment(
             now: virtual.now, timeZone: TimeZone(identifier: "UTC")!, environment: ProcessInfo.processInfo.environment)
@@ -265,9 +367,9 @@ final class ProcessTestRun {
         runtime.recordsStarted = true
         runtime.instanceLimit = 100
         runtime.maxJobsPerPass = 500
-        for other in suite.definitions.processes where other.isExecutable {
+        for other in testCase.model.definitions.processes where other.isExecutable || other.id == process.id {
             let definition = try runtime.deploy(
-                file: suite.processFile, xml: suite.xml, process: other.id == process.id ? process : other)
+                file: testCase.model.file, xml: testCase.model.xml, process: processes[other.id] ?? other)
             definitionIDs.append(definition.id)
         }
     }
@@ -278,10 +380,9 @@ final class ProcessTestRun {
         return nil
     }
 
-    /// The instances of the tested process this case ran (not those of other processes of the
-    /// file that its messages or signals started).
+    /// The instances this case ran (of its processes, and of others its messages or signals started).
     var instances: [Instance] {
-        runtime.started.compactMap { try? store.instance($0)?.instance }.filter { $0.processID == process.id }
+        runtime.started.compactMap { try? store.instance($0)?.instance }
     }
     var instance: Instance? { instanceID.flatMap { try? store.instance($0)?.instance } }
 
@@ -362,9 +463,13 @@ final class ProcessTestRun {
         case "CREATE_PROCESS_INSTANCE":
             let variables = instruction["variables"]?.objectValue ?? JSONObject()
             let initiator = instruction["initiator"]?.stringValue ?? "test"
+            if let id = instruction["processId"]?.stringValue {
+                guard let chosen = processes[id] else { throw TestFailure("'\(id)' is not a process of the file") }
+                process = chosen
+            }
             instanceID = try runtime.start(
-                file: suite.processFile, xml: suite.xml, process: process, context: variables, answers: nil,
-                directory: suite.directory, initiator: initiator)
+                file: testCase.model.file, xml: testCase.model.xml, process: process, context: variables,
+                answers: nil, directory: suite.directory, initiator: initiator)
             try await settle()
         case "COMPLETE_USER_TASK":
             let instance = try requireInstance()

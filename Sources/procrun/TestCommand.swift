@@ -39,6 +39,7 @@ struct TestCommand: AsyncParsableCommand {
         var covered: [String: (process: ProcessDefinition, nodes: Set<Int>, flows: Set<Int>)] = [:]
         // For the report: by process, each case's nodes and flows (ids), in the order run.
         var paths: [String: [(name: String, file: String, nodes: Set<String>, flows: Set<String>)]] = [:]
+        var order: [String] = []  // processes in the order the cases first ran them
         for suite in suites {
             for testCase in suite.cases where filter.map({ testCase.name.contains($0) }) ?? true {
                 let started = Date()
@@ -52,24 +53,28 @@ struct TestCommand: AsyncParsableCommand {
                     print("\(failure == nil ? "PASS" : "FAIL") \(testCase.name) (\(suite.path))")
                     if let failure { print(failure.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n")) }
                 }
-                let key = "\(suite.processFile)#\(suite.process.id)"
-                var entry = covered[key] ?? (suite.process, [], [])
-                var caseNodes: Set<Int> = []
-                var caseFlows: Set<Int> = []
-                for instance in run.instances {
+                // Coverage by process: the case's own, and any other of its file it started.
+                var ran: [String: (nodes: Set<Int>, flows: Set<Int>)] = [testCase.process.id: ([], [])]
+                for instance in run.instances where run.processes[instance.processID] != nil {
                     for item in instance.history {
-                        caseNodes.insert(item.node)
-                        caseFlows.formUnion(item.flows)
+                        ran[instance.processID, default: ([], [])].nodes.insert(item.node)
+                        ran[instance.processID, default: ([], [])].flows.formUnion(item.flows)
                     }
                 }
-                entry.nodes.formUnion(caseNodes)
-                entry.flows.formUnion(caseFlows)
-                covered[key] = entry
-                paths[key, default: []].append(
-                    (
-                        testCase.name, suite.path, Set(caseNodes.map { suite.process.nodes[$0].id }),
-                        Set(caseFlows.map { suite.process.flows[$0].id })
-                    ))
+                for (id, (caseNodes, caseFlows)) in ran {
+                    guard let process = run.processes[id] else { continue }
+                    let key = "\(testCase.model.file)#\(id)"
+                    if covered[key] == nil { order.append(key) }
+                    var entry = covered[key] ?? (process, [], [])
+                    entry.nodes.formUnion(caseNodes)
+                    entry.flows.formUnion(caseFlows)
+                    covered[key] = entry
+                    paths[key, default: []].append(
+                        (
+                            testCase.name, suite.path, Set(caseNodes.map { process.nodes[$0].id }),
+                            Set(caseFlows.map { process.flows[$0].id })
+                        ))
+                }
             }
         }
         if results.isEmpty, let filter {
@@ -83,7 +88,7 @@ struct TestCommand: AsyncParsableCommand {
             print("\(results.count - failed) passed, \(failed) failed")
         }
         if coverage || coverageMin != nil {
-            for key in covered.keys.sorted() {
+            for key in order {
                 let (process, nodes, flows) = covered[key]!
                 let nodePercent = Self.percent(nodes.count, process.nodes.count)
                 let flowPercent = Self.percent(flows.count, process.flows.count)
@@ -106,7 +111,7 @@ struct TestCommand: AsyncParsableCommand {
             }
         }
         if let coverageReport {
-            try Self.writeReport(coverageReport, covered: covered, paths: paths)
+            try Self.writeReport(coverageReport, order: order, covered: covered, paths: paths)
         }
         if let junit {
             do {
@@ -123,7 +128,8 @@ struct TestCommand: AsyncParsableCommand {
     /// `DIR/index.html`: per process, its diagram with the nodes and flows all cases covered
     /// (the others dimmed), and a selector that shows one case's path instead.
     static func writeReport(
-        _ folder: String, covered: [String: (process: ProcessDefinition, nodes: Set<Int>, flows: Set<Int>)],
+        _ folder: String, order: [String],
+        covered: [String: (process: ProcessDefinition, nodes: Set<Int>, flows: Set<Int>)],
         paths: [String: [(name: String, file: String, nodes: Set<String>, flows: Set<String>)]]
     ) throws {
         var html = """
@@ -133,7 +139,7 @@ struct TestCommand: AsyncParsableCommand {
             </head><body><h1>procrun test coverage</h1>
 
             """
-        for (number, key) in covered.keys.sorted().enumerated() {
+        for (number, key) in order.enumerated() {
             let (process, nodes, flows) = covered[key]!
             let file = String(key[..<(key.lastIndex(of: "#") ?? key.endIndex)])
             var options = LoadOptions()

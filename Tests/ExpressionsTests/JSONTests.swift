@@ -48,4 +48,24 @@ import Values
     @Test func writesIntegersWithoutFractionAndEscapesControls() {
         #expect(JSONWriter.string([3, 0.5, "a\u{1}b"]) == #"[3,0.5,"a\u0001b"]"#)
     }
+
+    /// Where a value of a valid document stands, for messages about what it says.
+    @Test func locatesTheValueAtAPath() {
+        let text = "\u{FEFF}{\"a\": 1,\n \"ключ\\n\": {\"b\": [10, {\"c\": \"я\"}, 30]},\n \"d\": []}"
+        let bytes = Array(text.utf8)
+        func at(_ path: [JSONParser.PathStep]) -> String? {
+            JSONParser.location(of: path, in: bytes, file: "f.json").map { "\($0.line):\($0.column)" }
+        }
+        #expect(at([]) == "1:2")
+        #expect(at(["a"]) == "1:8")
+        #expect(at(["ключ\n", "b", 1, "c"]) == "2:29")
+        #expect(at(["ключ\n", "b", 2]) == "2:35")
+        // A path beyond the document: the deepest value it reaches.
+        #expect(at(["ключ\n", "b", 3]) == "2:18")
+        #expect(at(["d", 0]) == "3:7")
+        #expect(at(["missing"]) == "1:2")
+        // A document cut short is no crash (the BOM counts as a column, as in parse errors).
+        #expect(JSONParser.location(of: ["a", 0], in: Array("{\"a\": ".utf8), file: "f") == nil)
+        #expect(JSONParser.location(of: ["b"], in: Array("{\"a\": [".utf8), file: "f") == nil)
+    }
 }

@@ -10,6 +10,7 @@ import Values
 @Suite(.serialized) struct ProcessTestCLITests {
     static let order = CLI.packageRoot.appendingPathComponent("Processes/order.bpmn").path
     static let directory = CLI.packageRoot.appendingPathComponent("Samples/org.json").path
+    static let variant = CLI.packageRoot.appendingPathComponent("Processes/order-boundary.bpmn").path
 
     /// A test file of one case for the order process.
     func orderTest(_ instructions: String, name: String = "case") throws -> String {
@@ -36,16 +37,18 @@ import Values
         let result = try CLI.run(["test", "Processes", "--coverage", "--coverage-min", "100", "--junit", junit])
         #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
-        #expect(lines.filter { $0.hasPrefix("PASS ") }.count == 5)
+        #expect(lines.filter { $0.hasPrefix("PASS ") }.count == 7)
         #expect(lines.contains("PASS happy path: delivered to the warehouse system (Processes/order.test.json)"))
-        #expect(lines.contains("5 passed, 0 failed"))
+        #expect(lines.contains("7 passed, 0 failed"))
         #expect(lines.contains("coverage order: flow nodes 10/10 (100%), sequence flows 10/10 (100%)"))
+        // The error boundary variant (its own file, named by the cases) is covered on its own.
+        #expect(lines.contains("coverage order_boundary: flow nodes 12/12 (100%), sequence flows 11/11 (100%)"))
         let xml = try Data(contentsOf: URL(fileURLWithPath: junit))
         let parser = XMLParser(data: xml)
         #expect(parser.parse(), "JUnit XML parses")
         let text = String(decoding: xml, as: UTF8.self)
-        #expect(text.contains(#"<testsuite name="Processes/order.test.json" tests="5" failures="0""#))
-        #expect(text.components(separatedBy: "<testcase ").count == 6)
+        #expect(text.contains(#"<testsuite name="Processes/order.test.json" tests="7" failures="0""#))
+        #expect(text.components(separatedBy: "<testcase ").count == 8)
         // --filter and --json.
         let one = try CLI.run(["test", "Processes/order.test.json", "--filter", "out of stock", "--json"])
         #expect(one.status == 0, "\(one.stderr)")
@@ -127,6 +130,69 @@ import Values
         #expect(result.status == 1, "\(result.stdout)")
         #expect(result.stdout.contains("  instruction 6 "), "\(result.stdout)")
         #expect(result.stdout.contains(message), "\(result.stdout)")
+    }
+
+    /// A case may name its own BPMN file and process, CREATE_PROCESS_INSTANCE a process of the
+    /// file by `processId` (elements are then those of that process); ASSERT_USER_TASK checks
+    /// who may perform a task, as the directory resolves its lane.
+    @Test func casesChooseTheirProcess() throws {
+        let model = try CLI.temporaryFile(
+            "two.bpmn",
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" targetNamespace="t">
+              <process id="first" isExecutable="true">
+                <startEvent id="s1"/><sequenceFlow id="f1" sourceRef="s1" targetRef="a"/>
+                <userTask id="a"/><sequenceFlow id="f2" sourceRef="a" targetRef="e1"/><endEvent id="e1"/>
+              </process>
+              <process id="second" isExecutable="true">
+                <startEvent id="s2"/><sequenceFlow id="g1" sourceRef="s2" targetRef="b"/>
+                <userTask id="b" name="Второй шаг"/><sequenceFlow id="g2" sourceRef="b" targetRef="e2"/><endEvent id="e2"/>
+              </process>
+            </definitions>
+            """)
+        let file = try CLI.temporaryFile(
+            "two.test.json",
+            """
+            {"process": "\(model)",
+             "testCases": [
+               {"name": "the second process", "instructions": [
+                 {"type": "CREATE_PROCESS_INSTANCE", "processId": "second"},
+                 {"type": "ASSERT_USER_TASK", "elementName": "Второй шаг", "candidates": []},
+                 {"type": "COMPLETE_USER_TASK", "elementId": "b"},
+                 {"type": "ASSERT_PROCESS_INSTANCE", "state": "COMPLETED", "endElementId": "e2"}]},
+               {"name": "the variant's manual delivery", "process": "\(Self.variant)", "instructions": [
+                 {"type": "MOCK_WEBHOOK", "elementId": "Task_webhook", "responses": [{"status": 500}]},
+                 {"type": "CREATE_PROCESS_INSTANCE", "initiator": "ivanov", "variables": {"warehouseUrl": "http://w.example"}},
+                 {"type": "ASSERT_USER_TASK", "elementId": "Task_accept", "candidates": ["ivanov", "kozlov"]},
+                 {"type": "COMPLETE_USER_TASK", "elementId": "Task_accept", "by": "ivanov", "variables": {"inStock": true}},
+                 {"type": "COMPLETE_USER_TASK", "elementId": "Task_assemble", "by": "sidorov"},
+                 {"type": "COMPLETE_USER_TASK", "elementId": "Task_invoice", "by": "petrova"},
+                 {"type": "ASSERT_USER_TASK", "elementId": "Task_manual", "candidates": ["sidorov"]}]}]}
+            """)
+        let result = try CLI.run(["test", file, "--coverage"])
+        #expect(result.status == 1, "\(result.stdout) \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains("PASS the second process (\(file))"), "\(result.stdout)")
+        #expect(lines.contains("FAIL the variant's manual delivery (\(file))"), "\(result.stdout)")
+        // Without a directory nobody is resolved from the lanes: the first assertion fails.
+        #expect(
+            result.stdout.contains(
+                #"instruction 3 ASSERT_USER_TASK: expected candidates ["ivanov", "kozlov"], actual []"#),
+            "\(result.stdout)")
+        #expect(lines.contains("coverage second: flow nodes 3/3 (100%), sequence flows 2/2 (100%)"))
+        #expect(!result.stdout.contains("coverage first:"), "the file's first process never ran")
+        #expect(result.stdout.contains("coverage order_boundary: flow nodes 2/12"), "\(result.stdout)")
+        // With the directory, the lane's org unit is who may accept; the manual delivery is
+        // accounting's, not the warehouse's.
+        let withDirectory = try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(
+            of: #"{"process": ""#, with: #"{"directory": "\#(Self.directory)", "process": ""#)
+        try withDirectory.write(toFile: file, atomically: true, encoding: .utf8)
+        let second = try CLI.run(["test", file])
+        #expect(
+            second.stdout.contains(
+                #"instruction 7 ASSERT_USER_TASK: expected candidates ["sidorov"], actual ["petrova"]"#),
+            "\(second.stdout)")
     }
 
     /// A webhook without a mock fails the test naming the node; a person who is not a candidate
@@ -303,19 +369,37 @@ import Values
             stopped.stdout.contains("'java' is an integration node this test does not mock"), "\(stopped.stdout)")
     }
 
-    /// An invalid test file is refused before anything runs: FILE:LINE:COL and exit 2.
+    /// Where `text` first stands in a file: `FILE:LINE:COL` (columns in characters).
+    func location(of text: String, in file: String) throws -> String {
+        let content = try String(contentsOfFile: file, encoding: .utf8)
+        let lines = content.components(separatedBy: "\n")
+        for (number, line) in lines.enumerated() {
+            if let range = line.range(of: text) {
+                return "\(file):\(number + 1):\(line.distance(from: line.startIndex, to: range.lowerBound) + 1)"
+            }
+        }
+        return "\(file): '\(text)' not found"
+    }
+
+    /// An invalid test file is refused before anything runs: FILE:LINE:COL of the value at
+    /// fault, and exit 2.
     @Test func anInvalidTestFileIsRefused() throws {
         let unknown = try orderTest(#"{"type": "CLICK_BUTTON"}"#)
         let result = try CLI.run(["test", unknown])
         #expect(result.status == 2)
         #expect(
             result.stderr.contains(
-                "\(unknown):1:1: error: testCases[0] «case», instruction 1: unknown type 'CLICK_BUTTON'"))
-        let element = try orderTest(#"{"type": "COMPLETE_USER_TASK", "elementId": "Task_nope"}"#)
+                "\(try location(of: "\"CLICK_BUTTON\"", in: unknown)): error: testCases[0] «case», instruction 1: unknown type 'CLICK_BUTTON'"
+            ), "\(result.stderr)")
+        let element = try orderTest(
+            #"{"type": "MOCK_WEBHOOK", "elementId": "Task_webhook"}, {"type": "COMPLETE_USER_TASK", "elementId": "Task_nope"}"#
+        )
         let refused = try CLI.run(["test", element])
         #expect(refused.status == 2)
         #expect(
-            refused.stderr.contains("elementId 'Task_nope' is not an element of process 'order'"), "\(refused.stderr)")
+            refused.stderr.contains(
+                "\(try location(of: "\"Task_nope\"", in: element)): error: testCases[0] «case», instruction 2 (COMPLETE_USER_TASK): elementId 'Task_nope' is not an element of process 'order'"
+            ), "\(refused.stderr)")
         let missing = try CLI.run(["test", "/nonexistent/x.test.json"])
         #expect(missing.status == 2)
         for (instruction, message) in [
@@ -326,10 +410,28 @@ import Values
             ),
             (#"{"type": "ASSERT_PROCESS_INSTANCE", "state": "DONE"}"#, "state 'DONE' is not ACTIVE, COMPLETED"),
         ] {
-            let result = try CLI.run(["test", try orderTest(instruction)])
+            let file = try orderTest(instruction)
+            let result = try CLI.run(["test", file])
             #expect(result.status == 2, "\(instruction)")
             #expect(result.stderr.contains(message), "\(result.stderr)")
+            // The location is that of the field at fault.
+            let value = ["\"soon\"", "\"503\"", "\"DONE\""].first { instruction.contains($0) }!
+            #expect(result.stderr.hasPrefix("\(try location(of: value, in: file)): error: "), "\(result.stderr)")
         }
+        // A case's process that is not in its file, at the case's processId.
+        let otherProcess = try CLI.temporaryFile(
+            "variant.test.json",
+            """
+            {"process": "\(Self.order)",
+             "testCases": [{"name": "v", "process": "\(Self.variant)",
+               "processId": "order", "instructions": []}]}
+            """)
+        let wrongProcess = try CLI.run(["test", otherProcess])
+        #expect(wrongProcess.status == 2)
+        #expect(
+            wrongProcess.stderr.contains(
+                "\(otherProcess):3:17: error: \"processId\": 'order' is not a process of '\(Self.variant)' (its processes: order_boundary)"
+            ), "\(wrongProcess.stderr)")
         let none = try CLI.run(["test", "Processes", "--filter", "no such case"])
         #expect(none.status == 2)
     }

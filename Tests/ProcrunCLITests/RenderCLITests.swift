@@ -85,11 +85,18 @@ import Values
         let svgs = html.components(separatedBy: "<svg ").dropFirst().map {
             "<svg " + $0.components(separatedBy: "</svg>")[0] + "</svg>"
         }
-        #expect(svgs.count == 6)
+        // The order process (all cases, then its 5 cases), then the error boundary variant (all, 2 cases).
+        #expect(svgs.count == 9)
+        #expect(
+            html.contains(
+                "<option value=\"p1-0\">error boundary variant: warehouse down, the order goes over by hand</option>"))
         for svg in svgs { #expect(XMLParser(data: Data(svg.utf8)).parse()) }
         // All cases together pass every node; the out-of-stock case passes the supplier's task, the happy path does not.
         #expect(!group(svgs[0], "Task_procure").contains("opacity=\"0.4\""))
         #expect(group(svgs[1], "Task_procure").contains("opacity=\"0.4\""))
         #expect(group(svgs[2], "Task_procure").contains("stroke=\"#2e7d32\""))
+        // The variant's failing case passes its boundary event; its delivered case does not.
+        #expect(group(svgs[7], "Boundary_failed").contains("stroke=\"#2e7d32\""))
+        #expect(group(svgs[8], "Boundary_failed").contains("opacity=\"0.4\""))
     }
 }
