@@ -179,6 +179,9 @@ struct MemoryState {
         var status: String
         /// The order instances were started in.
         var sequence: Int
+        var businessKey: String? = nil
+        /// Who completed its tasks.
+        var participants: Set<String> = []
     }
 
     struct TaskRow {
@@ -408,7 +411,8 @@ public final class MemoryTransaction: StoreTransaction {
             simulated: new.simulated,
             version: 0, maxSteps: new.maxSteps)
         store.state.instances[id] = MemoryState.InstanceRow(
-            stored: consume stored, status: status, sequence: store.state.instances.count)
+            stored: consume stored, status: status, sequence: store.state.instances.count,
+            businessKey: new.businessKey)
         store.undo.append(.instance(id, nil))
     }
 
@@ -468,6 +472,20 @@ public final class MemoryTransaction: StoreTransaction {
 
     public func deleteTasks(instance: String) throws {
         if store.state.tasks[instance] != nil { try setTasks(instance, nil) }
+    }
+
+    public func assignTask(instance: String, token: Int, to user: String?) throws -> Bool {
+        guard var rows = store.state.tasks[instance], let index = rows.firstIndex(where: { $0.task.token == token })
+        else { return false }
+        rows[index].task.assignee = user
+        try setTasks(instance, rows)
+        return true
+    }
+
+    public func addParticipant(instance: String, user: String) throws {
+        guard var row = store.state.instances[instance], !row.participants.contains(user) else { return }
+        row.participants.insert(user)
+        try setInstance(instance, row)
     }
 
     public func insertJob(_ job: NewJob, now: Date) throws {

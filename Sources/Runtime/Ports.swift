@@ -76,6 +76,8 @@ public struct NewInstance {
     public var directory: JSONValue?
     public var simulated: Bool
     public var maxSteps: Int?
+    /// The caller's key for the instance (an order number), for look-ups; nil: none.
+    public var businessKey: String? = nil
 }
 
 /// A job to schedule (`Job` is one read back).
@@ -147,6 +149,12 @@ public protocol StoreTransaction {
     /// Removes the instance's open tasks whose token is not in `tokens`.
     func closeTasks(instance: String, keeping tokens: [Int]) throws
     func deleteTasks(instance: String) throws
+    /// Sets (or, with nil, clears) who an open task is claimed by; false when the task is not open.
+    func assignTask(instance: String, token: Int, to user: String?) throws -> Bool
+
+    /// Records that a person took part in an instance (completed one of its tasks), so that
+    /// they may see it later.
+    func addParticipant(instance: String, user: String) throws
 
     // MARK: Jobs
 

@@ -10,14 +10,20 @@ public struct OpenTask: Sendable {
     public var name: String?
     public var lane: String?
     public var candidates: [String]
+    /// Who claimed it (only they may complete it now); nil: nobody yet.
+    public var assignee: String?
 
-    public init(instanceID: String, token: Int, nodeID: String, name: String?, lane: String?, candidates: [String]) {
+    public init(
+        instanceID: String, token: Int, nodeID: String, name: String?, lane: String?, candidates: [String],
+        assignee: String? = nil
+    ) {
         self.instanceID = instanceID
         self.token = token
         self.nodeID = nodeID
         self.name = name
         self.lane = lane
         self.candidates = candidates
+        self.assignee = assignee
     }
 }
 

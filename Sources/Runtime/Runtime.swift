@@ -85,6 +85,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Whether to list in `started` the instances this runtime starts (`run`, the tests): a
     /// worker or server that runs for long keeps no such list.
     public var recordsStarted = false
+    /// Whether this runtime runs the jobs its steps make due now (a command, a worker): it then
+    /// holds them from the start. A server's request runtime does not (its workers do): the
+    /// jobs it makes are free for any worker at once.
+    public var runsOwnJobs = true
     /// With `recordsStarted`: the instances this runtime started, by `start` and by the messages
     /// and signals of their steps, in the order started.
     public private(set) var started: [String] = []
@@ -143,7 +147,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         file: String, xml: [UInt8], process: ProcessDefinition, context: JSONObject, answers: JSONValue?,
         directory: JSONValue?,
         initiator: String, simulatePeople: Bool = false, id: String? = nil, engine prepared: Engine? = nil,
-        partners: [Engine]? = nil
+        partners: [Engine]? = nil, businessKey: String? = nil
     ) throws -> String {
         let now = scheduler.now
         let id = id ?? UUID().uuidString.lowercased()
@@ -165,7 +169,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             effects = try commit(
                 &instance, effects: effects, engine: engine, answers: answers, directory: directory,
                 simulated: simulatePeople,
-                maxSteps: maxSteps, now: now, budget: &budget, insert: definition.id, in: db)
+                maxSteps: maxSteps, now: now, budget: &budget, insert: definition.id, businessKey: businessKey,
+                in: db)
             return (budget, effects)
         }
         carry(budget, of: id, after: effects)
@@ -331,28 +336,64 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// The task is looked up in the transaction that completes it, so of two commands completing
     /// the same task at once exactly one succeeds; the other gets a conflict ("already
     /// completed") and changes nothing.
-    public func complete(instance id: String, task: String, by user: String, variables: JSONObject) throws -> Instance {
+    ///
+    /// `authorize` decides, in that transaction, whether `user` may complete the task found (it
+    /// throws to refuse); the person is then recorded as having taken part in the instance.
+    public func complete(
+        instance id: String, task: String, by user: String, variables: JSONObject,
+        authorize: ((OpenTask) throws -> Void)? = nil
+    ) throws -> Instance {
         try apply(to: id) { stored, engine, db in
+            let found = try openTask(task, of: stored, engine: engine, in: db)
+            try authorize?(found)
             let instance = stored.instance
-            let open = try db.openTasks(instance: id)
-            guard let found = open.first(where: { $0.nodeID == task || $0.name == task }) else {
-                let nodes = engine.process.nodes.indices.filter {
-                    engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task
-                }
-                guard !nodes.isEmpty else { throw StoreError.noSuchTask(task: task, instance: id) }
-                if let done = instance.history.last(where: { $0.event == .left && nodes.contains($0.node) }) {
-                    throw StoreError.taskAlreadyCompleted(task: task, instance: id, by: done.performer, at: done.time)
-                }
-                throw StoreError.taskNotOpen(
-                    task: task, instance: id, status: instance.status, open: open.map { $0.name ?? $0.nodeID })
-            }
             guard try db.deleteTask(instance: id, token: found.token, nodeID: found.nodeID),
                 instance.token(found.token)?.state == .waitingTask
             else {
                 throw StoreError.taskCompletedMeanwhile(task: task, instance: id)
             }
+            if authorize != nil { try db.addParticipant(instance: id, user: user) }
             return .taskCompleted(token: found.token, by: user, variables: variables)
         }
+    }
+
+    /// Claims an open task for `user` (nil: gives it back), in one transaction with the check
+    /// `authorize` makes; a task someone else claimed meanwhile is a conflict.
+    public func claim(
+        instance id: String, task: String, for user: String?, authorize: ((OpenTask) throws -> Void)? = nil
+    ) throws -> OpenTask {
+        try transact { db in
+            guard let stored = try db.load(id) else { throw StoreError.noSuchInstance(id: id, store: store.path) }
+            let found = try openTask(task, of: stored, engine: engine(for: stored.definitionID), in: db)
+            try authorize?(found)
+            if let user, let other = found.assignee, other != user {
+                throw StoreError.taskClaimed(task: found.nodeID, instance: id, by: other)
+            }
+            guard try db.assignTask(instance: id, token: found.token, to: user) else {
+                throw StoreError.taskCompletedMeanwhile(task: task, instance: id)
+            }
+            var claimed = found
+            claimed.assignee = user
+            return claimed
+        }
+    }
+
+    /// The open task of an instance by node id or name, or the conflict that explains why there
+    /// is none: no such task, completed already (by whom, when), or not open now.
+    func openTask(_ task: String, of stored: StoredInstance, engine: Engine, in db: Transaction) throws -> OpenTask {
+        let id = stored.instance.id
+        let instance = stored.instance
+        let open = try db.openTasks(instance: id)
+        if let found = open.first(where: { $0.nodeID == task || $0.name == task }) { return found }
+        let nodes = engine.process.nodes.indices.filter {
+            engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task
+        }
+        guard !nodes.isEmpty else { throw StoreError.noSuchTask(task: task, instance: id) }
+        if let done = instance.history.last(where: { $0.event == .left && nodes.contains($0.node) }) {
+            throw StoreError.taskAlreadyCompleted(task: task, instance: id, by: done.performer, at: done.time)
+        }
+        throw StoreError.taskNotOpen(
+            task: task, instance: id, status: instance.status, open: open.map { $0.name ?? $0.nodeID })
     }
 
     /// Cancels, retries or skips, as ELMA365's incident handling does. The instance's status is
@@ -486,7 +527,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     }
 
     /// When the next job or (with a channel) notification falls due.
-    func nextWorkTime(instance: String? = nil) throws -> Date? {
+    public func nextWorkTime(instance: String? = nil) throws -> Date? {
         let job = try store.nextJobTime(instance: instance, excluding: excludedJobs)
         let notification = channels.isEmpty ? nil : try store.nextNotificationTime(instance: instance)
         return [job, notification].compactMap { $0 }.min()
@@ -566,8 +607,10 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// `worker`: runs due jobs, sleeping (a scheduled wait, not a blocked thread) until the next
     /// one falls due, but at most `poll` seconds, so that jobs other processes add (a task
     /// completed elsewhere) are noticed. With `untilIdle`, returns once no job is left.
-    public func work(untilIdle: Bool, poll: Double = 1) async throws {
-        while true {
+    /// `stop`: asked before each pass; true ends the loop (a server shutting down: the pass in
+    /// flight finishes first, so every step it began commits).
+    public func work(untilIdle: Bool, poll: Double = 1, stop: (@Sendable () -> Bool)? = nil) async throws {
+        while stop?() != true {
             try await runDueSchedules()
             try await runDueJobs()
             // Timer starts due later do not keep `--until-idle` waiting.
@@ -846,7 +889,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
         simulated: Bool,
         maxSteps: Int? = nil, expectedVersion: Int64? = nil, previous: Instance? = nil, now: Date,
         budget: inout StepBudget,
-        insert definitionID: Int64? = nil, requests: [Int: Data] = [:], in db: Transaction, depth: Int = 0
+        insert definitionID: Int64? = nil, businessKey: String? = nil, requests: [Int: Data] = [:],
+        in db: Transaction, depth: Int = 0
     ) throws -> [Effect] {
         let simulation = try people(of: instance.id, answers: answers, directory: directory)
         let parsedAnswers = simulation.answers
@@ -878,7 +922,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                         .job(
                             NewJob(
                                 instanceID: instanceID, token: token, kind: .answer, dueAt: now,
-                                lockedBy: depth == 0 ? owner : nil)))
+                                lockedBy: depth == 0 && runsOwnJobs ? owner : nil)))
                 } else {
                     var candidates = flowNode.candidateUsers
                     if let assignee = flowNode.assignee { candidates.insert(assignee, at: 0) }
@@ -909,7 +953,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                         NewJob(
                             instanceID: instanceID, token: token, kind: .integration, dueAt: now, attempt: attempt,
                             idempotencyKey: key, request: request,
-                            lease: lease, lockedBy: depth == 0 ? owner : nil)))
+                            lease: lease, lockedBy: depth == 0 && runsOwnJobs ? owner : nil)))
             case .scheduleRetry(let token, _, let delay, let attempt):
                 rows.append(
                     .job(
@@ -947,7 +991,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
             try db.insert(
                 NewInstance(
                     instance: instance, definitionID: definitionID, answers: answers, directory: directory,
-                    simulated: simulated, maxSteps: maxSteps),
+                    simulated: simulated, maxSteps: maxSteps, businessKey: businessKey),
                 codec: engine.stateCodec, now: now)
         } else {
             try db.update(instance, codec: engine.stateCodec, expectedVersion: expectedVersion ?? -1, now: now)

@@ -22,6 +22,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case taskNotOpen(task: String, instance: String, status: InstanceStatus, open: [String])
     /// Another command completed the task between this command's read and its write.
     case taskCompletedMeanwhile(task: String, instance: String)
+    /// Someone else claimed the task.
+    case taskClaimed(task: String, instance: String, by: String)
     /// Another command changed the instance between this command's read and its write.
     case instanceChangedMeanwhile(instance: String)
     /// The instance has ended (completed or terminated): there is nothing to cancel.
@@ -103,7 +105,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     public var kind: Kind {
         switch self {
         case .noSuchInstance, .ambiguousInstance, .noSuchTask, .noReceiver: .notFound
-        case .taskAlreadyCompleted, .taskNotOpen, .taskCompletedMeanwhile, .instanceChangedMeanwhile, .instanceEnded,
+        case .taskAlreadyCompleted, .taskNotOpen, .taskCompletedMeanwhile, .taskClaimed, .instanceChangedMeanwhile,
+            .instanceEnded,
             .notInIncident,
             .nothingToSkip:
             .conflict
@@ -136,6 +139,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .noReceiver(let message, let key):
             "no instance waits for message '\(message)'\(key.map { " with correlation key '\($0)'" } ?? "") and no "
                 + "deployed process starts with it; nothing was changed"
+        case .taskClaimed(let task, let instance, let by):
+            "task '\(task)' of instance '\(instance)' is claimed by \(by); nothing was changed"
         case .taskAlreadyCompleted(let task, let instance, let by, let at):
             "task '\(task)' of instance '\(instance)' is already completed\(by.map { " by \($0)" } ?? "") (at \(Timestamp.rfc3339(at))); "
                 + "nothing was changed"

@@ -323,6 +323,25 @@ public final class InstanceStore: Sendable {
             CREATE INDEX schedule_due ON schedule (dueAt);
             """
         ),
+        (
+            // For the server: who started an instance (and its business key), who took part in
+            // it (completed its tasks), who claimed a task, and which notifications were read.
+            // Instances started before this version have no starter recorded (admins see them).
+            "v8",
+            """
+            ALTER TABLE instance ADD COLUMN startedBy TEXT;
+            ALTER TABLE instance ADD COLUMN businessKey TEXT;
+            CREATE INDEX instance_started_by ON instance (startedBy);
+            CREATE TABLE participant (
+                instanceId TEXT NOT NULL REFERENCES instance(id) ON DELETE CASCADE,
+                user TEXT NOT NULL,
+                PRIMARY KEY (instanceId, user)
+            ) WITHOUT ROWID;
+            CREATE INDEX participant_by_user ON participant (user);
+            ALTER TABLE task ADD COLUMN assignee TEXT;
+            ALTER TABLE outbox ADD COLUMN readAt REAL;
+            """
+        ),
     ]
 
     /// Runs the migrations this store lacks, all in one `BEGIN IMMEDIATE` transaction: several

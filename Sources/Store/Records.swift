@@ -36,20 +36,21 @@ extension InstanceStore {
     func save(
         _ instance: Instance, codec: StateCodec, definitionID: Int64? = nil, answers: JSONValue? = nil,
         directory: JSONValue? = nil, simulated: Bool = false,
-        maxSteps: Int? = nil, expectedVersion: Int64? = nil, now: Date, in db: Database
+        maxSteps: Int? = nil, businessKey: String? = nil, expectedVersion: Int64? = nil, now: Date,
+        in db: Database
     ) throws {
         let state = Data(codec.encode(instance))
         if let definitionID {
             try db.cachedStatement(
                 sql: """
-                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, simulated, maxSteps, createdAt, updatedAt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO instance (id, definitionId, processId, status, state, answers, directory, simulated, maxSteps, createdAt, updatedAt, startedBy, businessKey)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """
             ).execute(
                 arguments: [
                     instance.id, definitionID, instance.processID, instance.status.rawValue, state,
                     answers.map { JSONWriter.string($0) }, directory.map { JSONWriter.string($0) }, simulated, maxSteps,
-                    now.timeIntervalSince1970, now.timeIntervalSince1970,
+                    now.timeIntervalSince1970, now.timeIntervalSince1970, instance.initiator, businessKey,
                 ])
         } else {
             try db.cachedStatement(
@@ -250,7 +251,7 @@ extension InstanceStore {
                 return OpenTask(
                     instanceID: row["instanceId"], token: row["token"], nodeID: row["nodeId"], name: row["name"],
                     lane: row["lane"],
-                    candidates: candidates.split(separator: ",").map(String.init))
+                    candidates: candidates.split(separator: ",").map(String.init), assignee: row["assignee"])
             }
         }
     }
@@ -258,11 +259,11 @@ extension InstanceStore {
     func insertTask(_ task: OpenTask, now: Date, in db: Database) throws {
         try db.cachedStatement(
             sql:
-                "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt) VALUES (?, ?, ?, ?, ?, ?, ?)"
+                "INSERT OR REPLACE INTO task (instanceId, token, nodeId, name, lane, candidates, createdAt, assignee) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
         ).execute(
             arguments: [
                 task.instanceID, task.token, task.nodeID, task.name, task.lane, task.candidates.joined(separator: ","),
-                now.timeIntervalSince1970,
+                now.timeIntervalSince1970, task.assignee,
             ])
     }
 

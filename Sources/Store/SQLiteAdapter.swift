@@ -41,7 +41,7 @@ public struct SQLiteTransaction: StoreTransaction {
         try store.save(
             new.instance, codec: codec, definitionID: new.definitionID, answers: new.answers, directory: new.directory,
             simulated: new.simulated,
-            maxSteps: new.maxSteps, now: now, in: db)
+            maxSteps: new.maxSteps, businessKey: new.businessKey, now: now, in: db)
     }
 
     public func update(_ instance: Instance, codec: StateCodec, expectedVersion: Int64, now: Date) throws {
@@ -87,6 +87,17 @@ public struct SQLiteTransaction: StoreTransaction {
 
     public func deleteTasks(instance: String) throws {
         try db.execute(sql: "DELETE FROM task WHERE instanceId = ?", arguments: [instance])
+    }
+
+    public func assignTask(instance: String, token: Int, to user: String?) throws -> Bool {
+        try db.cachedStatement(sql: "UPDATE task SET assignee = ? WHERE instanceId = ? AND token = ?")
+            .execute(arguments: [user, instance, token])
+        return db.changesCount == 1
+    }
+
+    public func addParticipant(instance: String, user: String) throws {
+        try db.cachedStatement(sql: "INSERT OR IGNORE INTO participant (instanceId, user) VALUES (?, ?)")
+            .execute(arguments: [instance, user])
     }
 
     public func insertJob(_ job: NewJob, now: Date) throws {

@@ -329,7 +329,10 @@ func query(_ store: String, _ sql: String) throws -> String {
             """
             DROP INDEX task_by_instance; DROP INDEX job_by_instance; ALTER TABLE instance DROP COLUMN version;
             ALTER TABLE instance DROP COLUMN maxSteps; ALTER TABLE job DROP COLUMN request;
-            DELETE FROM grdb_migrations WHERE identifier IN ('v3', 'v4', 'v5', 'v6', 'v7'); DROP TABLE schedule;
+            DELETE FROM grdb_migrations WHERE identifier IN ('v3', 'v4', 'v5', 'v6', 'v7', 'v8'); DROP TABLE schedule;
+            DROP TABLE participant; DROP INDEX instance_started_by; ALTER TABLE instance DROP COLUMN startedBy;
+            ALTER TABLE instance DROP COLUMN businessKey; ALTER TABLE task DROP COLUMN assignee;
+            ALTER TABLE outbox DROP COLUMN readAt;
             DROP INDEX outbox_due; DROP INDEX outbox_by_instance; DROP INDEX outbox_by_user;
             """
                 + [
@@ -347,7 +350,7 @@ func query(_ store: String, _ sql: String) throws -> String {
         #expect(try query(store, schema) == "v1,v2", "read-only commands do not migrate")
         let completed = try CLI.run(["complete", id, "Task_accept", "--by", "ivanov", "--store", store])
         #expect(completed.status == 4, "\(completed.stderr)")
-        #expect(try query(store, schema) == "v1,v2,v3,v4,v5,v6,v7")
+        #expect(try query(store, schema) == "v1,v2,v3,v4,v5,v6,v7,v8")
         // A notification the older store recorded (and never sent) is not sent after the upgrade.
         #expect(
             try query(store, "SELECT status || ': ' || lastError FROM outbox WHERE user = 'old'")

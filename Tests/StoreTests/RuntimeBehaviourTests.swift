@@ -93,6 +93,35 @@ let twoTasksXML = """
         try await adapter.run(Scenario())
     }
 
+    /// Claims and authorised completion (the server's): a claimed task is the claimer's, the
+    /// check runs in the step's transaction, a refusal changes nothing, and who completed a
+    /// task is kept as a participant of the instance.
+    @Test(arguments: Adapter.allCases) func claimsAndAuthorisedCompletion(_ adapter: Adapter) async throws {
+        struct Refused: Error {}
+        struct Scenario: RuntimeScenario {
+            func run<S: RuntimeStore>(on store: S) async throws {
+                let runtime = ProcessRuntime(store: store, performer: CountingPerformer(), scheduler: ManualScheduler())
+                let id = try runtime.start(twoTasksXML)
+                let claimed = try runtime.claim(instance: id, task: "pick", for: "sidorov")
+                #expect(claimed.assignee == "sidorov")
+                #expect(try store.read { try $0.openTasks(instance: id) }.first?.assignee == "sidorov")
+                #expect(throws: StoreError.self) { try runtime.claim(instance: id, task: "pick", for: "smirnova") }
+                #expect(throws: Refused.self) {
+                    try runtime.complete(instance: id, task: "pick", by: "smirnova", variables: ["box": 1]) { task in
+                        if task.assignee != "smirnova" { throw Refused() }
+                    }
+                }
+                #expect(try runtime.openTaskIDs(id) == ["pick"] && store.instance(id)?.version == 0)
+                _ = try runtime.claim(instance: id, task: "pick", for: nil)
+                #expect(try store.read { try $0.openTasks(instance: id) }.first?.assignee == nil)
+                let after = try runtime.complete(instance: id, task: "pick", by: "smirnova", variables: [:]) { _ in }
+                #expect(after.history.contains { $0.performer == "smirnova" })
+                #expect(try runtime.openTaskIDs(id) == ["check"])
+            }
+        }
+        try await adapter.run(Scenario())
+    }
+
     /// Two completes of one task: one wins; the other is a conflict and changes nothing, whether
     /// it comes after the first or at the same moment (two runtimes on one store).
     @Test(arguments: Adapter.allCases) func twoCompletesOfOneTaskOneWins(_ adapter: Adapter) async throws {
