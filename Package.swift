@@ -3,13 +3,20 @@ import PackageDescription
 
 let package = Package(
     name: "procrun",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v14)],
     products: [
         .executable(name: "procrun", targets: ["procrun"])
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        // `procrun serve`: HTTP on SwiftNIO, bcrypt, SHA-256 and HMAC for tokens and sessions,
+        // graceful shutdown on SIGTERM. Hummingbird without its default traits (no
+        // swift-configuration to build).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,10 +54,26 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
+        // What people see of processes and instances: the diagram as SVG, an instance as JSON.
+        .target(name: "Views", dependencies: ["Values", "ProcessModel", "BPMNLoader", "Engine"]),
+        // `procrun serve`: the HTTP API, the web pages, users and roles, in-process workers.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Values", "ProcessModel", "BPMNLoader", "Engine", "Runtime", "Store", "Views",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            // The API's OpenAPI document, compiled in (a static binary has no resource bundle).
+            resources: [.embedInCode("Resources/openapi.json")]
+        ),
         .executableTarget(
             name: "procrun",
             dependencies: [
-                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Store",
+                "Values", "Expressions", "ProcessModel", "BPMNLoader", "Engine", "Integrations", "Store", "Views",
+                "Server",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // A release binary carries the Swift runtime and Foundation inside: far fewer

@@ -2,7 +2,7 @@
 # Installs the Debian packages procrun builds and tests with, when they are missing
 # (Samples/demo.sh, scripts/test.sh and .ci/run call it). Not root: prints the command to run.
 set -euo pipefail
-packages=(pkg-config libxml2-dev libcurl4-openssl-dev libsqlite3-dev python3 util-linux librsvg2-bin)
+packages=(pkg-config libxml2-dev libcurl4-openssl-dev libsqlite3-dev python3 util-linux librsvg2-bin chromium)
 need=()
 for package in "${packages[@]}"; do
     dpkg -s "$package" >/dev/null 2>&1 || need+=("$package")

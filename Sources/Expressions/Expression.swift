@@ -589,3 +589,29 @@ extension FEELExpression: Equatable {
         lhs.source == rhs.source && lhs.dialect == rhs.dialect
     }
 }
+
+extension FEELExpression {
+    /// The variables the expression reads (the first name of each path), in the order first
+    /// read: what a form must ask for so that a condition can decide. Iterative, so a long flat
+    /// chain costs no recursion depth.
+    public var variableNames: [String] {
+        var names: [String] = []
+        var pending: [ExpressionNode] = [root]
+        while let node = pending.popLast() {
+            switch node {
+            case .literal: break
+            case .variable(let path):
+                if let first = path.first, !names.contains(first) { names.append(first) }
+            case .member(let base, _): pending.append(base)
+            case .negate(let operand): pending.append(operand)
+            case .binary(_, let left, let right): pending += [right, left]
+            case .chain(let first, let rest): pending += rest.reversed().map(\.1) + [first]
+            case .call(_, let arguments): pending += arguments.reversed()
+            case .context(let entries): pending += entries.reversed().map(\.1)
+            case .list(let items): pending += items.reversed()
+            case .ifThenElse(let condition, let then, let otherwise): pending += [otherwise, then, condition]
+            }
+        }
+        return names
+    }
+}

@@ -2,18 +2,29 @@ import BPMNLoader
 import Foundation
 
 /// Draws a file's BPMNDI as SVG, as BPMN shows it, with what an instance (or a test run) covered.
-enum DiagramSVG {
+public enum DiagramSVG {
     /// What to mark: nodes and flows passed, tokens waiting, the node of an incident. Everything
     /// else is drawn dimmed when `dimOthers`.
-    struct Highlight {
-        var nodes: Set<String> = []
-        var flows: Set<String> = []
-        var waiting: Set<String> = []
-        var incident: String?
-        var dimOthers = true
+    public struct Highlight: Sendable {
+        public var nodes: Set<String> = []
+        public var flows: Set<String> = []
+        public var waiting: Set<String> = []
+        public var incident: String?
+        public var dimOthers = true
+
+        public init(
+            nodes: Set<String> = [], flows: Set<String> = [], waiting: Set<String> = [], incident: String? = nil,
+            dimOthers: Bool = true
+        ) {
+            self.nodes = nodes
+            self.flows = flows
+            self.waiting = waiting
+            self.incident = incident
+            self.dimOthers = dimOthers
+        }
     }
 
-    static func escape(_ text: String) -> String {
+    public static func escape(_ text: String) -> String {
         var out = ""
         for scalar in text.unicodeScalars {
             switch scalar {
@@ -71,7 +82,7 @@ enum DiagramSVG {
         return markers.lazy.compactMap { glyphs[$0] }.first
     }
 
-    static func render(_ diagram: Diagram, highlight: Highlight? = nil) -> String {
+    public static func render(_ diagram: Diagram, highlight: Highlight? = nil) -> String {
         var minX = Double.infinity
         var minY = Double.infinity
         var maxX = -Double.infinity

@@ -46,7 +46,7 @@ struct Procrun: AsyncParsableCommand {
             InstancesCommand.self, ShowCommand.self, WorkerCommand.self, RetryCommand.self, SkipCommand.self,
             CancelCommand.self,
             CheckCommand.self, NotificationsCommand.self, DeployCommand.self, MessageCommand.self, TestCommand.self,
-            RenderCommand.self,
+            RenderCommand.self, ServeCommand.self, UsersCommand.self,
         ],
         defaultSubcommand: RunCommand.self
     )

@@ -4,6 +4,7 @@ import Engine
 import Foundation
 import ProcessModel
 import Values
+import Views
 
 struct RenderCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

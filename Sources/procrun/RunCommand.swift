@@ -6,6 +6,7 @@ import ProcessModel
 import Runtime
 import Store
 import Values
+import Views
 
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -5,6 +5,7 @@ import Integrations
 import ProcessModel
 import Store
 import Values
+import Views
 
 /// `--store PATH`, else `PROCRUN_STORE`, else `.procrun/procrun.sqlite` under the current directory.
 struct StoreOptions: ParsableArguments {

@@ -6,6 +6,7 @@ import Integrations
 import ProcessModel
 import Runtime
 import Values
+import Views
 
 struct TestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -28,6 +28,14 @@ final class Inbox: @unchecked Sendable {
         self.port = port
     }
 
+    /// A test that fails before `stop` leaves no inbox running (it would hold the test's output open).
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
     /// Stops the inbox and returns everything it printed after the banner.
     func stop() -> String {
         process.terminate()

@@ -1,0 +1,106 @@
+import Foundation
+import Hummingbird
+import NIOPosix
+import Synchronization
+import Values
+
+/// Finds who a request comes from (an API token, else a session cookie) and logs people in.
+/// The users file is read again when it changes, so `procrun users add` and `users token`
+/// take effect without a restart.
+public final class Authenticator: Sendable {
+    let usersPath: String
+    let signer: SessionSigner
+    let throttle = LoginThrottle()
+    private let cache = Mutex<(modified: Date?, size: Int, file: UserFile)?>(nil)
+
+    public init(usersPath: String) throws {
+        self.usersPath = usersPath
+        signer = try SessionSigner(
+            keyFile: (URL(fileURLWithPath: usersPath).deletingLastPathComponent().path as NSString)
+                .appendingPathComponent("session.key"))
+        _ = try users()
+    }
+
+    /// The users file as it is now (read again when its time or size changed).
+    func users() throws(Diagnostic) -> UserFile {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: usersPath)
+        let modified = attributes?[.modificationDate] as? Date
+        let size = (attributes?[.size] as? NSNumber)?.intValue ?? -1
+        if let cached = cache.withLock({ $0 }), cached.modified == modified, cached.size == size {
+            return cached.file
+        }
+        let file = try UserFile.read(usersPath)
+        cache.withLock { $0 = (modified, size, file) }
+        return file
+    }
+
+    /// The principal of a request, or nil.
+    func principal(of request: Request) -> Principal? {
+        guard let file = try? users() else { return nil }
+        if let header = request.headers[.authorization] {
+            let parts = header.split(separator: " ", maxSplits: 1)
+            guard parts.count == 2, parts[0].lowercased() == "bearer",
+                let user = file.user(token: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            else { return nil }
+            return Principal(id: user.id, isAdmin: user.isAdmin)
+        }
+        if let cookie = request.cookies[SessionSigner.cookieName],
+            let id = signer.user(fromCookie: cookie.value, now: Date()), let user = file.user(id)
+        {
+            return Principal(id: user.id, isAdmin: user.isAdmin)
+        }
+        return nil
+    }
+
+    /// Checks a password (bcrypt, off the event loops) unless the user failed too often lately.
+    func login(user id: String, password: String) async throws -> Principal {
+        if let wait = throttle.retryAfter(id, now: Date()) {
+            throw APIError(
+                .tooManyRequests, "throttled",
+                "too many failed logins for '\(id)': try again in \(wait) s")
+        }
+        let file: UserFile
+        do {
+            file = try users()
+        } catch {
+            throw APIError(.serviceUnavailable, "users_unavailable", "the users file cannot be read: \(error)")
+        }
+        let user = file.user(id)
+        let valid = try await NIOThreadPool.singleton.runIfActive {
+            // An unknown user costs a hash too, so that timing does not tell who exists.
+            user.map { UserFile.verify(password, of: $0) } ?? UserFile.verify(password, of: Self.decoy)
+        }
+        guard valid, let user else {
+            throttle.failed(id, now: Date())
+            throw APIError(.unauthorized, "bad_credentials", "unknown user or wrong password")
+        }
+        throttle.succeeded(id)
+        return Principal(id: user.id, isAdmin: user.isAdmin)
+    }
+
+    func sessionCookie(for user: String) -> Cookie {
+        Cookie(
+            name: SessionSigner.cookieName, value: signer.cookie(for: user, now: Date()),
+            maxAge: Int(SessionSigner.lifetime), path: "/", httpOnly: true, sameSite: .lax)
+    }
+
+    static let logoutCookie = Cookie(
+        name: SessionSigner.cookieName, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .lax)
+
+    /// A user nobody logs in as, whose hash an unknown name is checked against.
+    static let decoy = ServerUser(id: "", roles: [], passwordHash: UserFile.hash(UUID().uuidString))
+}
+
+/// Puts the principal on the context; refuses nothing itself (handlers ask for a user).
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = ServerContext
+    let authenticator: Authenticator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
+        -> Response
+    {
+        var context = context
+        context.principal = authenticator.principal(of: request)
+        return try await next(request, context)
+    }
+}

@@ -1,0 +1,392 @@
+import Foundation
+import Testing
+import Values
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
+
+/// `procrun serve` started as a user would: a users file made with `procrun users`, a store, the
+/// sample directory, a free port. Its stdout and stderr go to files (a pipe nobody reads would
+/// stall it).
+final class Serve: @unchecked Sendable {
+    let folder: URL
+    let process = Process()
+    let url: String
+    var tokens: [String: String] = [:]
+
+    static let people = ["ivanov", "kozlov", "sidorov", "petrova", "admin"]
+
+    init(workers: Int = 1, extra: [String] = []) throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("procrun-serve-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let users = folder.appendingPathComponent("users.json").path
+        for person in Self.people {
+            let added = try CLI.shell(
+                "echo \"password-\(person)\" | \"$PROCRUN\" users add \(person) --users \"\(users)\"\(person == "admin" ? " --role admin" : "")",
+                environment: ["PROCRUN": CLI.binary.path])
+            guard added.status == 0 else { throw CocoaError(.fileWriteUnknown) }
+            let token = try CLI.run(["users", "token", person, "--users", users])
+            tokens[person] = token.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        process.executableURL = CLI.binary
+        process.arguments =
+            [
+                "serve", "--port", "0", "--store", folder.appendingPathComponent("store.sqlite").path, "--users", users,
+                "--directory", CLI.packageRoot.appendingPathComponent("Samples/org.json").path, "--workers",
+                "\(workers)",
+            ] + extra
+        let out = folder.appendingPathComponent("stdout")
+        let err = folder.appendingPathComponent("stderr")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = try FileHandle(forWritingTo: err)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        var found: String?
+        while found == nil && Date() < deadline && process.isRunning {
+            let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+            if let range = text.range(of: #"http://127\.0\.0\.1:\d+"#, options: .regularExpression) {
+                found = String(text[range])
+            } else {
+                usleep(20_000)
+            }
+        }
+        guard let found else {
+            process.terminate()
+            let log = (try? String(contentsOf: err, encoding: .utf8)) ?? ""
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "serve did not start: \(log)"])
+        }
+        url = found
+    }
+
+    var log: String { (try? String(contentsOf: folder.appendingPathComponent("stderr"), encoding: .utf8)) ?? "" }
+
+    /// SIGTERM, and the exit status once it drained.
+    func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(at: folder)
+    }
+
+    struct Reply {
+        var status: Int
+        var headers: [String: String]
+        var body: Data
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: JSONValue { (try? JSONParser.parse([UInt8](body), file: "reply")) ?? .null }
+        var object: JSONObject { json.objectValue ?? JSONObject() }
+        var errorMessage: String { object["error"]?.objectValue?["message"]?.stringValue ?? "" }
+    }
+
+    /// One request as `as` (a person's token; nil: none), with a JSON body or raw bytes.
+    func call(
+        _ method: String, _ path: String, as person: String? = nil, json: JSONValue? = nil, body: Data? = nil,
+        headers: [String: String] = [:]
+    ) async throws -> Reply {
+        var request = URLRequest(url: URL(string: url + path)!)
+        request.httpMethod = method
+        request.httpShouldHandleCookies = false
+        if let person { request.setValue("Bearer \(tokens[person]!)", forHTTPHeaderField: "Authorization") }
+        if let json {
+            request.httpBody = Data(JSONWriter.string(json).utf8)
+            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        } else if let body {
+            request.httpBody = body
+        }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let session = URLSession(configuration: .ephemeral)
+        let (data, response) = try await session.data(for: request)
+        let http = response as! HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (name, value) in http.allHeaderFields {
+            fields[String(describing: name).lowercased()] = String(describing: value)
+        }
+        return Reply(status: http.statusCode, headers: fields, body: data)
+    }
+
+    /// Deploys the sample order process as the admin.
+    func deployOrder() async throws {
+        let xml = try Data(contentsOf: CLI.packageRoot.appendingPathComponent("Processes/order.bpmn"))
+        let reply = try await call("POST", "/api/definitions?file=order.bpmn", as: "admin", body: xml)
+        #expect(reply.status == 201, "\(reply.text)")
+    }
+
+    func startOrder(as person: String, warehouse: String, number: String) async throws -> String {
+        let reply = try await call(
+            "POST", "/api/instances", as: person,
+            json: [
+                "processId": "order", "businessKey": .string(number),
+                "variables": [
+                    "orderNumber": .string(number), "customer": ["name": "ООО «Ромашка»"], "items": [], "total": 5,
+                    "manager": "kozlov", "warehouseUrl": .string(warehouse),
+                ],
+            ])
+        #expect(reply.status == 201, "\(reply.text)")
+        return reply.object["instance"]?.stringValue ?? ""
+    }
+
+    func complete(_ instance: String, _ task: String, as person: String, variables: JSONObject = [:]) async throws
+        -> Reply
+    {
+        try await call(
+            "POST", "/api/instances/\(instance)/tasks/\(task)/complete", as: person,
+            json: ["variables": .object(variables)])
+    }
+
+    /// Waits until the instance ended (the in-process worker delivers its webhook).
+    func waitForEnd(_ instance: String, as person: String) async throws -> JSONObject {
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            let reply = try await call("GET", "/api/instances/\(instance)", as: person)
+            let status = reply.object["status"]?.stringValue
+            if status == "completed" || status == "terminated" || status == "incident" { return reply.object }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        return try await call("GET", "/api/instances/\(instance)", as: person).object
+    }
+}
+
+@Suite(.serialized) struct ServerTests {
+    /// The order flow over HTTP by three people and an admin: the clerk starts and accepts, the
+    /// warehouse assembles, accounting invoices; the in-process worker delivers the webhook to a
+    /// real receiver («Заказ выполнен»); with the warehouse failing it ends at «Завершить» and
+    /// notifies the warehouse group, accounting and the manager, who see it in their inbox.
+    @Test func theOrderFlowByThreePeopleAndAnAdmin() async throws {
+        let server = try Serve()
+        let inbox = try Inbox()
+        try await server.deployOrder()
+        let id = try await server.startOrder(as: "ivanov", warehouse: inbox.url, number: "ЗК-1")
+        var mine = try await server.call("GET", "/api/tasks", as: "ivanov")
+        #expect(mine.object["items"]?.arrayValue?.first?.objectValue?["task"] == "Task_accept", "\(mine.text)")
+        #expect(
+            (try await server.complete(id, "Task_accept", as: "ivanov", variables: ["inStock": true])).status == 200)
+        mine = try await server.call("GET", "/api/tasks", as: "sidorov")
+        #expect(mine.object["items"]?.arrayValue?.first?.objectValue?["task"] == "Task_assemble", "\(mine.text)")
+        #expect((try await server.complete(id, "Task_assemble", as: "sidorov")).status == 200)
+        #expect(
+            (try await server.complete(id, "Task_invoice", as: "petrova", variables: ["invoiceNumber": "СЧ-1"])).status
+                == 200)
+        let done = try await server.waitForEnd(id, as: "ivanov")
+        #expect(done["status"] == "completed", "\(done)")
+        #expect(done["end"]?.objectValue?["id"] == "End_done")
+        #expect(done["participants"] == ["ivanov", "petrova", "sidorov"])
+        #expect(done["businessKey"] == "ЗК-1")
+        let received = inbox.stop()
+        #expect(received.contains(#""order_number":"ЗК-1""#), "\(received)")
+        #expect(received.contains(#""invoice":"СЧ-1""#))
+
+        // The warehouse down: four tries, «Завершить», notifications.
+        let failing = try Inbox(arguments: ["--fail-first", "100", "--status", "503"])
+        let second = try await server.startOrder(as: "ivanov", warehouse: failing.url, number: "ЗК-2")
+        _ = try await server.complete(second, "Task_accept", as: "ivanov", variables: ["inStock": true])
+        _ = try await server.complete(second, "Task_assemble", as: "sidorov")
+        _ = try await server.complete(second, "Task_invoice", as: "petrova", variables: ["invoiceNumber": "СЧ-2"])
+        let manual = try await server.waitForEnd(second, as: "ivanov")
+        _ = failing.stop()
+        #expect(manual["end"]?.objectValue?["id"] == "End_manual", "\(manual)")
+        #expect(manual["jobs"]?.arrayValue?.first?.objectValue?["tries"]?.arrayValue?.count == 4)
+        let inboxOfSidorov = try await server.call("GET", "/api/notifications", as: "sidorov")
+        let notes = inboxOfSidorov.json.arrayValue ?? []
+        #expect(notes.count == 1 && notes[0].objectValue?["read"] == false, "\(inboxOfSidorov.text)")
+        var noteID = 0
+        if case .number(let number)? = notes.first?.objectValue?["id"] { noteID = Int(number) }
+        #expect((try await server.call("POST", "/api/notifications/\(noteID)/read", as: "sidorov")).status == 200)
+        #expect((try await server.call("POST", "/api/notifications/\(noteID)/read", as: "ivanov")).status == 404)
+        let read = try await server.call("GET", "/api/notifications", as: "sidorov")
+        #expect(read.json.arrayValue?.first?.objectValue?["read"] == true)
+        #expect(server.stop() == 0, "SIGTERM drains and exits 0: \(server.log)")
+        #expect(server.log.contains("path=/api/instances"), "one log line per request")
+    }
+
+    /// A real browser (headless Chromium, phone-sized) runs the order flow through the pages: the
+    /// sales clerk logs in, starts an order and accepts it, the warehouse worker assembles it, the
+    /// accountant invoices it, and the instance page shows the completed path. Screenshots are
+    /// kept in `.build/screenshots/`.
+    @Test func aBrowserRunsTheOrderFlowThroughThePages() async throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium") else {
+            Issue.record("chromium is missing: scripts/deps.sh installs it")
+            return
+        }
+        let shots = CLI.packageRoot.appendingPathComponent(".build/screenshots").path
+        let server = try Serve()
+        let inbox = try Inbox()
+        try await server.deployOrder()
+        let browser = try Browser()
+        func login(_ person: String) throws {
+            try browser.open(server.url + "/login")
+            try browser.submit(
+                "document.querySelector('input[name=user]').value='\(person)';document.querySelector('input[name=password]').value='password-\(person)';document.querySelector('form.login').submit()"
+            )
+            #expect(browser.location == "/tasks", "\(person) logged in: \(browser.text)")
+        }
+        try browser.open(server.url + "/tasks")
+        #expect(browser.location == "/login", "the pages ask who you are first")
+        try browser.screenshot(shots + "/1-login.png")
+        try login("ivanov")
+        try browser.open(server.url + "/definitions")
+        try browser.submit(
+            "document.querySelector('input[name=businessKey]').value='ЗК-7';document.querySelector('textarea[name=variables]').value=JSON.stringify({orderNumber:'ЗК-7',customer:{name:'ООО «Ромашка»'},items:[],total:5,manager:'kozlov',warehouseUrl:'\(inbox.url)'});document.querySelector('form[action=\"/instances\"]').submit()"
+        )
+        let id = String(browser.location.dropFirst("/instances/".count))
+        #expect(browser.text.contains("Заказ клиента"), "\(browser.text)")
+        try browser.open(server.url + "/tasks")
+        #expect(browser.text.contains("Принять заказ"), "\(browser.text)")
+        try browser.screenshot(shots + "/2-tasks-of-the-sales-clerk.png")
+        try browser.submit(
+            "document.querySelector('#task-\(id)-Task_accept input[name=\"var.inStock\"]').value='true';document.querySelector('#task-\(id)-Task_accept form').submit()"
+        )
+        #expect(browser.text.contains("Задача выполнена"), "\(browser.text)")
+        try browser.submit("document.querySelector('nav form').submit()")
+        try login("sidorov")
+        #expect(browser.text.contains("Собрать заказ"), "\(browser.text)")
+        try browser.submit("document.querySelector('#task-\(id)-Task_assemble form').submit()")
+        try browser.submit("document.querySelector('nav form').submit()")
+        try login("petrova")
+        #expect(browser.text.contains("Выставить счёт"), "\(browser.text)")
+        try browser.submit(
+            "document.querySelector('#task-\(id)-Task_invoice details').open=true;document.querySelector('#task-\(id)-Task_invoice textarea[name=more]').value='invoiceNumber=СЧ-7';document.querySelector('#task-\(id)-Task_invoice form').submit()"
+        )
+        let done = try await server.waitForEnd(id, as: "petrova")
+        #expect(done["end"]?.objectValue?["id"] == "End_done", "\(done)")
+        #expect(done["context"]?.objectValue?["invoiceNumber"] == "СЧ-7")
+        try browser.open(server.url + "/instances/\(id)")
+        let page = browser.text
+        #expect(page.contains("completed") && page.contains("Заказ выполнен"), "\(page)")
+        #expect(try browser.evaluate("document.querySelectorAll('.diagram svg').length") == 1)
+        // The path is drawn: the delivered flow and the end event highlighted.
+        #expect(
+            try browser.evaluate(
+                "document.querySelector('.diagram svg [id=\"End_done\"]').outerHTML.includes('#2e7d32')") == true)
+        try browser.screenshot(shots + "/3-instance-completed.png")
+        _ = inbox.stop()
+    }
+
+    /// Each role rule, one by one.
+    @Test func everyRoleRuleHolds() async throws {
+        let server = try Serve(workers: 0)
+        // No or bad credentials: 401 JSON.
+        let anonymous = try await server.call("GET", "/api/instances")
+        #expect(anonymous.status == 401)
+        #expect(anonymous.object["error"]?.objectValue?["code"] == "unauthenticated")
+        let forged = try await server.call(
+            "GET", "/api/instances", headers: ["Authorization": "Bearer prt_not-a-token"])
+        #expect(forged.status == 401)
+        // Only admins deploy.
+        let xml = try Data(contentsOf: CLI.packageRoot.appendingPathComponent("Processes/order.bpmn"))
+        let refused = try await server.call("POST", "/api/definitions", as: "ivanov", body: xml)
+        #expect(refused.status == 403, "\(refused.text)")
+        #expect(refused.errorMessage == "only administrators deploy definitions")
+        try await server.deployOrder()
+        // A person completes only a task they are a candidate of (the lane's org unit).
+        let id = try await server.startOrder(as: "ivanov", warehouse: "http://127.0.0.1:9", number: "ЗК-3")
+        let notCandidate = try await server.complete(id, "Task_accept", as: "sidorov", variables: ["inStock": true])
+        #expect(notCandidate.status == 403)
+        #expect(notCandidate.errorMessage == "sidorov may not perform task 'Task_accept' (candidates: ivanov, kozlov)")
+        // Admins are held to the same rule.
+        #expect((try await server.complete(id, "Task_accept", as: "admin")).status == 403)
+        // A claimed task is the claimer's: another candidate gets a conflict.
+        let claimed = try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/claim", as: "kozlov")
+        #expect(claimed.status == 200 && claimed.object["assignee"] == "kozlov", "\(claimed.text)")
+        let taken = try await server.complete(id, "Task_accept", as: "ivanov", variables: ["inStock": true])
+        #expect(taken.status == 409)
+        #expect(taken.errorMessage == "task 'Task_accept' is claimed by kozlov; only they may complete it")
+        #expect(
+            (try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/claim", as: "ivanov")).status == 409)
+        #expect(
+            (try await server.complete(id, "Task_accept", as: "kozlov", variables: ["inStock": true])).status == 200)
+        // People see what they started or took part in; admins see all.
+        let other = try await server.startOrder(as: "petrova", warehouse: "http://127.0.0.1:9", number: "ЗК-4")
+        let ivanovs = try await server.call("GET", "/api/instances", as: "ivanov")
+        #expect(ivanovs.object["items"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } == [id])
+        let kozlovs = try await server.call("GET", "/api/instances", as: "kozlov")
+        #expect(kozlovs.object["total"] == 1, "kozlov took part: \(kozlovs.text)")
+        #expect((try await server.call("GET", "/api/instances/\(other)", as: "ivanov")).status == 404)
+        let all = try await server.call("GET", "/api/instances", as: "admin")
+        #expect(all.object["total"] == 2)
+        #expect((try await server.call("GET", "/api/instances?startedBy=petrova", as: "admin")).object["total"] == 1)
+        // Only admins retry, skip or cancel incidents; the starter may cancel their instance.
+        #expect((try await server.call("POST", "/api/instances/\(other)/retry", as: "petrova")).status == 403)
+        #expect((try await server.call("GET", "/api/incidents", as: "petrova")).status == 403)
+        #expect((try await server.call("POST", "/api/instances/\(other)/cancel", as: "ivanov")).status == 404)
+        let cancelled = try await server.call("POST", "/api/instances/\(other)/cancel", as: "petrova")
+        #expect(cancelled.status == 200 && cancelled.object["status"] == "terminated", "\(cancelled.text)")
+        #expect((try await server.call("POST", "/api/instances/\(other)/cancel", as: "admin")).status == 409)
+    }
+
+    /// Two people completing the same task at once: exactly one succeeds, the other gets 409.
+    @Test func aDoubleCompletionIsAConflict() async throws {
+        let server = try Serve(workers: 0)
+        try await server.deployOrder()
+        for round in 0..<5 {
+            let id = try await server.startOrder(as: "ivanov", warehouse: "http://127.0.0.1:9", number: "ЗК-\(round)")
+            async let first = server.complete(id, "Task_accept", as: "ivanov", variables: ["inStock": true])
+            async let second = server.complete(id, "Task_accept", as: "kozlov", variables: ["inStock": false])
+            let statuses = [try await first.status, try await second.status].sorted()
+            #expect(statuses == [200, 409], "round \(round)")
+        }
+    }
+
+    /// Bad input gets 400 (naming the field) or 413, never a 500; logins are throttled.
+    @Test func badInputIsRefusedClearly() async throws {
+        let server = try Serve(workers: 0)
+        try await server.deployOrder()
+        let notJSON = try await server.call("POST", "/api/instances", as: "ivanov", body: Data("{nope".utf8))
+        #expect(notJSON.status == 400)
+        #expect(notJSON.errorMessage.hasPrefix("the body is not JSON: expected a string key"), "\(notJSON.text)")
+        let wrongType = try await server.call("POST", "/api/instances", as: "ivanov", json: ["processId": 5])
+        #expect(wrongType.status == 400 && wrongType.object["error"]?.objectValue?["field"] == "processId")
+        let unknown = try await server.call(
+            "POST", "/api/instances", as: "ivanov", json: ["processId": "order", "colour": "red"])
+        #expect(unknown.status == 400 && unknown.object["error"]?.objectValue?["field"] == "colour")
+        let variables = try await server.call(
+            "POST", "/api/instances", as: "ivanov", json: ["processId": "order", "variables": [1, 2]])
+        #expect(variables.status == 400 && variables.object["error"]?.objectValue?["field"] == "variables")
+        let noProcess = try await server.call("POST", "/api/instances", as: "ivanov", json: ["processId": "nope"])
+        #expect(noProcess.status == 404 && noProcess.object["error"]?.objectValue?["field"] == "processId")
+        let huge = try await server.call(
+            "POST", "/api/instances", as: "ivanov", body: Data(repeating: UInt8(ascii: " "), count: 2_000_000))
+        #expect(huge.status == 413, "\(huge.text)")
+        let badPage = try await server.call("GET", "/api/instances?limit=0", as: "ivanov")
+        #expect(badPage.status == 400 && badPage.object["error"]?.objectValue?["field"] == "limit")
+        let badStatus = try await server.call("GET", "/api/instances?status=done", as: "ivanov")
+        #expect(badStatus.status == 400)
+        let brokenBPMN = try await server.call("POST", "/api/definitions", as: "admin", body: Data("<definitions".utf8))
+        #expect(brokenBPMN.status == 400 && brokenBPMN.object["error"]?.objectValue?["code"] == "invalid_bpmn")
+        #expect((try await server.call("GET", "/api/instances/nope", as: "admin")).status == 404)
+        #expect((try await server.call("GET", "/api/nothing-here", as: "admin")).status == 404)
+        // Ten wrong passwords in a minute, then even the right one waits.
+        for _ in 0..<10 {
+            let wrong = try await server.call("POST", "/api/login", json: ["user": "petrova", "password": "guess"])
+            #expect(wrong.status == 401)
+        }
+        let throttled = try await server.call(
+            "POST", "/api/login", json: ["user": "petrova", "password": "password-petrova"])
+        #expect(throttled.status == 429, "\(throttled.text)")
+        #expect(throttled.errorMessage.hasPrefix("too many failed logins for 'petrova'"))
+        // Another person is not held up; a login sets a session cookie the pages accept.
+        let login = try await server.call(
+            "POST", "/api/login", json: ["user": "sidorov", "password": "password-sidorov"])
+        #expect(login.status == 200)
+        let cookie = (login.headers["set-cookie"] ?? "").components(separatedBy: ";")[0]
+        #expect(cookie.hasPrefix("procrun_session="), "\(login.headers)")
+        let page = try await server.call("GET", "/tasks", headers: ["Cookie": cookie])
+        #expect(page.status == 200 && page.text.contains("Мои задачи"), "\(page.status)")
+        let tampered = try await server.call(
+            "GET", "/api/me", headers: ["Cookie": cookie.replacingOccurrences(of: "c2lkb3Jvdg", with: "aXZhbm92")])
+        #expect(tampered.status == 401)
+        #expect(!server.log.contains("status=500"), "\(server.log)")
+    }
+}
