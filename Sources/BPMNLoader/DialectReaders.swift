@@ -159,6 +159,22 @@ extension ModelBuilder {
                     node.candidateUsers += list(ext.attribute("candidateUsers"))
                     node.candidateGroups += list(ext.attribute("candidateGroups"))
                 }
+                // Camunda 7's generated task form: the fields a tasklist asks for.
+                for form in child.children where form.namespace == Namespaces.camunda && form.localName == "formData" {
+                    for field in form.children
+                    where field.namespace == Namespaces.camunda && field.localName == "formField" {
+                        guard let id = field.attribute("id"), !id.isEmpty else { continue }
+                        let choices = field.children.filter {
+                            $0.namespace == Namespaces.camunda && $0.localName == "value"
+                        }.compactMap { value in
+                            value.attribute("id").map { (id: $0, name: value.attribute("name") ?? $0) }
+                        }
+                        node.formFields.append(
+                            FormField(
+                                id: id, label: field.attribute("label"), type: field.attribute("type") ?? "string",
+                                defaultValue: field.attribute("defaultValue"), choices: choices))
+                    }
+                }
             } else if child.isBPMN("humanPerformer") || child.isBPMN("potentialOwner") {
                 let text = child.text.trimmingWhitespace()
                 if !text.isEmpty {

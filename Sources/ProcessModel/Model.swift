@@ -341,6 +341,8 @@ public struct FlowNode: Sendable {
         public var assignee: String?
         public var candidateUsers: [String] = []
         public var candidateGroups: [String] = []
+        /// A user task's form (Camunda 7's `camunda:formData`): the fields people fill in.
+        public var formFields: [FormField] = []
         /// Input and output mappings (Camunda's `camunda:inputOutput`, Zeebe's `zeebe:ioMapping`).
         public var mappings = IOMappings()
         /// An integration node's job type and settings (`procrun:webhook`, `procrun:email`, a REST connector, …).
@@ -456,5 +458,31 @@ public struct MultiInstance: Sendable {
         self.cardinality = cardinality
         self.sequential = sequential
         self.completionCondition = completionCondition
+    }
+}
+
+/// One field of a user task's form (`camunda:formField`).
+public struct FormField: Sendable, Equatable {
+    /// `string`, `long`, `boolean`, `date`, `enum` (others are read as `string`).
+    public var id: String
+    public var label: String?
+    public var type: String
+    public var defaultValue: String?
+    /// An enum field's choices: value id and label.
+    public var choices: [(id: String, name: String)]
+
+    public init(id: String, label: String?, type: String, defaultValue: String?, choices: [(id: String, name: String)])
+    {
+        self.id = id
+        self.label = label
+        self.type = type
+        self.defaultValue = defaultValue
+        self.choices = choices
+    }
+
+    public static func == (left: FormField, right: FormField) -> Bool {
+        left.id == right.id && left.label == right.label && left.type == right.type
+            && left.defaultValue == right.defaultValue && left.choices.map(\.id) == right.choices.map(\.id)
+            && left.choices.map(\.name) == right.choices.map(\.name)
     }
 }

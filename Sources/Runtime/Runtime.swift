@@ -85,6 +85,11 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Whether to list in `started` the instances this runtime starts (`run`, the tests): a
     /// worker or server that runs for long keeps no such list.
     public var recordsStarted = false
+    /// The directory kept with instances this runtime starts without one (timer start events;
+    /// a server's `--directory`), so that their tasks' lanes and groups resolve to people.
+    public var defaultDirectory: JSONValue?
+    /// Called after each try of an integration job, with how it ended (a server's logs and metrics).
+    public var onJobTried: (@Sendable (JobTryReport) -> Void)?
     /// Whether this runtime runs the jobs its steps make due now (a command, a worker): it then
     /// holds them from the start. A server's request runtime does not (its workers do): the
     /// jobs it makes are free for any worker at once.
@@ -339,12 +344,14 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     ///
     /// `authorize` decides, in that transaction, whether `user` may complete the task found (it
     /// throws to refuse); the person is then recorded as having taken part in the instance.
+    /// Of several open tasks of the node (a multi-instance user task), the first that `prefer`
+    /// accepts (one the person may perform) is completed, else the first.
     public func complete(
         instance id: String, task: String, by user: String, variables: JSONObject,
-        authorize: ((OpenTask) throws -> Void)? = nil
+        authorize: ((OpenTask) throws -> Void)? = nil, prefer: ((OpenTask) -> Bool)? = nil
     ) throws -> Instance {
         try apply(to: id) { stored, engine, db in
-            let found = try openTask(task, of: stored, engine: engine, in: db)
+            let found = try openTask(task, of: stored, engine: engine, in: db, prefer: prefer)
             try authorize?(found)
             let instance = stored.instance
             guard try db.deleteTask(instance: id, token: found.token, nodeID: found.nodeID),
@@ -360,11 +367,15 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Claims an open task for `user` (nil: gives it back), in one transaction with the check
     /// `authorize` makes; a task someone else claimed meanwhile is a conflict.
     public func claim(
-        instance id: String, task: String, for user: String?, authorize: ((OpenTask) throws -> Void)? = nil
+        instance id: String, task: String, for user: String?, authorize: ((OpenTask) throws -> Void)? = nil,
+        prefer: ((OpenTask) -> Bool)? = nil
     ) throws -> OpenTask {
         try transact { db in
             guard let stored = try db.load(id) else { throw StoreError.noSuchInstance(id: id, store: store.path) }
-            let found = try openTask(task, of: stored, engine: engine(for: stored.definitionID), in: db)
+            // The engine read in this transaction: a second read of the store inside its write
+            // would not be allowed (GRDB is not reentrant).
+            let found = try openTask(
+                task, of: stored, engine: engine(for: stored.definitionID, in: db), in: db, prefer: prefer)
             try authorize?(found)
             if let user, let other = found.assignee, other != user {
                 throw StoreError.taskClaimed(task: found.nodeID, instance: id, by: other)
@@ -380,11 +391,15 @@ public final class ProcessRuntime<Store: RuntimeStore> {
 
     /// The open task of an instance by node id or name, or the conflict that explains why there
     /// is none: no such task, completed already (by whom, when), or not open now.
-    func openTask(_ task: String, of stored: StoredInstance, engine: Engine, in db: Transaction) throws -> OpenTask {
+    func openTask(
+        _ task: String, of stored: StoredInstance, engine: Engine, in db: Transaction,
+        prefer: ((OpenTask) -> Bool)? = nil
+    ) throws -> OpenTask {
         let id = stored.instance.id
         let instance = stored.instance
         let open = try db.openTasks(instance: id)
-        if let found = open.first(where: { $0.nodeID == task || $0.name == task }) { return found }
+        let matches = open.filter { $0.nodeID == task || $0.name == task }
+        if let found = prefer.flatMap({ matches.first(where: $0) }) ?? matches.first { return found }
         let nodes = engine.process.nodes.indices.filter {
             engine.process.nodes[$0].id == task || engine.process.nodes[$0].name == task
         }
@@ -399,8 +414,12 @@ public final class ProcessRuntime<Store: RuntimeStore> {
     /// Cancels, retries or skips, as ELMA365's incident handling does. The instance's status is
     /// checked in the transaction that changes it: of two such commands at once, one wins and
     /// the other gets a conflict.
-    public func operate(_ event: EngineEvent, on id: String) throws -> Instance {
+    /// `authorize` sees the instance as the transaction read it and throws to refuse.
+    public func operate(
+        _ event: EngineEvent, on id: String, authorize: ((StoredInstance) throws -> Void)? = nil
+    ) throws -> Instance {
         try apply(to: id) { stored, _, db in
+            try authorize?(stored)
             let instance = stored.instance
             switch event {
             case .cancel:
@@ -692,7 +711,8 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                 var (instance, effects) = engine.start(
                     id: id, context: JSONObject(), initiator: "timer", now: now, at: start, budget: &budget)
                 try commit(
-                    &instance, effects: effects, engine: engine, answers: nil, directory: nil, simulated: false,
+                    &instance, effects: effects, engine: engine, answers: nil, directory: defaultDirectory,
+                    simulated: false,
                     maxSteps: maxSteps, now: now, budget: &budget, insert: claimed.definitionID, in: db)
                 return true
             }
@@ -774,7 +794,17 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                     call.prepared = prepared
                     requests[job.token] = Data(prepared)
                 }
+                let started = ContinuousClock.now
                 outcome = await handler.perform(call)
+                if let onJobTried {
+                    let elapsed = ContinuousClock.now - started
+                    onJobTried(
+                        JobTryReport(
+                            instanceID: stored.instance.id, nodeID: node.id, type: integration.type,
+                            attempt: job.attempt, outcome: outcome,
+                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                    )
+                }
             } else {
                 // The definition no longer reads the node as an integration node (a reader of
                 // the library user's that this runtime's load options lack).
@@ -924,17 +954,9 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                                 instanceID: instanceID, token: token, kind: .answer, dueAt: now,
                                 lockedBy: depth == 0 && runsOwnJobs ? owner : nil)))
                 } else {
-                    var candidates = flowNode.candidateUsers
-                    if let assignee = flowNode.assignee { candidates.insert(assignee, at: 0) }
-                    if let lane = flowNode.lane {
-                        candidates += parsedDirectory.orgUnit(lane) ?? parsedDirectory.group(lane) ?? []
-                    }
-                    for group in flowNode.candidateGroups { candidates += parsedDirectory.group(group) ?? [] }
-                    var unique: [String] = []
-                    for c in candidates where !unique.contains(c) { unique.append(c) }
                     let task = OpenTask(
                         instanceID: instanceID, token: token, nodeID: flowNode.id, name: flowNode.name,
-                        lane: flowNode.lane, candidates: unique)
+                        lane: flowNode.lane, candidates: Self.candidates(of: flowNode, in: parsedDirectory))
                     rows.append(.task(task))
                 }
             case .runJob(let token, let node, let attempt, let key):
@@ -1150,5 +1172,40 @@ extension Collection<Int> {
             previous = id
         }
         return true
+    }
+}
+
+/// One try of an integration job, as it ended.
+public struct JobTryReport: Sendable {
+    public var instanceID: String
+    public var nodeID: String
+    public var type: String
+    public var attempt: Int
+    public var outcome: JobOutcome
+    public var seconds: Double
+
+    /// `succeeded`, `failed` or `bpmnError`.
+    public var result: String {
+        switch outcome {
+        case .succeeded: "succeeded"
+        case .failed: "failed"
+        case .bpmnError: "bpmnError"
+        }
+    }
+}
+
+extension ProcessRuntime {
+    /// Who may perform a user task of this node: its assignee and candidate users, the members of
+    /// its candidate groups and of the org unit (else group) named after its lane, once each.
+    public static func candidates(of node: FlowNode, in directory: Directory) -> [String] {
+        var candidates = node.candidateUsers
+        if let assignee = node.assignee { candidates.insert(assignee, at: 0) }
+        if let lane = node.lane {
+            candidates += directory.orgUnit(lane) ?? directory.group(lane) ?? []
+        }
+        for group in node.candidateGroups { candidates += directory.group(group) ?? [] }
+        var unique: [String] = []
+        for candidate in candidates where !unique.contains(candidate) { unique.append(candidate) }
+        return unique
     }
 }

@@ -29,10 +29,10 @@ struct API {
         api.post("instances") { request, context in try await start(request, context) }
         api.get("instances") { request, context in try await instances(request, context) }
         api.get("instances/:id") { _, context in
-            Reply.json(try await instanceView(try context.parameters.require("id"), context).json)
+            Reply.json(try await instanceView(try context.parameter("id"), context).json)
         }
         api.get("instances/:id/svg") { _, context in
-            let view = try await instanceView(try context.parameters.require("id"), context)
+            let view = try await instanceView(try context.parameter("id"), context)
             return Reply.text(try await view.svg(host), type: "image/svg+xml; charset=utf-8")
         }
         api.post("instances/:id/cancel") { _, context in try await operate(.cancel, context) }
@@ -51,7 +51,7 @@ struct API {
         api.get("notifications") { _, context in try await notifications(context) }
         api.post("notifications/:id/read") { _, context in
             let user = try context.user()
-            guard let id = Int64(try context.parameters.require("id")) else {
+            guard let id = Int64(try context.parameter("id")) else {
                 throw APIError.notFound("no notification '\(context.parameters.get("id") ?? "")'")
             }
             let store = host.store
@@ -140,7 +140,7 @@ struct API {
 
     func definition(_ context: ServerContext, as format: String) async throws -> Response {
         _ = try context.user()
-        guard let id = Int64(try context.parameters.require("id")) else {
+        guard let id = Int64(try context.parameter("id")) else {
             throw APIError.notFound("no definition '\(context.parameters.get("id") ?? "")'")
         }
         let store = host.store
@@ -149,7 +149,12 @@ struct API {
         }
         switch format {
         case "xml":
-            return Reply.text(String(decoding: stored.xml, as: UTF8.self), type: "application/xml; charset=utf-8")
+            var response = Reply.text(
+                String(decoding: stored.xml, as: UTF8.self), type: "application/xml; charset=utf-8")
+            // A download, never a page of this origin (an uploaded file could hold XHTML).
+            response.headers[.contentDisposition] = "attachment; filename=\"definition-\(stored.id).bpmn\""
+            response.headers[.contentSecurityPolicy] = "sandbox"
+            return response
         case "svg":
             return Reply.text(try Self.svg(stored, highlight: nil), type: "image/svg+xml; charset=utf-8")
         default:
@@ -183,7 +188,7 @@ struct API {
         let variables = try fields.object("variables")
         let businessKey = try fields.string("businessKey")
         let directory = settings.directory
-        let id = try await host.run { runner -> String in
+        let id = try await host.step("start") { runner -> String in
             guard let definitionID = try runner.store.latestDefinition(processID: processID),
                 let stored = try runner.store.definition(id: definitionID)
             else {
@@ -197,6 +202,7 @@ struct API {
                 directory: directory, initiator: user.id, businessKey: businessKey)
         }
         settings.wakeWorkers()
+        host.metrics.increment("procrun_instances_started_total")
         return Reply.json(try await instanceView(id, context).json, status: .created)
     }
 
@@ -251,28 +257,74 @@ struct API {
         return (limit, offset)
     }
 
-    /// An instance the person may see (404 for one they may not: its existence is not told).
+    /// An instance the person may see (404 for one they may not: its existence is not told):
+    /// one they started or took part in, or with a task they may perform or claim.
     func instanceView(_ id: String, _ context: ServerContext) async throws -> InstanceView {
         let user = try context.user()
         let view = try await host.run { runner in try InstanceView(runner, id) }
-        guard Policy.maySee(startedBy: view.startedBy, participants: view.participants, user) else {
+        guard
+            Policy.maySee(startedBy: view.startedBy, participants: view.participants, user)
+                || view.tasks.contains(where: {
+                    Policy.mayClaim($0, user, declared: Policy.declaresPerformers($0, in: view.process))
+                })
+        else {
             throw APIError.notFound("no instance '\(id)'")
         }
         return view
     }
 
+    /// Before acting on an instance's task: the instance's process, or 404 when the person may
+    /// not see the instance at all (then nothing about it is told, not even its tasks' state).
+    /// A candidate of the task (by its node and the instance's directory) learns of a conflict
+    /// even when someone else has just completed or claimed it.
+    static func taskAccess(_ runner: DurableRunner, id: String, task: String, user: Principal) throws
+        -> ProcessDefinition
+    {
+        guard let definitionID = try runner.store.read({ try $0.definitionID(ofInstance: id) }) else {
+            throw APIError.notFound("no instance '\(id)'")
+        }
+        let process = try runner.process(of: definitionID)
+        let people = try runner.store.people(ofInstance: id)
+        if !Policy.maySee(startedBy: people.startedBy, participants: people.participants, user) {
+            let open = try runner.store.openTasks(instance: id)
+            if !open.contains(where: {
+                Policy.mayClaim($0, user, declared: Policy.declaresPerformers($0, in: process))
+            }) {
+                let directory = try runner.store.instance(id)?.directory.flatMap {
+                    try? Directory(json: $0, file: "directory")
+                }
+                guard let directory,
+                    process.nodes.contains(where: {
+                        ($0.id == task || $0.name == task)
+                            && DurableRunner.candidates(of: $0, in: directory).contains(user.id)
+                    })
+                else { throw APIError.notFound("no instance '\(id)'") }
+            }
+        }
+        return process
+    }
+
     func operate(_ event: EngineEvent, _ context: ServerContext) async throws -> Response {
         let user = try context.user()
-        let id = try context.parameters.require("id")
+        let id = try context.parameter("id")
         let view = try await instanceView(id, context)
-        if case .cancel = event {
-            guard Policy.mayCancel(startedBy: view.startedBy, user) else {
-                throw APIError.forbidden("only administrators and the person who started it cancel an instance")
+        let startedBy = view.startedBy
+        _ = try await host.step("\(event.operationName)") { runner in
+            // Checked on the instance as the step's transaction reads it.
+            try runner.operate(event, on: id) { stored in
+                if case .cancel = event {
+                    let inIncident = stored.instance.status == .incident
+                    guard Policy.mayCancel(startedBy: startedBy, inIncident: inIncident, user) else {
+                        throw APIError.forbidden(
+                            inIncident
+                                ? "only administrators cancel an instance in an incident"
+                                : "only administrators and the person who started it cancel an instance")
+                    }
+                } else if !Policy.mayOperateIncidents(user) {
+                    throw APIError.forbidden("only administrators retry or skip incidents")
+                }
             }
-        } else if !Policy.mayOperateIncidents(user) {
-            throw APIError.forbidden("only administrators retry or skip incidents")
         }
-        _ = try await host.run { runner in try runner.operate(event, on: id) }
         settings.wakeWorkers()
         return Reply.json(try await instanceView(id, context).json)
     }
@@ -282,14 +334,31 @@ struct API {
     func tasks(_ request: Request, _ context: ServerContext) async throws -> Response {
         let user = try context.user()
         let (limit, offset) = try page(request)
-        let store = host.store
-        let all = try await host.run { _ in try store.openTasks() }
-        let mine = all.filter { Policy.mayPerform($0, user) || Policy.mayClaim($0, user) }
+        let mine = try await host.run { runner in try Self.tasks(of: user, runner).map(\.task) }
         let items = mine.dropFirst(offset).prefix(limit)
         return Reply.json([
             "total": .number(Double(mine.count)), "limit": .number(Double(limit)), "offset": .number(Double(offset)),
             "items": .array(items.map(Self.json)),
         ])
+    }
+
+    /// The open tasks a person may perform or claim, with their instance's process.
+    static func tasks(of user: Principal, _ runner: DurableRunner) throws -> [(
+        task: OpenTask, process: ProcessDefinition?
+    )] {
+        var processes: [String: ProcessDefinition?] = [:]
+        return try runner.store.openTasks().compactMap { task in
+            if processes[task.instanceID] == nil {
+                processes[task.instanceID] =
+                    try runner.store.read { try $0.definitionID(ofInstance: task.instanceID) }
+                    .flatMap { try? runner.process(of: $0) }
+            }
+            let process = processes[task.instanceID] ?? nil
+            let declared = Policy.declaresPerformers(task, in: process)
+            guard Policy.mayPerform(task, user, declared: declared) || Policy.mayClaim(task, user, declared: declared)
+            else { return nil }
+            return (task, process)
+        }
     }
 
     static func json(_ task: OpenTask) -> JSONValue {
@@ -303,8 +372,8 @@ struct API {
 
     func complete(_ request: Request, _ context: ServerContext) async throws -> Response {
         let user = try context.user()
-        let id = try context.parameters.require("id")
-        let task = try context.parameters.require("task")
+        let id = try context.parameter("id")
+        let task = try context.parameter("task")
         var request = request
         let fields = try Fields(try await request.jsonObject(limit: settings.maxBody), allowed: ["variables"])
         let variables = try fields.object("variables")
@@ -314,25 +383,40 @@ struct API {
 
     /// Completes a task if the person may (checked in the step's transaction).
     func completeTask(id: String, task: String, variables: JSONObject, user: Principal) async throws {
-        _ = try await host.run { runner in
-            try runner.complete(instance: id, task: task, by: user.id, variables: variables) { open in
-                guard Policy.mayPerform(open, user) else { throw Policy.refuseTask(open, user) }
+        _ = try await host.step("complete") { runner in
+            let process = try Self.taskAccess(runner, id: id, task: task, user: user)
+            let may = { (open: OpenTask) in
+                Policy.mayPerform(open, user, declared: Policy.declaresPerformers(open, in: process))
             }
+            return try runner.complete(
+                instance: id, task: task, by: user.id, variables: variables,
+                authorize: { open in
+                    guard may(open) else { throw Policy.refuseTask(open, user) }
+                }, prefer: may)
         }
         settings.wakeWorkers()
     }
 
     func claim(_ context: ServerContext, claiming: Bool) async throws -> Response {
         let user = try context.user()
-        let id = try context.parameters.require("id")
-        let task = try context.parameters.require("task")
-        let claimed = try await host.run { runner in
-            try runner.claim(instance: id, task: task, for: claiming ? user.id : nil) { open in
-                guard Policy.mayClaim(open, user) else { throw Policy.refuseTask(open, user) }
-                if !claiming, let assignee = open.assignee, assignee != user.id {
-                    throw APIError(.conflict, "claimed", "task '\(open.nodeID)' is claimed by \(assignee), not you")
-                }
+        let id = try context.parameter("id")
+        let task = try context.parameter("task")
+        let claimed = try await host.step("claim") { runner in
+            let process = try Self.taskAccess(runner, id: id, task: task, user: user)
+            let may = { (open: OpenTask) in
+                Policy.mayClaim(open, user, declared: Policy.declaresPerformers(open, in: process))
             }
+            return try runner.claim(
+                instance: id, task: task, for: claiming ? user.id : nil,
+                authorize: { open in
+                    guard may(open) else { throw Policy.refuseTask(open, user) }
+                    if !claiming, let assignee = open.assignee, assignee != user.id {
+                        throw APIError(
+                            .conflict, "claimed", "task '\(open.nodeID)' is claimed by \(assignee), not you")
+                    }
+                },
+                // Of several copies (a multi-instance task): one free, else one this person holds.
+                prefer: { may($0) && ($0.assignee == nil || $0.assignee == user.id) })
         }
         return Reply.json(Self.json(claimed))
     }
@@ -348,7 +432,7 @@ struct API {
         let key = try fields.string("correlationKey")
         let variables = try fields.object("variables")
         let directory = settings.directory
-        let outcome = try await host.run { runner in
+        let outcome = try await host.step("message") { runner in
             try runner.correlate(
                 message: name, correlationKey: key, variables: variables, initiator: user.id, directory: directory,
                 definitions: try runner.store.latestDefinitionIDs())
@@ -356,9 +440,13 @@ struct API {
         settings.wakeWorkers()
         switch outcome {
         case .correlated(let id)?:
-            return Reply.json(["correlated": .string(id)])
+            // The instance it reached is named only to someone who may see it.
+            let people = try await host.run { runner in try runner.store.people(ofInstance: id) }
+            let visible = Policy.maySee(startedBy: people.startedBy, participants: people.participants, user)
+            return Reply.json(["result": "correlated", "instance": visible ? .string(id) : .null])
         case .started(let id)?:
-            return Reply.json(["started": .string(id)], status: .created)
+            host.metrics.increment("procrun_instances_started_total")
+            return Reply.json(["result": "started", "instance": .string(id)], status: .created)
         case nil:
             throw APIError(
                 .notFound, "no_receiver",
@@ -369,11 +457,11 @@ struct API {
 
     /// A signal to every instance waiting for it (each in its own step).
     func signal(_ request: Request, _ context: ServerContext) async throws -> Response {
-        _ = try context.user()
+        let user = try context.user()
         var request = request
         let fields = try Fields(try await request.jsonObject(limit: settings.maxBody), allowed: ["name"])
         let name = try fields.string("name", required: true)!
-        let delivered = try await host.run { runner -> [String] in
+        let delivered = try await host.step("signal") { runner -> [String] in
             let waiting = try runner.store.read { try $0.subscribers(kind: "signal", name: name, except: "") }
             var delivered: [String] = []
             for id in waiting {
@@ -383,7 +471,16 @@ struct API {
             return delivered
         }
         settings.wakeWorkers()
-        return Reply.json(["delivered": .array(delivered.map(JSONValue.string))])
+        // How many it reached; by id, only those the caller may see.
+        let visible = try await host.run { runner in
+            try delivered.filter { id in
+                let people = try runner.store.people(ofInstance: id)
+                return Policy.maySee(startedBy: people.startedBy, participants: people.participants, user)
+            }
+        }
+        return Reply.json([
+            "delivered": .number(Double(delivered.count)), "instances": .array(visible.map(JSONValue.string)),
+        ])
     }
 
     // MARK: Notifications
@@ -477,5 +574,17 @@ struct InstanceView: Sendable {
         for token in instance.tokens { highlight.waiting.insert(process.nodes[token.node].id) }
         highlight.incident = instance.incident?.node
         return try API.svg(definition, highlight: highlight)
+    }
+}
+
+extension EngineEvent {
+    /// The operation a server's metrics count it under.
+    var operationName: String {
+        switch self {
+        case .cancel: "cancel"
+        case .retryIncident: "retry"
+        case .skipIncident: "skip"
+        default: "other"
+        }
     }
 }

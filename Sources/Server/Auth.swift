@@ -25,14 +25,20 @@ struct SessionSigner: Sendable {
         let bytes = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
         try FileManager.default.createDirectory(
             at: URL(fileURLWithPath: keyFile).deletingLastPathComponent(), withIntermediateDirectories: true)
-        // Exclusive creation: of two servers starting at once, one writes the key, both read it.
-        let descriptor = open(keyFile, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        if descriptor >= 0 {
-            _ = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress, 32) }
-            close(descriptor)
+        // Written whole to a file of its own, then linked into place, which fails if a key is
+        // there already: of two servers starting at once, one's key wins, and nobody ever reads
+        // half a key (nor finds an empty one after a crash).
+        let temporary = keyFile + ".\(getpid()).\(UUID().uuidString)"
+        guard FileManager.default.createFile(atPath: temporary, contents: bytes, attributes: [.posixPermissions: 0o600])
+        else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: keyFile])
         }
+        _ = link(temporary, keyFile)
+        unlink(temporary)
         guard let data = FileManager.default.contents(atPath: keyFile), data.count == 32 else {
-            throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: keyFile])
+            throw CocoaError(
+                .fileReadCorruptFile,
+                userInfo: [NSFilePathErrorKey: keyFile, NSLocalizedDescriptionKey: "\(keyFile) is not a 32-byte key"])
         }
         key = SymmetricKey(data: data)
     }
@@ -83,10 +89,17 @@ extension Data {
     }
 }
 
-/// At most `limit` failed logins per user in `window` seconds: past it, a login is refused
-/// before its password is checked (429), so that guessing is slow whatever the password.
+/// At most `limit` failed logins per user in `window` seconds (in one server process): past
+/// it, a login is refused before its password is checked (429), so that guessing is slow
+/// whatever the password. A try in flight holds its place while its password is checked, so
+/// that many tries sent at once cannot all pass the count.
 final class LoginThrottle: Sendable {
-    private let failures = Mutex<[String: [Date]]>([:])
+    private struct Entry {
+        var failures: [Date] = []
+        var inFlight = 0
+    }
+
+    private let table = Mutex<[String: Entry]>([:])
     let limit: Int
     let window: TimeInterval
 
@@ -95,25 +108,40 @@ final class LoginThrottle: Sendable {
         self.window = window
     }
 
-    /// Seconds until the user may try again, or nil when they may now.
-    func retryAfter(_ user: String, now: Date) -> Int? {
-        failures.withLock { table in
-            let recent = (table[user] ?? []).filter { now.timeIntervalSince($0) < window }
-            table[user] = recent.isEmpty ? nil : recent
-            guard recent.count >= limit, let oldest = recent.first else { return nil }
-            return max(1, Int((window - now.timeIntervalSince(oldest)).rounded(.up)))
+    /// Takes a place for a try: nil when the user may try now (then `finish` must follow),
+    /// else the seconds until they may.
+    func begin(_ user: String, now: Date) -> Int? {
+        table.withLock { table in
+            // Bounded memory under a flood of made-up names: entries with nothing recent go.
+            if table.count > 10_000 {
+                table = table.filter {
+                    $0.value.inFlight > 0 || $0.value.failures.contains { now.timeIntervalSince($0) < window }
+                }
+            }
+            var entry = table[user] ?? Entry()
+            entry.failures.removeAll { now.timeIntervalSince($0) >= window }
+            guard entry.failures.count + entry.inFlight < limit else {
+                table[user] = entry
+                let oldest = entry.failures.first ?? now
+                return max(1, Int((window - now.timeIntervalSince(oldest)).rounded(.up)))
+            }
+            entry.inFlight += 1
+            table[user] = entry
+            return nil
         }
     }
 
-    func failed(_ user: String, now: Date) {
-        failures.withLock { table in
-            // Bounded memory under a flood of made-up names: forget the oldest entries.
-            if table.count > 10_000 { table.removeAll() }
-            table[user, default: []].append(now)
+    /// Ends a try begun with `begin`: a failure counts for the window, a success forgets them.
+    func finish(_ user: String, succeeded: Bool, now: Date) {
+        table.withLock { table in
+            var entry = table[user] ?? Entry()
+            entry.inFlight = max(0, entry.inFlight - 1)
+            if succeeded {
+                entry.failures.removeAll()
+            } else {
+                entry.failures.append(now)
+            }
+            table[user] = entry.failures.isEmpty && entry.inFlight == 0 ? nil : entry
         }
-    }
-
-    func succeeded(_ user: String) {
-        _ = failures.withLock { $0.removeValue(forKey: user) }
     }
 }

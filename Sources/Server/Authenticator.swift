@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import Logging
 import NIOPosix
 import Synchronization
 import Values
@@ -54,16 +55,22 @@ public final class Authenticator: Sendable {
 
     /// Checks a password (bcrypt, off the event loops) unless the user failed too often lately.
     func login(user id: String, password: String) async throws -> Principal {
-        if let wait = throttle.retryAfter(id, now: Date()) {
-            throw APIError(
+        if let wait = throttle.begin(id, now: Date()) {
+            var refusal = APIError(
                 .tooManyRequests, "throttled",
                 "too many failed logins for '\(id)': try again in \(wait) s")
+            refusal.retryAfter = wait
+            throw refusal
         }
+        var succeeded = false
+        defer { throttle.finish(id, succeeded: succeeded, now: Date()) }
         let file: UserFile
         do {
             file = try users()
         } catch {
-            throw APIError(.serviceUnavailable, "users_unavailable", "the users file cannot be read: \(error)")
+            Logger(label: "procrun.serve").error("the users file cannot be read: \(error)")
+            throw APIError(
+                .serviceUnavailable, "users_unavailable", "logging in is not possible now; the server's log says why")
         }
         let user = file.user(id)
         let valid = try await NIOThreadPool.singleton.runIfActive {
@@ -71,10 +78,9 @@ public final class Authenticator: Sendable {
             user.map { UserFile.verify(password, of: $0) } ?? UserFile.verify(password, of: Self.decoy)
         }
         guard valid, let user else {
-            throttle.failed(id, now: Date())
             throw APIError(.unauthorized, "bad_credentials", "unknown user or wrong password")
         }
-        throttle.succeeded(id)
+        succeeded = true
         return Principal(id: user.id, isAdmin: user.isAdmin)
     }
 
@@ -91,7 +97,10 @@ public final class Authenticator: Sendable {
     static let decoy = ServerUser(id: "", roles: [], passwordHash: UserFile.hash(UUID().uuidString))
 }
 
-/// Puts the principal on the context; refuses nothing itself (handlers ask for a user).
+/// Puts the principal on the context (handlers ask for a user). Refuses one thing itself: a
+/// request that changes something, sent by a browser from another site (its `Origin` or
+/// `Sec-Fetch-Site` says so) with the session cookie, or to log in: the cookie is SameSite=Lax,
+/// and this closes what Lax leaves open (another port or subdomain of the same site).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = ServerContext
     let authenticator: Authenticator
@@ -101,6 +110,26 @@ struct AuthMiddleware: RouterMiddleware {
     {
         var context = context
         context.principal = authenticator.principal(of: request)
+        let unsafe = ![.get, .head, .options].contains(request.method)
+        let byCookie = request.headers[.authorization] == nil && request.headers[.cookie] != nil
+        let login = request.uri.path == "/login" || request.uri.path == "/api/login"
+        if unsafe && (byCookie || login) && Self.isCrossSite(request) {
+            let refusal = APIError.forbidden("a request from another site is refused")
+            return request.uri.path.hasPrefix("/api/")
+                ? Reply.json(refusal.json, status: .forbidden) : Reply.html(refusal.message, status: .forbidden)
+        }
         return try await next(request, context)
+    }
+
+    static func isCrossSite(_ request: Request) -> Bool {
+        if let site = request.headers.first(where: { $0.name.canonicalName == "sec-fetch-site" })?.value,
+            site != "same-origin", site != "none"
+        {
+            return true
+        }
+        guard let origin = request.headers[.origin] else { return false }
+        if origin == "null" { return true }
+        guard let host = request.head.authority else { return true }
+        return origin != "http://\(host)" && origin != "https://\(host)"
     }
 }

@@ -11,6 +11,8 @@ public struct APIError: Error, Sendable {
     public var code: String
     public var message: String
     public var field: String?
+    /// Seconds to wait (429), sent as `Retry-After`.
+    public var retryAfter: Int?
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, field: String? = nil) {
         self.status = status
@@ -33,8 +35,12 @@ public struct APIError: Error, Sendable {
         return ["error": .object(error)]
     }
 
-    /// A store error as the API says it: 404, 409 or 503.
+    /// A store error as the API says it: 404, 409 or 503 (without the store's file name).
     init(_ error: StoreError) {
+        if case .noSuchInstance(let id, _, _) = error {
+            self.init(.notFound, "not_found", "no instance '\(id)'")
+            return
+        }
         switch error.kind {
         case .notFound: self.init(.notFound, "not_found", error.message)
         case .conflict: self.init(.conflict, "conflict", error.message)
@@ -57,6 +63,12 @@ public struct ServerContext: RequestContext {
     func user() throws -> Principal {
         guard let principal else { throw APIError.unauthenticated }
         return principal
+    }
+
+    /// A path parameter, percent-decoded (a task named «Принять заказ» arrives encoded).
+    func parameter(_ name: String) throws -> String {
+        let raw = try parameters.require(name)
+        return raw.removingPercentEncoding ?? raw
     }
 
     func admin() throws -> Principal {
@@ -113,6 +125,7 @@ struct ErrorMiddleware: RouterMiddleware {
             if request.uri.path.hasPrefix("/api/") || request.uri.path == "/api" {
                 var response = Reply.json(refusal.json, status: refusal.status)
                 if refusal.status == .unauthorized { response.headers[.wwwAuthenticate] = "Bearer" }
+                if let retryAfter = refusal.retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
                 return response
             }
             if refusal.status == .unauthorized { return .redirect(to: "/login") }
@@ -170,9 +183,10 @@ struct MethodNotAllowedMiddleware: RouterMiddleware {
     }
 }
 
-/// One log line per request: method, path, status, duration, user.
+/// One log line per request: method, path, status, duration, user; counted for `/metrics`.
 struct RequestLogMiddleware: RouterMiddleware {
     typealias Context = ServerContext
+    let metrics: Metrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws
         -> Response
@@ -181,6 +195,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        metrics.increment(
+            "procrun_http_requests_total", "method=\"\(request.method.rawValue)\",status=\"\(response.status.code)\"")
         context.logger.info(
             "request",
             metadata: [

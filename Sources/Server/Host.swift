@@ -9,12 +9,31 @@ import Store
 public final class RuntimeHost: @unchecked Sendable {
     private let runner: DurableRunner
     private let queue = DispatchQueue(label: "procrun.server.runtime")
+    let metrics: Metrics
 
-    public init(runner: DurableRunner) {
+    init(runner: DurableRunner, metrics: Metrics) {
         self.runner = runner
+        self.metrics = metrics
     }
 
     public var store: InstanceStore { runner.store }
+
+    /// Runs a step that commits (`operation`: start, complete, …), counted and timed for `/metrics`.
+    func step<T: Sendable>(_ operation: String, _ body: @escaping @Sendable (DurableRunner) throws -> T) async throws
+        -> T
+    {
+        let metrics = metrics
+        return try await run { runner in
+            let started = ContinuousClock.now
+            defer {
+                let elapsed = ContinuousClock.now - started
+                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                metrics.increment("procrun_steps_total", "operation=\"\(operation)\"")
+                metrics.observe("procrun_step_duration_seconds", "operation=\"\(operation)\"", seconds: seconds)
+            }
+            return try body(runner)
+        }
+    }
 
     /// Runs `body` with the runner on the host's queue.
     public func run<T: Sendable>(_ body: @escaping @Sendable (DurableRunner) throws -> T) async throws -> T {

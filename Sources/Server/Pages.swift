@@ -45,7 +45,7 @@ struct Pages {
                     default: .cancel
                     }
                 _ = try await api.operate(event, context)
-                return Response.redirect(to: "/instances/\(try context.parameters.require("id"))")
+                return Response.redirect(to: "/instances/\(try context.parameter("id"))")
             }
         }
         router.get("incidents") { request, context in
@@ -60,7 +60,7 @@ struct Pages {
         router.get("notifications") { _, context in try await notifications(context) }
         router.post("notifications/:id/read") { _, context in
             let user = try context.user()
-            if let id = Int64(try context.parameters.require("id")) {
+            if let id = Int64(try context.parameter("id")) {
                 let store = host.store
                 _ = try await host.run { _ in try store.markNotificationRead(id, user: user.id, now: Date()) }
             }
@@ -88,13 +88,9 @@ struct Pages {
 
     func tasks(_ request: Request, _ context: ServerContext) async throws -> Response {
         let user = try context.user()
-        let store = host.store
         let open = try await host.run { runner -> [(OpenTask, ProcessDefinition?, JSONObject)] in
-            try store.openTasks().filter { Policy.mayPerform($0, user) || Policy.mayClaim($0, user) }.prefix(200).map {
-                task in
-                let stored = try? store.instance(task.instanceID)
-                let process = stored.flatMap { try? runner.process(of: $0.definitionID) }
-                return (task, process, stored?.instance.context ?? JSONObject())
+            try API.tasks(of: user, runner).prefix(200).map { task, process in
+                (task, process, (try? runner.store.instance(task.instanceID))??.instance.context ?? JSONObject())
             }
         }
         var body = "<h1>Мои задачи</h1>"
@@ -110,13 +106,9 @@ struct Pages {
             if let assignee = task.assignee { body += " · взял(а) \(Page.escape(assignee))" }
             body += "</p>"
             let action = "/tasks/\(Page.escape(task.instanceID))/\(Page.escape(task.nodeID))"
-            if Policy.mayPerform(task, user) {
+            if Policy.mayPerform(task, user, declared: Policy.declaresPerformers(task, in: process)) {
                 body += "<form method=\"post\" action=\"\(action)/complete\">"
-                for field in process.map({ Self.formFields(of: task.nodeID, in: $0) }) ?? [] {
-                    let value = context[field].map { $0.stringValue ?? JSONWriter.string($0) } ?? ""
-                    body +=
-                        "<label>\(Page.escape(field)) <input name=\"var.\(Page.escape(field))\" value=\"\(Page.escape(value))\"></label>"
-                }
+                body += process.map { Self.form(of: task.nodeID, in: $0, context: context) } ?? ""
                 body +=
                     "<details><summary>Другие переменные</summary><textarea name=\"more\" rows=\"3\" placeholder=\"имя=значение, по одной в строке\"></textarea></details>"
                 body += "<button type=\"submit\">Выполнить</button></form>"
@@ -128,6 +120,50 @@ struct Pages {
             body += "</section>"
         }
         return Reply.html(Page.layout(title: "Мои задачи", user: user, body: body))
+    }
+
+    /// A task's form fields: its `camunda:formField`s, typed, else a text field per variable the
+    /// conditions after it read; each pre-filled from the instance's variables.
+    static func form(of nodeID: String, in process: ProcessDefinition, context: JSONObject) -> String {
+        var html = ""
+        let fields = process.nodeIndex(id: nodeID).map { process.nodes[$0].formFields } ?? []
+        func current(_ id: String, _ fallback: String?) -> String {
+            context[id].map { $0.stringValue ?? JSONWriter.string($0) } ?? fallback ?? ""
+        }
+        if fields.isEmpty {
+            for name in formFields(of: nodeID, in: process) {
+                html +=
+                    "<label>\(Page.escape(name)) <input name=\"var.\(Page.escape(name))\" value=\"\(Page.escape(current(name, nil)))\"></label>"
+            }
+            return html
+        }
+        for field in fields {
+            let name = "var.\(Page.escape(field.id))"
+            let label = Page.escape(field.label ?? field.id)
+            let value = current(field.id, field.defaultValue)
+            switch field.type {
+            case "boolean":
+                // Unchecked sends only the hidden false; checked sends both, and the last wins.
+                html +=
+                    "<label class=\"check\"><input type=\"hidden\" name=\"\(name)\" value=\"false\"><input type=\"checkbox\" name=\"\(name)\" value=\"true\"\(value == "true" ? " checked" : "")> \(label)</label>"
+            case "enum":
+                html += "<label>\(label) <select name=\"\(name)\">"
+                for choice in field.choices {
+                    html +=
+                        "<option value=\"\(Page.escape(choice.id))\"\(choice.id == value ? " selected" : "")>\(Page.escape(choice.name))</option>"
+                }
+                html += "</select></label>"
+            case "long":
+                html +=
+                    "<label>\(label) <input type=\"number\" step=\"1\" name=\"\(name)\" value=\"\(Page.escape(value))\"></label>"
+            case "date":
+                html +=
+                    "<label>\(label) <input type=\"date\" name=\"\(name)\" value=\"\(Page.escape(String(value.prefix(10))))\"></label>"
+            default:
+                html += "<label>\(label) <input name=\"\(name)\" value=\"\(Page.escape(value))\"></label>"
+            }
+        }
+        return html
     }
 
     /// The variables a task's form asks for: those the conditions after it read (on its own
@@ -153,13 +189,30 @@ struct Pages {
 
     func complete(_ request: Request, _ context: ServerContext) async throws -> Response {
         let user = try context.user()
-        let id = try context.parameters.require("id")
-        let task = try context.parameters.require("task")
+        let id = try context.parameter("id")
+        let task = try context.parameter("task")
         var request = request
         let form = Form.parse(try await request.bytes(limit: settings.maxBody))
         var variables = JSONObject()
+        // A typed field is read by its type (text stays text); others as JSON when they read so.
+        let fields =
+            (try? await host.run { runner -> [FormField] in
+                guard let stored = try runner.store.instance(id) else { return [] }
+                let process = try runner.process(of: stored.definitionID)
+                return process.nodeIndex(id: task).map { process.nodes[$0].formFields } ?? []
+            }) ?? []
         for (key, value) in form.pairs where key.hasPrefix("var.") && !value.isEmpty {
-            variables[String(key.dropFirst(4))] = Form.value(value)
+            let name = String(key.dropFirst(4))
+            switch fields.first(where: { $0.id == name })?.type {
+            case "string"?, "date"?, "enum"?: variables[name] = .string(value)
+            case "long"?:
+                guard let number = Int(value.trimmingCharacters(in: .whitespaces)) else {
+                    throw APIError.badRequest("'\(name)' must be a whole number", field: name)
+                }
+                variables[name] = .number(Double(number))
+            case "boolean"?: variables[name] = .bool(value == "true")
+            default: variables[name] = Form.value(value)
+            }
         }
         for line in (form["more"] ?? "").split(whereSeparator: \.isNewline) {
             guard let equals = line.firstIndex(of: "=") else { continue }
@@ -217,7 +270,7 @@ struct Pages {
         let businessKey = form["businessKey"].flatMap { $0.isEmpty ? nil : $0 }
         let directory = settings.directory
         let context = variables
-        let id = try await host.run { runner -> String in
+        let id = try await host.step("start") { runner -> String in
             guard let definitionID = try runner.store.latestDefinition(processID: processID),
                 let stored = try runner.store.definition(id: definitionID)
             else { throw APIError.notFound("no deployed process '\(processID)'") }
@@ -226,12 +279,13 @@ struct Pages {
                 answers: nil, directory: directory, initiator: user.id, businessKey: businessKey)
         }
         settings.wakeWorkers()
+        host.metrics.increment("procrun_instances_started_total")
         return Response.redirect(to: "/instances/\(id)")
     }
 
     func instance(_ context: ServerContext) async throws -> Response {
         let user = try context.user()
-        let id = try context.parameters.require("id")
+        let id = try context.parameter("id")
         let view = try await api.instanceView(id, context)
         let instance = view.stored.instance
         let process = view.process
@@ -285,7 +339,8 @@ struct Pages {
         body +=
             "<h2>Переменные</h2><pre>\(Page.escape(JSONWriter.string(.object(instance.context), pretty: true)))</pre>"
         if instance.status != .completed && instance.status != .terminated
-            && Policy.mayCancel(startedBy: view.startedBy, user) && instance.incident == nil
+            && Policy.mayCancel(startedBy: view.startedBy, inIncident: instance.status == .incident, user)
+            && instance.incident == nil
         {
             body +=
                 "<form method=\"post\" action=\"/instances/\(Page.escape(id))/cancel\"><button type=\"submit\" class=\"secondary\">Отменить экземпляр</button></form>"
@@ -433,7 +488,7 @@ enum Page {
         h1{font-size:22px;margin:8px 0 16px}h2{font-size:18px;margin:20px 0 8px}
         .card{background:#fff;border:1px solid #dde1e6;border-radius:8px;padding:12px 16px;margin:0 0 12px}
         .meta{color:#666;font-size:14px}
-        label{display:block;margin:8px 0}input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #c5cbd3;border-radius:6px;max-width:100%;box-sizing:border-box}
+        label{display:block;margin:8px 0}label.check input{width:auto;display:inline}input,select,textarea{font:inherit;padding:6px 8px;border:1px solid #c5cbd3;border-radius:6px;max-width:100%;box-sizing:border-box}
         label input{display:block;width:100%}textarea{width:100%;display:block;margin:6px 0}
         button{font:inherit;background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:8px 14px;margin:6px 6px 0 0;cursor:pointer}
         button.secondary{background:#e8ecf1;color:#222}button.link{background:none;padding:0;margin:0}

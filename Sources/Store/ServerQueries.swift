@@ -123,6 +123,21 @@ extension InstanceStore {
         }
     }
 
+    /// Instances by status, and jobs waiting (all, and those due by `now`): a server's gauges.
+    public func gauges(now: Date) throws -> (instances: [String: Int], jobs: Int, dueJobs: Int) {
+        try readSQL { db in
+            var instances: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM instance GROUP BY status") {
+                instances[row["status"]] = row["n"]
+            }
+            let jobs = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job") ?? 0
+            let due =
+                try Int.fetchOne(
+                    db, sql: "SELECT COUNT(*) FROM job WHERE dueAt <= ?", arguments: [now.timeIntervalSince1970]) ?? 0
+            return (instances, jobs, due)
+        }
+    }
+
     /// When a person read each of their notifications that they read.
     public func notificationsRead(user: String) throws -> [Int64: Date] {
         try readSQL { db in

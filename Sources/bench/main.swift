@@ -40,14 +40,16 @@ func parseOptions() -> Options {
         case "--deliveries": options.deliveries = Int(arguments.popFirst() ?? "") ?? options.deliveries
         case "-h", "--help":
             print(
-                "usage: bench [interpreter|run|loader|webhooks|durable|memory|startup|json]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]"
+                "usage: bench [interpreter|run|loader|webhooks|durable|memory|startup|json|tests|serve]… [--rounds N] [--peers DIR] [--corpus DIR] [--python PATH] [--instances N] [--deliveries N]"
             )
             exit(0)
         default: options.figures.append(argument)
         }
     }
     if options.figures.isEmpty {
-        options.figures = ["interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json", "tests"]
+        options.figures = [
+            "interpreter", "run", "loader", "webhooks", "durable", "memory", "startup", "json", "tests", "serve",
+        ]
     }
     return options
 }
@@ -592,9 +594,10 @@ do {
         case "startup": try startup(options)
         case "json": try json(options)
         case "tests": try processTests(options)
+        case "serve": try serveFigure(options)
         default:
             throw BenchError(
-                "unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json, tests)"
+                "unknown figure '\(figure)' (interpreter, run, loader, webhooks, durable, memory, startup, json, tests, serve)"
             )
         }
     }

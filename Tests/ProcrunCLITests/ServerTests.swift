@@ -207,8 +207,22 @@ final class Serve: @unchecked Sendable {
         #expect((try await server.call("POST", "/api/notifications/\(noteID)/read", as: "ivanov")).status == 404)
         let read = try await server.call("GET", "/api/notifications", as: "sidorov")
         #expect(read.json.arrayValue?.first?.objectValue?["read"] == true)
+        // Prometheus' text: the store's instances by status, this server's starts, steps and job tries.
+        let metrics = try await server.call("GET", "/metrics")
+        #expect(metrics.status == 200, "\(metrics.text)")
+        for line in [
+            #"procrun_instances{status="completed"} 2"#, "procrun_instances_started_total 2",
+            #"procrun_job_tries_total{type="webhook",result="succeeded"} 1"#,
+            #"procrun_job_tries_total{type="webhook",result="failed"} 4"#,
+            #"procrun_steps_total{operation="complete"} 6"#, "# TYPE procrun_step_duration_seconds histogram",
+            #"procrun_step_duration_seconds_count{operation="start"} 2"#, "procrun_jobs_due 0",
+        ] {
+            #expect(metrics.text.contains(line + "\n"), "\(line)\n\(metrics.text)")
+        }
         #expect(server.stop() == 0, "SIGTERM drains and exits 0: \(server.log)")
         #expect(server.log.contains("path=/api/instances"), "one log line per request")
+        #expect(server.log.contains("job try"), "one log line per job try")
+        #expect(server.log.contains("element=Task_webhook"))
     }
 
     /// A real browser (headless Chromium, phone-sized) runs the order flow through the pages: the
@@ -274,6 +288,53 @@ final class Serve: @unchecked Sendable {
         _ = inbox.stop()
     }
 
+    /// A task with `camunda:formData` gets a typed form; what it sends is read by each field's type.
+    @Test func typedFormsFromCamundaFormData() async throws {
+        let server = try Serve(workers: 0)
+        let model = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="t">
+              <process id="approval" isExecutable="true">
+                <startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
+                <userTask id="t" name="Согласовать">
+                  <extensionElements><camunda:formData>
+                    <camunda:formField id="approved" label="Согласовано" type="boolean"/>
+                    <camunda:formField id="amount" label="Сумма" type="long" defaultValue="100"/>
+                    <camunda:formField id="level" label="Уровень" type="enum">
+                      <camunda:value id="low" name="Низкий"/><camunda:value id="high" name="Высокий"/>
+                    </camunda:formField>
+                    <camunda:formField id="comment" label="Комментарий &lt;b&gt;" type="string"/>
+                  </camunda:formData></extensionElements>
+                </userTask>
+                <sequenceFlow id="f2" sourceRef="t" targetRef="e"/><endEvent id="e"/>
+              </process>
+            </definitions>
+            """
+        #expect(
+            (try await server.call("POST", "/api/definitions?file=approval.bpmn", as: "admin", body: Data(model.utf8)))
+                .status == 201)
+        let started = try await server.call("POST", "/api/instances", as: "ivanov", json: ["processId": "approval"])
+        let id = started.object["instance"]?.stringValue ?? ""
+        let login = try await server.call(
+            "POST", "/api/login", json: ["user": "ivanov", "password": "password-ivanov"])
+        let cookie = (login.headers["set-cookie"] ?? "").components(separatedBy: ";")[0]
+        let page = try await server.call("GET", "/tasks", headers: ["Cookie": cookie]).text
+        #expect(page.contains(#"<input type="checkbox" name="var.approved" value="true">"#), "\(page)")
+        #expect(page.contains(#"<input type="number" step="1" name="var.amount" value="100">"#))
+        #expect(page.contains(#"<option value="high">Высокий</option>"#))
+        #expect(page.contains("Комментарий &lt;b&gt;"), "labels are escaped")
+        let form = "var.approved=false&var.approved=true&var.amount=12&var.level=high&var.comment=007"
+        let sent = try await server.call(
+            "POST", "/tasks/\(id)/t/complete", body: Data(form.utf8),
+            headers: ["Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"])
+        #expect(sent.status == 302 || sent.status == 303 || sent.status == 200, "\(sent.status) \(sent.text)")
+        let done = try await server.call("GET", "/api/instances/\(id)", as: "ivanov").object
+        #expect(done["status"] == "completed", "\(done)")
+        let context = done["context"]?.objectValue ?? [:]
+        #expect(context["approved"] == true && context["amount"] == 12)
+        #expect(context["level"] == "high" && context["comment"] == "007", "text stays text: \(context)")
+    }
+
     /// Each role rule, one by one.
     @Test func everyRoleRuleHolds() async throws {
         let server = try Serve(workers: 0)
@@ -292,9 +353,9 @@ final class Serve: @unchecked Sendable {
         try await server.deployOrder()
         // A person completes only a task they are a candidate of (the lane's org unit).
         let id = try await server.startOrder(as: "ivanov", warehouse: "http://127.0.0.1:9", number: "ЗК-3")
-        let notCandidate = try await server.complete(id, "Task_accept", as: "sidorov", variables: ["inStock": true])
-        #expect(notCandidate.status == 403)
-        #expect(notCandidate.errorMessage == "sidorov may not perform task 'Task_accept' (candidates: ivanov, kozlov)")
+        // Someone with nothing to do with the instance does not learn it exists.
+        let stranger = try await server.complete(id, "Task_accept", as: "sidorov", variables: ["inStock": true])
+        #expect(stranger.status == 404, "\(stranger.text)")
         // Admins are held to the same rule.
         #expect((try await server.complete(id, "Task_accept", as: "admin")).status == 403)
         // A claimed task is the claimer's: another candidate gets a conflict.
@@ -307,23 +368,127 @@ final class Serve: @unchecked Sendable {
             (try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/claim", as: "ivanov")).status == 409)
         #expect(
             (try await server.complete(id, "Task_accept", as: "kozlov", variables: ["inStock": true])).status == 200)
+        // The starter sees the instance but is not a candidate of the warehouse's task.
+        let notCandidate = try await server.complete(id, "Task_assemble", as: "ivanov")
+        #expect(notCandidate.status == 403)
+        #expect(
+            notCandidate.errorMessage == "ivanov may not perform task 'Task_assemble' (candidates: sidorov, smirnova)")
         // People see what they started or took part in; admins see all.
         let other = try await server.startOrder(as: "petrova", warehouse: "http://127.0.0.1:9", number: "ЗК-4")
         let ivanovs = try await server.call("GET", "/api/instances", as: "ivanov")
         #expect(ivanovs.object["items"]?.arrayValue?.compactMap { $0.objectValue?["id"]?.stringValue } == [id])
         let kozlovs = try await server.call("GET", "/api/instances", as: "kozlov")
         #expect(kozlovs.object["total"] == 1, "kozlov took part: \(kozlovs.text)")
-        #expect((try await server.call("GET", "/api/instances/\(other)", as: "ivanov")).status == 404)
+        #expect((try await server.call("GET", "/api/instances/\(other)", as: "sidorov")).status == 404)
+        // A candidate of its open task sees it (the tasklist links to it), without it being listed.
+        #expect((try await server.call("GET", "/api/instances/\(other)", as: "ivanov")).status == 200)
         let all = try await server.call("GET", "/api/instances", as: "admin")
         #expect(all.object["total"] == 2)
         #expect((try await server.call("GET", "/api/instances?startedBy=petrova", as: "admin")).object["total"] == 1)
         // Only admins retry, skip or cancel incidents; the starter may cancel their instance.
         #expect((try await server.call("POST", "/api/instances/\(other)/retry", as: "petrova")).status == 403)
         #expect((try await server.call("GET", "/api/incidents", as: "petrova")).status == 403)
-        #expect((try await server.call("POST", "/api/instances/\(other)/cancel", as: "ivanov")).status == 404)
+        #expect((try await server.call("POST", "/api/instances/\(other)/cancel", as: "sidorov")).status == 404)
+        #expect((try await server.call("POST", "/api/instances/\(other)/cancel", as: "ivanov")).status == 403)
         let cancelled = try await server.call("POST", "/api/instances/\(other)/cancel", as: "petrova")
         #expect(cancelled.status == 200 && cancelled.object["status"] == "terminated", "\(cancelled.text)")
         #expect((try await server.call("POST", "/api/instances/\(other)/cancel", as: "admin")).status == 409)
+    }
+
+    /// What the review found: a task whose model names performers the directory does not know is
+    /// open to administrators only; the starter does not cancel an incident; messages and
+    /// signals name only instances the caller may see; task names may be percent-encoded; a
+    /// task is claimed on a server that never ran its process (a fresh engine, read inside the
+    /// claim's transaction); copies of a multi-instance task are claimed one each; cross-site
+    /// POSTs with the session cookie are refused; parallel wrong logins are throttled too.
+    @Test func reviewFindingsStayFixed() async throws {
+        let server = try Serve(workers: 0)
+        let model = """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" targetNamespace="t">
+              <message id="M" name="ping"/>
+              <process id="review" isExecutable="true">
+                <startEvent id="s"/><sequenceFlow id="f1" sourceRef="s" targetRef="fork"/>
+                <parallelGateway id="fork"/>
+                <sequenceFlow id="f2" sourceRef="fork" targetRef="ghost"/>
+                <sequenceFlow id="f3" sourceRef="fork" targetRef="copies"/>
+                <sequenceFlow id="f4" sourceRef="fork" targetRef="wait"/>
+                <userTask id="ghost" name="Для отдела-призрака" camunda:candidateGroups="Призраки"/>
+                <userTask id="copies" name="Проверить позицию">
+                  <multiInstanceLoopCharacteristics isSequential="false"><loopCardinality>3</loopCardinality></multiInstanceLoopCharacteristics>
+                </userTask>
+                <intermediateCatchEvent id="wait"><messageEventDefinition messageRef="M"/></intermediateCatchEvent>
+                <sequenceFlow id="f5" sourceRef="ghost" targetRef="join"/>
+                <sequenceFlow id="f6" sourceRef="copies" targetRef="join"/>
+                <sequenceFlow id="f7" sourceRef="wait" targetRef="join"/>
+                <parallelGateway id="join"/><sequenceFlow id="f8" sourceRef="join" targetRef="e"/><endEvent id="e"/>
+              </process>
+            </definitions>
+            """
+        let file = server.folder.appendingPathComponent("review.bpmn").path
+        try model.write(toFile: file, atomically: true, encoding: .utf8)
+        // Deployed and started by the command line: the server's runtime has never loaded it.
+        let store = server.folder.appendingPathComponent("store.sqlite").path
+        let started = try CLI.run(["start", file, "--store", store, "--initiator", "petrova"])
+        #expect(started.status == 4, "\(started.stderr)")
+        let id = String(started.stdout.prefix { $0 != " " })
+        let claim = try await server.call("POST", "/api/instances/\(id)/tasks/copies/claim", as: "kozlov")
+        #expect(claim.status == 200, "\(claim.text)")
+        let second = try await server.call("POST", "/api/instances/\(id)/tasks/copies/claim", as: "ivanov")
+        #expect(second.status == 200 && second.object["assignee"] == "ivanov", "another copy: \(second.text)")
+        // Names the directory does not know: nobody but an administrator.
+        let ghost = try await server.complete(id, "ghost", as: "petrova")
+        #expect(ghost.status == 403, "\(ghost.text)")
+        #expect(ghost.errorMessage.contains("names performers the directory does not know"))
+        let encoded = "Для отдела-призрака".addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        #expect((try await server.complete(id, encoded, as: "admin")).status == 200, "by its name, percent-encoded")
+        // A message into another's instance: delivered, but not named to someone who may not see it.
+        let message = try await server.call("POST", "/api/messages", as: "sidorov", json: ["name": "ping"])
+        #expect(message.status == 200 && message.object["result"] == "correlated", "\(message.text)")
+        #expect(message.object["instance"] == .null)
+        let signal = try await server.call("POST", "/api/signals", as: "sidorov", json: ["name": "nobody-waits"])
+        #expect(signal.object["delivered"] == 0 && signal.object["instances"] == [])
+        // Completing a task of an instance one may not see at all: not found, nothing told.
+        try await server.deployOrder()
+        let order = try await server.startOrder(as: "ivanov", warehouse: "http://127.0.0.1:9", number: "ЗК-9")
+        let hidden = try await server.complete(order, "Task_invoice", as: "sidorov")
+        #expect(hidden.status == 404, "\(hidden.text)")
+        // The starter does not cancel an instance in an incident.
+        let failing = try await server.call(
+            "POST", "/api/instances", as: "ivanov",
+            json: ["processId": "order", "variables": ["orderNumber": "ЗК-10", "inStock": "maybe"]])
+        let broken = failing.object["instance"]?.stringValue ?? ""
+        _ = try await server.complete(broken, "Task_accept", as: "ivanov", variables: ["inStock": "maybe"])
+        let incident = try await server.call("GET", "/api/instances/\(broken)", as: "ivanov")
+        #expect(incident.object["status"] == "incident", "\(incident.text)")
+        let refused = try await server.call("POST", "/api/instances/\(broken)/cancel", as: "ivanov")
+        #expect(refused.status == 403 && refused.errorMessage.contains("in an incident"), "\(refused.text)")
+        #expect((try await server.call("POST", "/api/instances/\(broken)/cancel", as: "admin")).status == 200)
+        // A cross-site POST with the session cookie is refused; the same from the site is not.
+        let login = try await server.call(
+            "POST", "/api/login", json: ["user": "ivanov", "password": "password-ivanov"])
+        let cookie = (login.headers["set-cookie"] ?? "").components(separatedBy: ";")[0]
+        let forged = try await server.call(
+            "POST", "/api/instances", json: ["processId": "order"],
+            headers: ["Cookie": cookie, "Origin": "http://evil.example"])
+        #expect(forged.status == 403, "\(forged.text)")
+        let host = String(server.url.dropFirst("http://".count))
+        let same = try await server.call(
+            "POST", "/api/instances", json: ["processId": "order"],
+            headers: ["Cookie": cookie, "Origin": "http://\(host)"])
+        #expect(same.status == 201, "\(same.text)")
+        // Thirty wrong passwords at once: at most ten are checked, the rest wait.
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<30 {
+                group.addTask {
+                    try await server.call("POST", "/api/login", json: ["user": "kozlov", "password": "guess"]).status
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.filter { $0 == 401 }.count <= 10, "\(statuses)")
+        #expect(statuses.filter { $0 == 429 }.count >= 20, "\(statuses)")
+        #expect(!server.log.contains("status=500"), "\(server.log)")
     }
 
     /// Two people completing the same task at once: exactly one succeeds, the other gets 409.
