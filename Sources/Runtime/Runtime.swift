@@ -802,7 +802,7 @@ public final class ProcessRuntime<Store: RuntimeStore> {
                         JobTryReport(
                             instanceID: stored.instance.id, nodeID: node.id, type: integration.type,
                             attempt: job.attempt, outcome: outcome,
-                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                            seconds: elapsed.inSeconds)
                     )
                 }
             } else {

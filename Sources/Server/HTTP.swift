@@ -194,7 +194,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         let response = try await next(request, context)
         let elapsed = ContinuousClock.now - started
-        let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+        let milliseconds = elapsed.inSeconds * 1000
         metrics.increment(
             "procrun_http_requests_total", "method=\"\(request.method.rawValue)\",status=\"\(response.status.code)\"")
         context.logger.info(

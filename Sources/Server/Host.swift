@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Store
+import Values
 
 /// The runtime the server's requests go through. SQLite calls block, so they run on this
 /// host's own serial queue, never on Swift's cooperative pool or NIO's event loops; one runner
@@ -27,7 +28,7 @@ public final class RuntimeHost: @unchecked Sendable {
             let started = ContinuousClock.now
             defer {
                 let elapsed = ContinuousClock.now - started
-                let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                let seconds = elapsed.inSeconds
                 metrics.increment("procrun_steps_total", "operation=\"\(operation)\"")
                 metrics.observe("procrun_step_duration_seconds", "operation=\"\(operation)\"", seconds: seconds)
             }

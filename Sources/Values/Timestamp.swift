@@ -68,3 +68,10 @@ public enum Timestamp {
         (try? withFraction.parse(text)) ?? (try? whole.parse(text)) ?? (try? dateOnly.parse(text))
     }
 }
+
+extension Duration {
+    /// The duration in seconds, as a `Double` (for logs, metrics and reports).
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -335,6 +335,58 @@ final class Serve: @unchecked Sendable {
         #expect(context["level"] == "high" && context["comment"] == "007", "text stays text: \(context)")
     }
 
+    /// Deploying by a multipart form (the page's upload), the definition's XML as a sandboxed
+    /// download and its SVG; giving a claimed task back; `procrun users` refusing bad input.
+    @Test func definitionsUploadsAndUnclaims() async throws {
+        let server = try Serve(workers: 0)
+        let xml = try String(
+            contentsOf: CLI.packageRoot.appendingPathComponent("Processes/order.bpmn"), encoding: .utf8)
+        let boundary = "procrun-test-boundary"
+        let form =
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"заказ.bpmn\"\r\nContent-Type: application/xml\r\n\r\n\(xml)\r\n--\(boundary)--\r\n"
+        let deployed = try await server.call(
+            "POST", "/api/definitions", as: "admin", body: Data(form.utf8),
+            headers: ["Content-Type": "multipart/form-data; boundary=\(boundary)"])
+        #expect(deployed.status == 201, "\(deployed.text)")
+        #expect(deployed.json.arrayValue?.first?.objectValue?["file"] == "заказ.bpmn")
+        let noFile = try await server.call(
+            "POST", "/api/definitions", as: "admin", body: Data("--x\r\n\r\n--x--\r\n".utf8),
+            headers: ["Content-Type": "multipart/form-data; boundary=x"])
+        #expect(noFile.status == 400 && noFile.object["error"]?.objectValue?["field"] == "file", "\(noFile.text)")
+        let download = try await server.call("GET", "/api/definitions/1/xml", as: "ivanov")
+        #expect(download.text == xml)
+        #expect(download.headers["content-disposition"] == #"attachment; filename="definition-1.bpmn""#)
+        let svg = try await server.call("GET", "/api/definitions/1/svg", as: "ivanov")
+        #expect(svg.text.hasPrefix("<?xml") || svg.text.hasPrefix("<svg"), "\(svg.text.prefix(80))")
+        #expect(svg.text.contains("Принять заказ"))
+        // Claimed, given back, claimed by another candidate.
+        let id = try await server.startOrder(as: "ivanov", warehouse: "http://127.0.0.1:9", number: "ЗК-11")
+        #expect(
+            (try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/claim", as: "ivanov")).status == 200)
+        #expect(
+            (try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/unclaim", as: "kozlov")).status
+                == 409)
+        let back = try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/unclaim", as: "ivanov")
+        #expect(back.status == 200 && back.object["assignee"] == .null, "\(back.text)")
+        #expect(
+            (try await server.call("POST", "/api/instances/\(id)/tasks/Task_accept/claim", as: "kozlov")).status == 200)
+        // procrun users: a short password, an unknown role, a token for nobody, a broken file.
+        let users = server.folder.appendingPathComponent("users.json").path
+        let short = try CLI.shell(
+            "echo short | \"$PROCRUN\" users add x --users \"\(users)\"", environment: ["PROCRUN": CLI.binary.path])
+        #expect(short.status == 2 && short.stderr.contains("a password has at least 8 characters"))
+        let role = try CLI.run(["users", "add", "x", "--role", "boss", "--users", users])
+        #expect(role.status == 2 && role.stderr.contains("--role 'boss' is not admin or user"))
+        let nobody = try CLI.run(["users", "token", "nobody", "--users", users])
+        #expect(nobody.status == 2 && nobody.stderr.contains("no user 'nobody'"))
+        let listed = try CLI.run(["users", "list", "--users", users])
+        #expect(listed.stdout.contains("admin  admin  1 token(s)"), "\(listed.stdout)")
+        let broken = try CLI.temporaryFile("users.json", #"{"users": [{"id": "a", "roles": ["boss"]}]}"#)
+        let refused = try CLI.run(["users", "list", "--users", broken])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("\(broken):1:34: error: users[0] 'a': role \"boss\" is not admin or user"))
+    }
+
     /// Each role rule, one by one.
     @Test func everyRoleRuleHolds() async throws {
         let server = try Serve(workers: 0)
